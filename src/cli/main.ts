@@ -1,0 +1,39 @@
+import { Command, CommanderError } from 'commander';
+import { isAgateError } from '../errors/index.js';
+import { exitCodes } from './exit-codes.js';
+import { describeMigration, runMigrate } from './migrate.command.js';
+
+function buildProgram(): Command {
+  const program = new Command('agate')
+    .description('agate: event-sourced game backend with deterministic replay, on PostgreSQL')
+    .exitOverride()
+    .showHelpAfterError();
+  program
+    .command('migrate')
+    .description('apply pending database migrations (DATABASE_URL), safe to run twice or at once')
+    .option('--json', 'print a JSON report')
+    .action(async (options: { json?: boolean }) => {
+      const report = await runMigrate(process.env);
+      console.log(options.json === true ? JSON.stringify(report) : describeMigration(report));
+    });
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return exitCodes.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+    }
+    if (isAgateError(error)) {
+      console.error(`agate: ${error.message} [${error.code}]`);
+      return exitCodes.failure;
+    }
+    console.error('agate: unexpected failure:', error);
+    return exitCodes.failure;
+  }
+}
+
+process.exitCode = await main(process.argv);

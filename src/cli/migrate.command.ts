@@ -1,0 +1,24 @@
+import { createClient, fromPgError, migrate } from '../db/index.js';
+import type { MigrationReport } from '../db/index.js';
+import { requireDatabaseUrl } from './database-url.js';
+
+export async function runMigrate(env: NodeJS.ProcessEnv): Promise<MigrationReport> {
+  const client = createClient({ connectionString: requireDatabaseUrl(env), statementTimeoutMs: 0 });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw fromPgError(error);
+  }
+  try {
+    return await migrate(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export function describeMigration(report: MigrationReport): string {
+  if (report.applied.length === 0) {
+    return `Schema is up to date (${report.alreadyApplied} migrations already applied).`;
+  }
+  return `Applied ${report.applied.length} migration(s): ${report.applied.join(', ')}.`;
+}

@@ -1,0 +1,8 @@
+export { createClient, createPool } from './pool.js';
+export type { Pool, PoolClient, PoolOptions, Queryable } from './pool.js';
+export { fromPgError, violatedConstraint } from './pg-errors.js';
+export { isUuid, requireTenantId, withMaintenance, withTenant } from './tenant-context.js';
+export type { TenantContext, TenantRole } from './tenant-context.js';
+export { defaultMigrationsDir, loadMigrations, migrate, schemaStatus } from './migrate.js';
+export type { MigrationReport, SchemaStatus } from './migrate.js';
+export { apiKeys, auditLog, events, players, sessions, snapshots, tenants } from './schema.js';

@@ -1,0 +1,103 @@
+import { AgateError } from '../errors/index.js';
+
+type PgErrorLike = { code?: unknown; constraint?: unknown; cause?: unknown };
+
+/** The driver's error, found through wrappers (Drizzle wraps it in a "Failed query" error). */
+export function driverError(error: unknown): PgErrorLike | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
+    const candidate = current as PgErrorLike;
+    if (typeof candidate.code === 'string') return candidate;
+    current = candidate.cause;
+  }
+  return undefined;
+}
+
+function sqlState(error: unknown): string | undefined {
+  const code = driverError(error)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The constraint a PostgreSQL error names, if any. */
+export function violatedConstraint(error: unknown): string | undefined {
+  const constraint = driverError(error instanceof AgateError ? error.cause : error)?.constraint;
+  return typeof constraint === 'string' ? constraint : undefined;
+}
+
+/**
+ * The one place PostgreSQL errors become agate errors, by SQLSTATE. Anything unexpected stays
+ * `internal`, with the original as `cause`.
+ */
+export function fromPgError(error: unknown): AgateError {
+  if (error instanceof AgateError) return error;
+  const state = sqlState(error);
+  const driver = driverError(error);
+  const original =
+    driver instanceof Error
+      ? driver.message
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  switch (state) {
+    case 'AG001':
+      return new AgateError('append_only', `${original}.`, { cause: error });
+    case '55P03':
+      return new AgateError(
+        'session_busy',
+        'The session is locked by another writer for longer than the lock timeout; retry the same batch (same event ids), it is idempotent.',
+        { cause: error },
+      );
+    case '57014':
+      return new AgateError(
+        'timeout',
+        'The database cancelled the statement after the statement timeout; retry, and if it persists check the database load.',
+        { cause: error },
+      );
+    case '22P05':
+    case '22021':
+      return new AgateError(
+        'invalid_event',
+        'The payload has text PostgreSQL cannot store (such as \\u0000); remove it and retry.',
+        { cause: error },
+      );
+    case '42501':
+      return new AgateError('forbidden', `The database refused the operation: ${original}.`, {
+        cause: error,
+      });
+    case '53300':
+    case '57P01':
+    case '57P03':
+      return new AgateError(
+        'unavailable',
+        `The database is not accepting this work right now (${original}); retry with backoff.`,
+        { cause: error },
+      );
+    default:
+      if (state?.startsWith('08') === true || isConnectionError(error)) {
+        return new AgateError(
+          'unavailable',
+          `The database connection failed (${original}); check DATABASE_URL and that PostgreSQL is running, then retry.`,
+          { cause: error },
+        );
+      }
+      return new AgateError('internal', `Unexpected database error: ${original}`, {
+        cause: error,
+      });
+  }
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = sqlState(error);
+  if (
+    code !== undefined &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EPIPE', 'ETIMEDOUT'].includes(code)
+  ) {
+    return true;
+  }
+  return (
+    error instanceof Error &&
+    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
+      error.message,
+    )
+  );
+}

@@ -1,0 +1,57 @@
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+/** Anything that runs one statement: a pool (autocommit) or a client (maybe inside a transaction). */
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+export type PoolOptions = {
+  connectionString: string;
+  /** Connections in the pool (default 10). */
+  max?: number;
+  /** Server-side limit for one statement, sent at connect (default 10 s). */
+  statementTimeoutMs?: number;
+  applicationName?: string;
+  /** Called when an idle connection fails; the pool has already dropped it. */
+  onIdleError?: (error: Error) => void;
+};
+
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(`int8 value ${text} is beyond 2^53 and cannot be a JS number`);
+  }
+  return value;
+}
+
+const int8Oid = 20;
+
+/** int8 as JS numbers (sequences stay below 2^53); every other type as node-postgres parses it. */
+const agateTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (oid === int8Oid && format !== 'binary') return parseInt8;
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
+  },
+};
+
+export function createPool(options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    application_name: options.applicationName ?? 'agate',
+    types: agateTypes,
+  });
+  pool.on('error', (error) => options.onIdleError?.(error));
+  return pool;
+}
+
+/** A single connection with the same settings, for work that needs its own session. */
+export function createClient(options: Omit<PoolOptions, 'max' | 'onIdleError'>): pg.Client {
+  return new pg.Client({
+    connectionString: options.connectionString,
+    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    application_name: options.applicationName ?? 'agate',
+    types: agateTypes,
+  });
+}

@@ -1,0 +1,188 @@
+/**
+ * The Drizzle description of agate's tables. drizzle-kit generates the base migration from it;
+ * what Drizzle cannot express (partitioning, roles, RLS, triggers, functions, PII markers) lives in
+ * hand-written migrations next to it. `test/integration/migrations.test.ts` proves the two agree.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  customType,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType: () => 'bytea',
+});
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const createdAt = () => timestamptz('created_at').notNull().defaultNow();
+const updatedAt = () => timestamptz('updated_at').notNull().defaultNow();
+
+export const gameSchema = pgSchema('game');
+export const adminSchema = pgSchema('admin');
+
+export const tenants = pgTable('tenants', {
+  id: uuid('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    keyHash: bytea('key_hash').notNull(),
+    role: text('role').notNull(),
+    label: text('label'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    revokedAt: timestamptz('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('api_keys_key_hash_key').on(t.keyHash),
+    index('api_keys_tenant_id_idx').on(t.tenantId),
+    check('api_keys_role_check', sql`${t.role} in ('game_server', 'analyst', 'admin')`),
+  ],
+);
+
+export const players = pgTable(
+  'players',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    externalRef: text('external_ref'),
+    displayName: text('display_name'),
+    email: text('email'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    erasedAt: timestamptz('erased_at'),
+  },
+  (t) => [
+    unique('players_tenant_id_id_key').on(t.tenantId, t.id),
+    uniqueIndex('players_tenant_id_external_ref_key').on(t.tenantId, t.externalRef),
+  ],
+);
+
+export const sessions = gameSchema.table(
+  'sessions',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id),
+    playerId: uuid('player_id'),
+    rules: text('rules').notNull(),
+    rulesVersion: integer('rules_version').notNull(),
+    seed: text('seed').notNull(),
+    config: jsonb('config').notNull().default({}),
+    status: text('status').notNull().default('active'),
+    lastSequence: bigint('last_sequence', { mode: 'number' }).notNull().default(0),
+    headHash: bytea('head_hash').notNull(),
+    firstEventAt: timestamptz('first_event_at'),
+    lastEventAt: timestamptz('last_event_at'),
+    endedAt: timestamptz('ended_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('sessions_tenant_id_id_key').on(t.tenantId, t.id),
+    index('sessions_tenant_id_player_id_idx').on(t.tenantId, t.playerId),
+    foreignKey({
+      name: 'sessions_player_fk',
+      columns: [t.tenantId, t.playerId],
+      foreignColumns: [players.tenantId, players.id],
+    }),
+    check('sessions_status_check', sql`${t.status} in ('active', 'ended')`),
+    check('sessions_last_sequence_check', sql`${t.lastSequence} >= 0`),
+  ],
+);
+
+/** Append-only, `PARTITION BY RANGE (server_time)` (added to the generated migration by hand). */
+export const events = gameSchema.table(
+  'events',
+  {
+    eventId: uuid('event_id').notNull(),
+    tenantId: uuid('tenant_id').notNull(),
+    sessionId: uuid('session_id').notNull(),
+    sequence: bigint('sequence', { mode: 'number' }).notNull(),
+    eventType: text('event_type').notNull(),
+    eventVersion: integer('event_version').notNull(),
+    eventData: jsonb('event_data').notNull(),
+    clientTime: timestamptz('client_time'),
+    serverTime: timestamptz('server_time').notNull(),
+    hash: bytea('hash').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'events_pkey', columns: [t.sessionId, t.sequence, t.serverTime] }),
+    index('events_session_id_event_id_idx').on(t.sessionId, t.eventId),
+    // Single-column on purpose: the primary key's prefix indexes it, and the append function
+    // copies tenant_id from the locked session row, so the pair cannot disagree.
+    foreignKey({
+      name: 'events_session_fk',
+      columns: [t.sessionId],
+      foreignColumns: [sessions.id],
+    }),
+  ],
+);
+
+export const snapshots = gameSchema.table(
+  'snapshots',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: uuid('tenant_id').notNull(),
+    sessionId: uuid('session_id').notNull(),
+    sequence: bigint('sequence', { mode: 'number' }).notNull(),
+    rulesVersion: integer('rules_version').notNull(),
+    state: jsonb('state').notNull(),
+    stateHash: bytea('state_hash').notNull(),
+    reason: text('reason').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('snapshots_session_id_sequence_key').on(t.sessionId, t.sequence),
+    index('snapshots_tenant_id_session_id_idx').on(t.tenantId, t.sessionId),
+    foreignKey({
+      name: 'snapshots_session_fk',
+      columns: [t.tenantId, t.sessionId],
+      foreignColumns: [sessions.tenantId, sessions.id],
+    }),
+    check('snapshots_reason_check', sql`${t.reason} in ('interval', 'day_boundary', 'manual')`),
+    check('snapshots_sequence_check', sql`${t.sequence} >= 0`),
+  ],
+);
+
+/** Append-only, `PARTITION BY RANGE (occurred_at)`. System entries have no tenant. */
+export const auditLog = adminSchema.table(
+  'audit_log',
+  {
+    id: uuid('id').notNull(),
+    tenantId: uuid('tenant_id'),
+    occurredAt: timestamptz('occurred_at').notNull().defaultNow(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    subject: text('subject'),
+    details: jsonb('details').notNull().default({}),
+  },
+  (t) => [
+    primaryKey({ name: 'audit_log_pkey', columns: [t.id, t.occurredAt] }),
+    index('audit_log_tenant_id_occurred_at_idx').on(t.tenantId, t.occurredAt),
+  ],
+);

@@ -1,0 +1,91 @@
+import type pg from 'pg';
+import { AgateError } from '../errors/index.js';
+import { fromPgError } from './pg-errors.js';
+
+/** Roles that per-tenant work runs as. Both are subject to row-level security. */
+export type TenantRole = 'agate_app' | 'agate_analyst';
+
+export type TenantContext = { tenantId: string; role?: TenantRole };
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && uuidPattern.test(value);
+}
+
+/** Returns the tenant id in lower case, or throws `tenant_required`. */
+export function requireTenantId(tenantId: unknown): string {
+  if (!isUuid(tenantId)) {
+    throw new AgateError(
+      'tenant_required',
+      'A tenant id (a UUID) is required for this operation; pass the tenant the API key or --tenant names.',
+    );
+  }
+  return tenantId.toLowerCase();
+}
+
+async function inTransaction<T>(
+  pool: pg.Pool,
+  setup: { text: string; values: unknown[] },
+  work: (tx: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw fromPgError(error);
+  }
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    await client.query(setup);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    throw fromPgError(error);
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * Runs `work` in one transaction as `role` (default `agate_app`) with `app.tenant_id` set locally,
+ * so row-level security applies even when the pool's login is the owner or a superuser, and the
+ * settings end with the transaction (safe behind a transaction-mode pooler).
+ */
+export function withTenant<T>(
+  pool: pg.Pool,
+  context: TenantContext,
+  work: (tx: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const tenantId = requireTenantId(context.tenantId);
+  return inTransaction(
+    pool,
+    {
+      text: "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)",
+      values: [context.role ?? 'agate_app', tenantId],
+    },
+    work,
+  );
+}
+
+/**
+ * Runs `work` in one transaction as `agate_maintenance` (BYPASSRLS). Only for the paths that must
+ * cross tenants: API-key lookup, tenant creation, partition maintenance, the nightly enumeration.
+ */
+export function withMaintenance<T>(
+  pool: pg.Pool,
+  work: (tx: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  return inTransaction(
+    pool,
+    { text: "SELECT set_config('role', 'agate_maintenance', true)", values: [] },
+    work,
+  );
+}

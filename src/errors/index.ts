@@ -1,0 +1,2 @@
+export { AgateError, errorCodes, isAgateError } from './agate-error.js';
+export type { ErrorCode } from './agate-error.js';

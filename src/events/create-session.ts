@@ -1,0 +1,123 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { uuidv7 } from 'uuidv7';
+import { AgateError } from '../errors/index.js';
+import { isUuid, requireTenantId, sessions, violatedConstraint, withTenant } from '../db/index.js';
+import { sessionRootHash } from '../hashing/index.js';
+import { findJsonProblem } from './check-json.js';
+import { drawSeed } from './prepare-batch.js';
+import { toSession } from './session.js';
+import type { Session } from './session.js';
+import type { StoreDeps } from './store-deps.js';
+
+export type CreateSessionInput = {
+  tenantId: string;
+  rules: string;
+  /** Defaults to the newest version of `rules` this process knows; pinned for the session's life. */
+  rulesVersion?: number;
+  /** Recorded and never null: drawn from the CSPRNG when absent. */
+  seed?: string;
+  playerId?: string;
+  config?: Record<string, unknown>;
+  /** Defaults to a new UUIDv7. */
+  id?: string;
+};
+
+function checkInput(deps: StoreDeps, input: CreateSessionInput): { rulesVersion: number } {
+  if (input.id !== undefined && !isUuid(input.id)) {
+    throw new AgateError('invalid_request', 'id must be a UUID (or leave it out to get a UUIDv7).');
+  }
+  if (input.playerId !== undefined && !isUuid(input.playerId)) {
+    throw new AgateError('invalid_request', 'playerId must be a UUID of a player of this tenant.');
+  }
+  const rulesVersion = input.rulesVersion ?? deps.catalog.latestRulesVersion(input.rules);
+  if (rulesVersion === undefined || deps.catalog.find(input.rules, rulesVersion) === undefined) {
+    throw new AgateError(
+      'unknown_rules',
+      `No rules named "${String(input.rules)}"${input.rulesVersion === undefined ? '' : ` v${input.rulesVersion}`} are registered; use one of the games this server was started with.`,
+    );
+  }
+  if (
+    input.seed !== undefined &&
+    (typeof input.seed !== 'string' ||
+      input.seed.length === 0 ||
+      input.seed.length > 256 ||
+      findJsonProblem(input.seed, 1) !== undefined)
+  ) {
+    throw new AgateError(
+      'invalid_request',
+      'seed must be a non-empty string of at most 256 characters (or leave it out).',
+    );
+  }
+  const config = input.config ?? {};
+  const problem =
+    typeof config !== 'object' || config === null || Array.isArray(config)
+      ? 'config must be a JSON object'
+      : findJsonProblem(config, deps.limits.maxJsonDepth, 'config');
+  if (problem !== undefined) throw new AgateError('invalid_request', `${problem}.`);
+  if (Buffer.byteLength(JSON.stringify(config)) > deps.limits.maxEventBytes) {
+    throw new AgateError(
+      'payload_too_large',
+      `config is over ${deps.limits.maxEventBytes} bytes of JSON; make it smaller.`,
+    );
+  }
+  return { rulesVersion };
+}
+
+/** Creates a session with its seed recorded and its rules version pinned. */
+export async function createSession(deps: StoreDeps, input: CreateSessionInput): Promise<Session> {
+  const tenantId = requireTenantId(input.tenantId);
+  const { rulesVersion } = checkInput(deps, input);
+  const id = input.id?.toLowerCase() ?? uuidv7();
+  const seed = input.seed ?? drawSeed();
+  const headHash = sessionRootHash({
+    sessionId: id,
+    tenantId,
+    seed,
+    rules: input.rules,
+    rulesVersion,
+  });
+  try {
+    const row = await withTenant(deps.pool, { tenantId }, async (tx) => {
+      const [inserted] = await drizzle(tx)
+        .insert(sessions)
+        .values({
+          id,
+          tenantId,
+          playerId: input.playerId?.toLowerCase() ?? null,
+          rules: input.rules,
+          rulesVersion,
+          seed,
+          config: input.config ?? {},
+          headHash,
+        })
+        .returning();
+      return inserted;
+    });
+    if (row === undefined) throw new AgateError('internal', 'The session insert returned no row.');
+    deps.sessionRules.remember(tenantId, id, { rules: row.rules, rulesVersion: row.rulesVersion });
+    return toSession(row);
+  } catch (error) {
+    switch (violatedConstraint(error)) {
+      case 'sessions_tenant_id_tenants_id_fk':
+        throw new AgateError(
+          'tenant_not_found',
+          `Tenant ${tenantId} does not exist; create it first (agate tenants create).`,
+          { cause: error },
+        );
+      case 'sessions_player_fk':
+        throw new AgateError(
+          'invalid_request',
+          `Player ${String(input.playerId)} does not exist in this tenant; create the player first or leave playerId out.`,
+          { cause: error },
+        );
+      case 'sessions_pkey':
+        throw new AgateError(
+          'invalid_request',
+          `A session with id ${id} already exists; choose another id or leave it out.`,
+          { cause: error },
+        );
+      default:
+        throw error;
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import type { Pool } from '../db/index.js';
+import { appendEvents } from './append-events.js';
+import type { AppendInput, AppendResult } from './append-events.js';
+import { createSession } from './create-session.js';
+import type { CreateSessionInput } from './create-session.js';
+import { endSession } from './end-session.js';
+import type { EndSessionInput } from './end-session.js';
+import type { EventTypeCatalog } from './event-types.js';
+import { getSession } from './get-session.js';
+import type { SessionRef } from './get-session.js';
+import { resolveLimits } from './limits.js';
+import type { Limits } from './limits.js';
+import { readEvents, streamEvents } from './read-events.js';
+import type { EventPage, ReadEventsInput, StoredEvent, StreamEventsInput } from './read-events.js';
+import type { Session } from './session.js';
+import { SessionRulesCache } from './session-rules.js';
+import type { StoreDeps } from './store-deps.js';
+
+export type EventStoreOptions = {
+  pool: Pool;
+  catalog: EventTypeCatalog;
+  limits?: Partial<Limits>;
+};
+
+export type EventStore = {
+  readonly deps: StoreDeps;
+  createSession(input: CreateSessionInput): Promise<Session>;
+  getSession(ref: SessionRef): Promise<Session>;
+  appendEvents(input: AppendInput): Promise<AppendResult>;
+  endSession(input: EndSessionInput): Promise<AppendResult>;
+  readEvents(input: ReadEventsInput): Promise<EventPage>;
+  streamEvents(input: StreamEventsInput): AsyncGenerator<StoredEvent>;
+};
+
+/** The event store over one pool; every operation works in the tenant the caller names. */
+export function createEventStore(options: EventStoreOptions): EventStore {
+  const deps: StoreDeps = {
+    pool: options.pool,
+    catalog: options.catalog,
+    limits: resolveLimits(options.limits),
+    sessionRules: new SessionRulesCache(),
+  };
+  return {
+    deps,
+    createSession: (input) => createSession(deps, input),
+    getSession: (ref) => getSession(deps, ref),
+    appendEvents: (input) => appendEvents(deps, input),
+    endSession: (input) => endSession(deps, input),
+    readEvents: (input) => readEvents(deps, input),
+    streamEvents: (input) => streamEvents(deps, input),
+  };
+}

@@ -1,0 +1,27 @@
+export { appendEvents } from './append-events.js';
+export type {
+  AppendAccepted,
+  AppendedEvent,
+  AppendInput,
+  AppendRejected,
+  AppendResult,
+} from './append-events.js';
+export { findJsonProblem } from './check-json.js';
+export { createSession } from './create-session.js';
+export type { CreateSessionInput } from './create-session.js';
+export { endSession } from './end-session.js';
+export type { EndSessionInput } from './end-session.js';
+export { createEventStore } from './event-store.js';
+export type { EventStore, EventStoreOptions } from './event-store.js';
+export { createEventTypeCatalog, defineEventTypes, sessionEndedV1 } from './event-types.js';
+export type { EventTypeCatalog, EventTypeDefinition, EventTypeRegistry } from './event-types.js';
+export { getSession } from './get-session.js';
+export type { SessionRef } from './get-session.js';
+export { defaultLimits, resolveLimits } from './limits.js';
+export type { Limits } from './limits.js';
+export { drawSeed, prepareBatch, shapeBatch } from './prepare-batch.js';
+export type { NewEvent, PreparedEvent, ShapedEvent } from './prepare-batch.js';
+export { readEvents, streamEvents } from './read-events.js';
+export type { EventPage, ReadEventsInput, StoredEvent, StreamEventsInput } from './read-events.js';
+export type { Session, SessionStatus } from './session.js';
+export type { StoreDeps } from './store-deps.js';

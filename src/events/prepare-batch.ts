@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { uuidv7 } from 'uuidv7';
+import { AgateError } from '../errors/index.js';
+import { isUuid } from '../db/index.js';
+import { eventContentHash } from '../hashing/index.js';
+import { findJsonProblem } from './check-json.js';
+import type { EventTypeRegistry } from './event-types.js';
+import type { Limits } from './limits.js';
+
+/** One event as a game server sends it. */
+export type NewEvent = {
+  /** Client-chosen UUID for idempotent retries; generated (UUIDv7) when absent. */
+  eventId?: string;
+  type: string;
+  /** Defaults to the newest version the session's rules define for `type`. */
+  version?: number;
+  data: unknown;
+  clientTime?: string | Date;
+};
+
+/** An event shaped and checked without knowing its session's rules yet. */
+export type ShapedEvent = {
+  eventId: string;
+  type: string;
+  version: number | undefined;
+  data: Record<string, unknown>;
+  clientTime: string | null;
+};
+
+/** What the append function receives per event. */
+export type PreparedEvent = Omit<ShapedEvent, 'version'> & { version: number; contentHash: string };
+
+function invalid(index: number, message: string): AgateError {
+  return new AgateError('invalid_event', `events[${index}]: ${message}.`, { details: { index } });
+}
+
+function shapeClientTime(index: number, value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const time =
+    value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+  if (
+    time === undefined ||
+    Number.isNaN(time.getTime()) ||
+    (typeof value === 'string' && !iso.test(value))
+  ) {
+    throw invalid(
+      index,
+      'clientTime must be an ISO 8601 timestamp with a time zone, such as 2026-11-23T12:00:00Z',
+    );
+  }
+  return time.toISOString();
+}
+
+function shapeOne(index: number, raw: unknown, limits: Limits): ShapedEvent {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw invalid(index, 'each event must be an object with type and data');
+  }
+  const e = raw as Record<string, unknown>;
+  if (e.eventId !== undefined && !isUuid(e.eventId)) throw invalid(index, 'eventId must be a UUID');
+  if (typeof e.type !== 'string' || e.type.length === 0 || e.type.length > 100) {
+    throw invalid(index, 'type must be a non-empty string of at most 100 characters');
+  }
+  if (e.version !== undefined && (!Number.isSafeInteger(e.version) || (e.version as number) < 1)) {
+    throw invalid(index, 'version must be a positive integer');
+  }
+  const data = e.data;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw invalid(index, 'data must be a JSON object');
+  }
+  const problem = findJsonProblem(data, limits.maxJsonDepth);
+  if (problem !== undefined) throw invalid(index, problem);
+  const bytes = Buffer.byteLength(JSON.stringify(data), 'utf8');
+  if (bytes > limits.maxEventBytes) {
+    throw new AgateError(
+      'payload_too_large',
+      `events[${index}]: data is ${bytes} bytes of JSON, over the limit of ${limits.maxEventBytes}; split it or store large blobs elsewhere.`,
+      { details: { index, bytes, limit: limits.maxEventBytes } },
+    );
+  }
+  return {
+    eventId: typeof e.eventId === 'string' ? e.eventId.toLowerCase() : uuidv7(),
+    type: e.type,
+    version: e.version as number | undefined,
+    data: data as Record<string, unknown>,
+    clientTime: shapeClientTime(index, e.clientTime),
+  };
+}
+
+/**
+ * Checks what can be checked without the session's rules: the batch size, each event's envelope,
+ * that data is plain storable JSON within the size and depth limits, and that event ids are unique.
+ */
+export function shapeBatch(events: unknown, limits: Limits): ShapedEvent[] {
+  if (!Array.isArray(events) || events.length === 0) {
+    throw new AgateError('invalid_request', 'events must be a non-empty array of events.');
+  }
+  if (events.length > limits.maxBatchEvents) {
+    throw new AgateError(
+      'batch_too_large',
+      `A batch holds at most ${limits.maxBatchEvents} events and this one has ${events.length}; split it into several appends.`,
+      { details: { count: events.length, limit: limits.maxBatchEvents } },
+    );
+  }
+  const shaped = events.map((raw, index) => shapeOne(index, raw, limits));
+  const seen = new Set<string>();
+  shaped.forEach((e, index) => {
+    if (seen.has(e.eventId))
+      throw invalid(index, `eventId ${e.eventId} appears twice in the batch`);
+    seen.add(e.eventId);
+  });
+  return shaped;
+}
+
+/** 128 bits from the CSPRNG, recorded in the event so replay draws the same numbers. */
+export function drawSeed(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/**
+ * Validates each event against its registered type and version, records a seed where the type
+ * consumes randomness and the client gave none, and computes the content hash of what will be
+ * stored. Throws `unknown_event_type` or `invalid_event`; nothing has been written.
+ */
+export function prepareBatch(
+  registry: EventTypeRegistry,
+  events: readonly ShapedEvent[],
+  newSeed: () => string = drawSeed,
+): PreparedEvent[] {
+  return events.map((event, index) => {
+    const version = event.version ?? registry.latestVersion(event.type);
+    const definition = version === undefined ? undefined : registry.find(event.type, version);
+    if (definition === undefined) {
+      const known = registry.latestVersion(event.type);
+      throw new AgateError(
+        'unknown_event_type',
+        known === undefined
+          ? `events[${index}]: ${registry.rules} v${registry.rulesVersion} has no event type "${event.type}"; check the type name.`
+          : `events[${index}]: ${event.type} has no version ${event.version}; versions 1..${known} exist.`,
+        { details: { index, type: event.type, version: event.version ?? null } },
+      );
+    }
+    if (event.type === 'session.ended' && index !== events.length - 1) {
+      throw invalid(index, 'session.ended must be the last event of its batch');
+    }
+    const input =
+      definition.consumesRandomness && event.data.seed === undefined
+        ? { ...event.data, seed: newSeed() }
+        : event.data;
+    const parsed = definition.schema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue === undefined ? 'data' : ['data', ...issue.path.map(String)].join('.');
+      throw invalid(
+        index,
+        `${where}: ${issue?.message ?? 'does not match the schema'} (${event.type} v${definition.version})`,
+      );
+    }
+    if (definition.consumesRandomness && typeof parsed.data.seed !== 'string') {
+      throw invalid(index, `${event.type} consumes randomness, so data.seed must be a string`);
+    }
+    const prepared = { ...event, version: definition.version, data: parsed.data };
+    return { ...prepared, contentHash: eventContentHash(prepared).toString('hex') };
+  });
+}

@@ -1,0 +1,140 @@
+import { withTenant } from '../db/index.js';
+import type { PoolClient } from '../db/index.js';
+import { AgateError } from '../errors/index.js';
+import { checkRef, notFound } from './get-session.js';
+import type { SessionRef } from './get-session.js';
+import type { StoreDeps } from './store-deps.js';
+
+export type StoredEvent = {
+  eventId: string;
+  sessionId: string;
+  sequence: number;
+  type: string;
+  version: number;
+  data: Record<string, unknown>;
+  clientTime: Date | null;
+  serverTime: Date;
+  /** Hex chain hash: sha256(previous hash || sequence || content hash). */
+  hash: string;
+};
+
+export type ReadEventsInput = SessionRef & { after?: number; limit?: number };
+export type EventPage = { events: StoredEvent[]; nextAfter: number | null };
+export type StreamEventsInput = SessionRef & { after?: number; to?: number; pageSize?: number };
+
+type Bounds = { lastSequence: number; firstEventAt: Date | null; lastEventAt: Date | null };
+type EventRow = {
+  event_id: string;
+  session_id: string;
+  sequence: number;
+  event_type: string;
+  event_version: number;
+  event_data: Record<string, unknown>;
+  client_time: Date | null;
+  server_time: Date;
+  hash: Buffer;
+};
+
+const maxPage = 1_000;
+
+function checkCursor(name: string, value: unknown, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw new AgateError('invalid_request', `${name} must be an integer of at least ${min}.`);
+  }
+  return value as number;
+}
+
+async function loadBounds(tx: PoolClient, sessionId: string): Promise<Bounds | undefined> {
+  const result = await tx.query<{
+    last_sequence: number;
+    first_event_at: Date | null;
+    last_event_at: Date | null;
+  }>('SELECT last_sequence, first_event_at, last_event_at FROM game.sessions WHERE id = $1', [
+    sessionId,
+  ]);
+  const row = result.rows[0];
+  // JS dates hold milliseconds and PostgreSQL microseconds: the parsed first time is floored
+  // already, so widen the last one by a millisecond to keep the newest event inside the bounds.
+  return (
+    row && {
+      lastSequence: row.last_sequence,
+      firstEventAt: row.first_event_at,
+      lastEventAt: row.last_event_at && new Date(row.last_event_at.getTime() + 1),
+    }
+  );
+}
+
+/**
+ * One page of a session's events in sequence order. The session's first and last event times
+ * bound server_time, so PostgreSQL reads only the partitions that can hold them.
+ */
+async function selectPage(
+  tx: PoolClient,
+  sessionId: string,
+  bounds: Bounds,
+  after: number,
+  to: number,
+  limit: number,
+): Promise<StoredEvent[]> {
+  if (bounds.firstEventAt === null || bounds.lastEventAt === null || after >= to) return [];
+  const result = await tx.query<EventRow>(
+    `SELECT event_id, session_id, sequence, event_type, event_version, event_data, client_time, server_time, hash
+       FROM game.events
+      WHERE session_id = $1 AND sequence > $2 AND sequence <= $3
+        AND server_time >= $4 AND server_time <= $5
+      ORDER BY sequence
+      LIMIT $6`,
+    [sessionId, after, to, bounds.firstEventAt, bounds.lastEventAt, limit],
+  );
+  return result.rows.map((r) => ({
+    eventId: r.event_id,
+    sessionId: r.session_id,
+    sequence: r.sequence,
+    type: r.event_type,
+    version: r.event_version,
+    data: r.event_data,
+    clientTime: r.client_time,
+    serverTime: r.server_time,
+    hash: r.hash.toString('hex'),
+  }));
+}
+
+/** A keyset page: events with sequence > `after`, at most `limit` (default 100, max 1,000). */
+export async function readEvents(deps: StoreDeps, input: ReadEventsInput): Promise<EventPage> {
+  const { tenantId, sessionId } = checkRef(input);
+  const after = checkCursor('after', input.after, 0, 0);
+  const limit = Math.min(checkCursor('limit', input.limit, 1, 100), maxPage);
+  return withTenant(deps.pool, { tenantId, role: input.role }, async (tx) => {
+    const bounds = await loadBounds(tx, sessionId);
+    if (bounds === undefined) throw notFound(sessionId);
+    const events = await selectPage(tx, sessionId, bounds, after, bounds.lastSequence, limit);
+    const last = events.at(-1)?.sequence;
+    return { events, nextAfter: last !== undefined && last < bounds.lastSequence ? last : null };
+  });
+}
+
+/**
+ * Streams the events after `after` up to `to` (default: the last sequence when the stream
+ * starts), one page (default 1,000) in memory at a time, each page in its own short transaction.
+ */
+export async function* streamEvents(
+  deps: StoreDeps,
+  input: StreamEventsInput,
+): AsyncGenerator<StoredEvent> {
+  const { tenantId, sessionId } = checkRef(input);
+  const context = { tenantId, role: input.role };
+  let after = checkCursor('after', input.after, 0, 0);
+  const pageSize = Math.min(checkCursor('pageSize', input.pageSize, 1, maxPage), 10_000);
+  const bounds = await withTenant(deps.pool, context, (tx) => loadBounds(tx, sessionId));
+  if (bounds === undefined) throw notFound(sessionId);
+  const to = Math.min(checkCursor('to', input.to, 0, bounds.lastSequence), bounds.lastSequence);
+  while (after < to) {
+    const page = await withTenant(deps.pool, context, (tx) =>
+      selectPage(tx, sessionId, bounds, after, to, pageSize),
+    );
+    if (page.length === 0) return;
+    yield* page;
+    after = page[page.length - 1]?.sequence ?? to;
+  }
+}

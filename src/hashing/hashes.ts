@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
+
+export type Sha256 = Buffer;
+
+export function sha256(...parts: (string | Uint8Array)[]): Sha256 {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+}
+
+/** sha256 of the canonical JSON of a value: state hashes and content hashes use this. */
+export function hashCanonical(value: unknown): Sha256 {
+  return sha256(canonicalJson(value));
+}
+
+export type EventContent = {
+  eventId: string;
+  type: string;
+  version: number;
+  data: unknown;
+};
+
+/** The content hash of one event: what the client sent, as stored (event ids in lower case). */
+export function eventContentHash(event: EventContent): Sha256 {
+  return hashCanonical({
+    eventId: event.eventId,
+    type: event.type,
+    version: event.version,
+    data: event.data,
+  });
+}
+
+export type SessionIdentity = {
+  sessionId: string;
+  tenantId: string;
+  seed: string;
+  rules: string;
+  rulesVersion: number;
+};
+
+/** The root of a session's hash chain: the "previous hash" of its first event. */
+export function sessionRootHash(identity: SessionIdentity): Sha256 {
+  return hashCanonical({
+    sessionId: identity.sessionId,
+    tenantId: identity.tenantId,
+    seed: identity.seed,
+    rules: identity.rules,
+    rulesVersion: identity.rulesVersion,
+  });
+}
+
+/**
+ * One link of the chain: sha256(previous || sequence as int8 big-endian || content hash). The
+ * append function computes the same in SQL (`sha256(prev || int8send(seq) || content)`).
+ */
+export function chainLink(previous: Sha256, sequence: number, contentHash: Sha256): Sha256 {
+  const seq = Buffer.alloc(8);
+  seq.writeBigInt64BE(BigInt(sequence));
+  return sha256(previous, seq, contentHash);
+}
