@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from 'uuidv7';
+import { createEventStore } from '../../src/events/index.js';
 import { firstBrokenLink } from '../support/chain.js';
+import { tinyCatalog } from '../support/tiny-game.js';
 import { allEvents, createStoreFixture } from '../support/store-fixture.js';
 import type { StoreFixture } from '../support/store-fixture.js';
 
@@ -223,6 +225,32 @@ describe('ending sessions', () => {
     const events = await allEvents(f.store, s);
     expect(events.at(-1)).toMatchObject({ type: 'session.ended', data: { reason: 'done' } });
     expect(firstBrokenLink(session, events)).toBeNull();
+  });
+
+  it('gives up with session_busy when another writer holds the session too long, storing nothing', async () => {
+    const s = await f.store.createSession({ tenantId, rules: 'tiny' });
+    const impatient = createEventStore({
+      pool: f.db.pool,
+      catalog: tinyCatalog,
+      limits: { lockTimeoutMs: 100 },
+    });
+    const holder = await f.db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM game.sessions WHERE id = $1 FOR UPDATE', [s.id]);
+      await expect(
+        impatient.appendEvents({ tenantId, sessionId: s.id, events: [inc(1)] }),
+      ).rejects.toMatchObject({
+        code: 'session_busy',
+      });
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect((await f.store.getSession({ tenantId, sessionId: s.id })).lastSequence).toBe(0);
+    await expect(
+      impatient.appendEvents({ tenantId, sessionId: s.id, events: [inc(1)] }),
+    ).resolves.toMatchObject({ ok: true });
   });
 
   it('reports an unknown session as not found', async () => {

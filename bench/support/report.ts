@@ -1,0 +1,93 @@
+import type { RunStats } from './run-workers.js';
+
+export type Measurement = {
+  eventsPerSec: number;
+  callsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+};
+
+export type Row = Measurement & {
+  scenario: string;
+  label: string;
+  clients: number;
+  batch: number;
+  /** events/s of this agate row over its raw baseline's, same clients and batch. */
+  ratioToRaw: number | null;
+  runs: Measurement[];
+};
+
+/** Nearest-rank percentile (p in 0..100) of unsorted values; NaN when there are none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] ?? Number.NaN;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const upper = sorted[mid] ?? Number.NaN;
+  return sorted.length % 2 === 1 ? upper : ((sorted[mid - 1] ?? Number.NaN) + upper) / 2;
+}
+
+export function measure(stats: RunStats, batch: number): Measurement {
+  const seconds = stats.elapsedMs / 1000;
+  return {
+    eventsPerSec: (stats.okCalls * batch) / seconds,
+    callsPerSec: stats.okCalls / seconds,
+    p50Ms: percentile(stats.latenciesMs, 50),
+    p99Ms: percentile(stats.latenciesMs, 99),
+    errors: stats.failures,
+  };
+}
+
+/** Each figure is the median over the runs (for two runs, their mean); errors are summed. */
+export function medianOf(runs: readonly Measurement[]): Measurement {
+  const of = (key: keyof Measurement): number => median(runs.map((r) => r[key]));
+  return {
+    eventsPerSec: of('eventsPerSec'),
+    callsPerSec: of('callsPerSec'),
+    p50Ms: of('p50Ms'),
+    p99Ms: of('p99Ms'),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+  };
+}
+
+function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '-';
+}
+
+function whole(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '-';
+}
+
+export function formatTable(rows: readonly Row[]): string {
+  const header = ['scenario', 'clients', 'events/s', 'calls/s', 'p50 ms', 'p99 ms', 'errors'];
+  const lines = rows.map((r) => [
+    r.label,
+    String(r.clients),
+    whole(r.eventsPerSec),
+    whole(r.callsPerSec),
+    fixed(r.p50Ms, 2),
+    fixed(r.p99Ms, 2),
+    String(r.errors),
+    r.ratioToRaw === null ? '' : `agate/raw ${fixed(r.ratioToRaw, 2)}`,
+  ]);
+  const all = [[...header, ''], ...lines];
+  const widths = header.map((_, c) => Math.max(...all.map((line) => (line[c] ?? '').length)));
+  const render = (line: string[]): string =>
+    line
+      .map((cell, c) => {
+        const width = widths[c];
+        if (width === undefined) return cell;
+        return c === 0 ? cell.padEnd(width) : cell.padStart(width);
+      })
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [render(all[0] ?? []), rule, ...lines.map(render)].join('\n');
+}
