@@ -1,5 +1,4 @@
 import js from '@eslint/js';
-import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 // Code in one folder reaches another folder only through that folder's index.ts.
@@ -20,7 +19,6 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
-    plugins: { 'import-x': importX },
     rules: {
       '@typescript-eslint/switch-exhaustiveness-check': [
         'error',
@@ -32,8 +30,6 @@ export default tseslint.config(
         { fixStyle: 'separate-type-imports' },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'import-x/no-cycle': 'error',
-      'import-x/no-default-export': 'error',
       'no-restricted-syntax': [
         'error',
         { selector: 'TSEnumDeclaration', message: 'Use a const union instead of an enum.' },
@@ -42,6 +38,7 @@ export default tseslint.config(
           message: 'No namespaces: use modules.',
         },
         { selector: 'ExportAllDeclaration', message: 'Export the public surface by name.' },
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
       ],
     },
   },
@@ -57,7 +54,7 @@ export default tseslint.config(
       'drizzle.config.ts',
       'vitest.config.ts',
     ],
-    rules: { 'import-x/no-default-export': 'off' },
+    rules: { 'no-restricted-syntax': 'off' },
   },
   {
     files: ['**/*.js'],

@@ -37,6 +37,16 @@ type EventRow = {
 
 const maxPage = 1_000;
 
+/** Parameters: session, after, to, first event time, last event time, limit. */
+export const pageQuery = `
+  SELECT event_id, session_id, sequence, event_type, event_version, event_data, client_time,
+         server_time, hash
+    FROM game.events
+   WHERE session_id = $1 AND sequence > $2 AND sequence <= $3
+     AND server_time >= $4 AND server_time <= $5
+   ORDER BY sequence
+   LIMIT $6`;
+
 function checkCursor(name: string, value: unknown, min: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || (value as number) < min) {
@@ -78,15 +88,14 @@ async function selectPage(
   limit: number,
 ): Promise<StoredEvent[]> {
   if (bounds.firstEventAt === null || bounds.lastEventAt === null || after >= to) return [];
-  const result = await tx.query<EventRow>(
-    `SELECT event_id, session_id, sequence, event_type, event_version, event_data, client_time, server_time, hash
-       FROM game.events
-      WHERE session_id = $1 AND sequence > $2 AND sequence <= $3
-        AND server_time >= $4 AND server_time <= $5
-      ORDER BY sequence
-      LIMIT $6`,
-    [sessionId, after, to, bounds.firstEventAt, bounds.lastEventAt, limit],
-  );
+  const result = await tx.query<EventRow>(pageQuery, [
+    sessionId,
+    after,
+    to,
+    bounds.firstEventAt,
+    bounds.lastEventAt,
+    limit,
+  ]);
   return result.rows.map((r) => ({
     eventId: r.event_id,
     sessionId: r.session_id,

@@ -261,3 +261,19 @@ describe('ending sessions', () => {
     });
   });
 });
+
+describe('reading', () => {
+  it("reads only the partitions the session's event times can be in", async () => {
+    const { pageQuery } = await import('../../src/events/read-events.js');
+    const s = await f.store.createSession({ tenantId, rules: 'tiny' });
+    await f.store.appendEvents({ tenantId, sessionId: s.id, events: [inc(1), inc(2)] });
+    const session = await f.store.getSession({ tenantId, sessionId: s.id });
+    const plan = await f.db.pool.query<{ 'QUERY PLAN': unknown }>(
+      `EXPLAIN (FORMAT JSON) ${pageQuery}`.replace(/\$(\d)/g, (_, n: string) => `$${n}`),
+      [s.id, 0, 2, session.firstEventAt, session.lastEventAt, 100],
+    );
+    const text = JSON.stringify(plan.rows[0]?.['QUERY PLAN']);
+    const scanned = new Set(text.match(/events_(p\d{4}_\d{2}|default)/g));
+    expect([...scanned]).toHaveLength(1);
+  });
+});
