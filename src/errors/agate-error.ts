@@ -16,6 +16,7 @@ export const errorCodes = [
   'tenant_required',
   'tenant_not_found',
   'append_only',
+  'integrity_violation',
   'session_busy',
   'timeout',
   'unavailable',

@@ -3,7 +3,7 @@ import { fromPgError } from '../db/index.js';
 import { checkRef, notFound } from './get-session.js';
 import { prepareBatch, shapeBatch } from './prepare-batch.js';
 import type { NewEvent } from './prepare-batch.js';
-import type { StoreDeps } from './store-deps.js';
+import type { AppendedBatch, StoreDeps } from './store-deps.js';
 
 export type AppendInput = {
   tenantId: string;
@@ -98,11 +98,32 @@ export async function appendEvents(deps: StoreDeps, input: AppendInput): Promise
     return rejected(row.outcome, sessionId, row.last_sequence);
   }
   const first = row.first_sequence ?? 0;
-  return {
+  const accepted: AppendAccepted = {
     ok: true,
     duplicate: row.outcome === 'duplicate',
     firstSequence: first,
     lastSequence: first + prepared.length - 1,
     events: prepared.map((e, i) => ({ eventId: e.eventId, sequence: first + i })),
   };
+  if (!accepted.duplicate) {
+    await runAfterAppend(deps, {
+      tenantId,
+      sessionId,
+      rules: rules.rules,
+      rulesVersion: rules.rulesVersion,
+      firstSequence: accepted.firstSequence,
+      lastSequence: accepted.lastSequence,
+      types: prepared.map((e) => e.type),
+    });
+  }
+  return accepted;
+}
+
+async function runAfterAppend(deps: StoreDeps, batch: AppendedBatch): Promise<void> {
+  if (deps.afterAppend === undefined) return;
+  try {
+    await deps.afterAppend(batch);
+  } catch (error) {
+    deps.onAfterAppendError?.(error, batch);
+  }
 }

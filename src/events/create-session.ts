@@ -22,7 +22,10 @@ export type CreateSessionInput = {
   id?: string;
 };
 
-function checkInput(deps: StoreDeps, input: CreateSessionInput): { rulesVersion: number } {
+function checkInput(
+  deps: StoreDeps,
+  input: CreateSessionInput,
+): { rulesVersion: number; config: Record<string, unknown> } {
   if (input.id !== undefined && !isUuid(input.id)) {
     throw new AgateError('invalid_request', 'id must be a UUID (or leave it out to get a UUIDv7).');
   }
@@ -30,7 +33,9 @@ function checkInput(deps: StoreDeps, input: CreateSessionInput): { rulesVersion:
     throw new AgateError('invalid_request', 'playerId must be a UUID of a player of this tenant.');
   }
   const rulesVersion = input.rulesVersion ?? deps.catalog.latestRulesVersion(input.rules);
-  if (rulesVersion === undefined || deps.catalog.find(input.rules, rulesVersion) === undefined) {
+  const registry =
+    rulesVersion === undefined ? undefined : deps.catalog.find(input.rules, rulesVersion);
+  if (rulesVersion === undefined || registry === undefined) {
     throw new AgateError(
       'unknown_rules',
       `No rules named "${String(input.rules)}"${input.rulesVersion === undefined ? '' : ` v${input.rulesVersion}`} are registered; use one of the games this server was started with.`,
@@ -60,13 +65,22 @@ function checkInput(deps: StoreDeps, input: CreateSessionInput): { rulesVersion:
       `config is over ${deps.limits.maxEventBytes} bytes of JSON; make it smaller.`,
     );
   }
-  return { rulesVersion };
+  const parsed = registry.configSchema.safeParse(config);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = ['config', ...(issue?.path.map(String) ?? [])].join('.');
+    throw new AgateError(
+      'invalid_request',
+      `${where}: ${issue?.message ?? 'is not valid'} (${input.rules} v${rulesVersion}).`,
+    );
+  }
+  return { rulesVersion, config: parsed.data };
 }
 
 /** Creates a session with its seed recorded and its rules version pinned. */
 export async function createSession(deps: StoreDeps, input: CreateSessionInput): Promise<Session> {
   const tenantId = requireTenantId(input.tenantId);
-  const { rulesVersion } = checkInput(deps, input);
+  const { rulesVersion, config } = checkInput(deps, input);
   const id = input.id?.toLowerCase() ?? uuidv7();
   const seed = input.seed ?? drawSeed();
   const headHash = sessionRootHash({
@@ -87,7 +101,7 @@ export async function createSession(deps: StoreDeps, input: CreateSessionInput):
           rules: input.rules,
           rulesVersion,
           seed,
-          config: input.config ?? {},
+          config,
           headHash,
         })
         .returning();

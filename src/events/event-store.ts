@@ -14,12 +14,15 @@ import { readEvents, streamEvents } from './read-events.js';
 import type { EventPage, ReadEventsInput, StoredEvent, StreamEventsInput } from './read-events.js';
 import type { Session } from './session.js';
 import { SessionRulesCache } from './session-rules.js';
-import type { StoreDeps } from './store-deps.js';
+import type { AfterAppend, AppendedBatch, StoreDeps } from './store-deps.js';
 
 export type EventStoreOptions = {
   pool: Pool;
   catalog: EventTypeCatalog;
   limits?: Partial<Limits>;
+  /** Work to run after each committed append (the snapshotter); see `AfterAppend`. */
+  afterAppend?: AfterAppend;
+  onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
 };
 
 export type EventStore = {
@@ -39,6 +42,8 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     catalog: options.catalog,
     limits: resolveLimits(options.limits),
     sessionRules: new SessionRulesCache(),
+    afterAppend: options.afterAppend,
+    onAfterAppendError: options.onAfterAppendError,
   };
   return {
     deps,

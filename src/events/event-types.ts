@@ -17,10 +17,17 @@ export type EventTypeDefinition = {
 export type EventTypeRegistry = {
   readonly rules: string;
   readonly rulesVersion: number;
+  /** Validates a session's config at creation and fills in defaults; what it returns is stored. */
+  readonly configSchema: ConfigSchema;
   find(type: string, version: number): EventTypeDefinition | undefined;
   latestVersion(type: string): number | undefined;
   definitions(): readonly EventTypeDefinition[];
 };
+
+export type ConfigSchema = z.ZodType<Record<string, unknown>>;
+
+/** Without a schema of its own, a game takes any JSON object as its config. */
+const anyConfig: ConfigSchema = z.record(z.string(), z.unknown());
 
 /** Every rules version this process knows, by name and version. */
 export type EventTypeCatalog = {
@@ -57,6 +64,7 @@ export function defineEventTypes(
   rules: string,
   rulesVersion: number,
   definitions: readonly EventTypeDefinition[],
+  options: { configSchema?: ConfigSchema } = {},
 ): EventTypeRegistry {
   const all = definitions.some((d) => d.type === sessionEndedV1.type)
     ? [...definitions]
@@ -78,6 +86,7 @@ export function defineEventTypes(
   return {
     rules,
     rulesVersion,
+    configSchema: options.configSchema ?? anyConfig,
     find: (type, version) => byKey.get(`${type}@${version}`),
     latestVersion: (type) => latest.get(type),
     definitions: () => all,

@@ -14,7 +14,12 @@ export type { EndSessionInput } from './end-session.js';
 export { createEventStore } from './event-store.js';
 export type { EventStore, EventStoreOptions } from './event-store.js';
 export { createEventTypeCatalog, defineEventTypes, sessionEndedV1 } from './event-types.js';
-export type { EventTypeCatalog, EventTypeDefinition, EventTypeRegistry } from './event-types.js';
+export type {
+  ConfigSchema,
+  EventTypeCatalog,
+  EventTypeDefinition,
+  EventTypeRegistry,
+} from './event-types.js';
 export { getSession } from './get-session.js';
 export type { SessionRef } from './get-session.js';
 export { defaultLimits, resolveLimits } from './limits.js';
@@ -24,4 +29,4 @@ export type { NewEvent, PreparedEvent, ShapedEvent } from './prepare-batch.js';
 export { readEvents, streamEvents } from './read-events.js';
 export type { EventPage, ReadEventsInput, StoredEvent, StreamEventsInput } from './read-events.js';
 export type { Session, SessionStatus } from './session.js';
-export type { StoreDeps } from './store-deps.js';
+export type { AfterAppend, AppendedBatch, StoreDeps } from './store-deps.js';

@@ -3,10 +3,30 @@ import type { EventTypeCatalog } from './event-types.js';
 import type { Limits } from './limits.js';
 import type { SessionRulesCache } from './session-rules.js';
 
+/** What an append committed, as the work that follows it (snapshots, caches) needs to know. */
+export type AppendedBatch = {
+  tenantId: string;
+  sessionId: string;
+  rules: string;
+  rulesVersion: number;
+  firstSequence: number;
+  lastSequence: number;
+  /** The event types, in sequence order. */
+  types: readonly string[];
+};
+
+/**
+ * Runs after an append committed, never inside its transaction. It cannot fail the append: an
+ * error it throws goes to `onAfterAppendError`, and work it skipped is redone by the nightly job.
+ */
+export type AfterAppend = (batch: AppendedBatch) => Promise<void>;
+
 /** What every event-store operation needs; built once by `createEventStore`. */
 export type StoreDeps = {
   pool: Pool;
   catalog: EventTypeCatalog;
   limits: Limits;
   sessionRules: SessionRulesCache;
+  afterAppend?: AfterAppend;
+  onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
 };

@@ -1,0 +1,20 @@
+/**
+ * What a replay found wrong. `chain`: a stored event (or its hash) was changed behind the store's
+ * back; `gap`/`duplicate`: the sequence is broken; `head`: the session's head hash is not the end
+ * of the chain; `snapshot`: a stored snapshot disagrees with the replayed state at its sequence;
+ * `snapshot_corrupt`: a snapshot's state does not hash to its own recorded hash (never used).
+ */
+export type DivergenceKind =
+  'chain' | 'gap' | 'duplicate' | 'head' | 'snapshot' | 'snapshot_corrupt';
+
+export type Divergence = {
+  kind: DivergenceKind;
+  sequence: number;
+  /** The event at that sequence, where there is one. */
+  event: { eventId: string; type: string } | null;
+  message: string;
+  expectedHash?: string;
+  actualHash?: string;
+  /** JSON paths whose values differ (snapshot divergences). */
+  paths?: string[];
+};

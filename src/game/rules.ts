@@ -1,0 +1,43 @@
+import type { EventTypeRegistry } from '../events/index.js';
+import type { Rng } from './rng.js';
+
+/** An event as the rules see it: upcast to the newest version of its type. */
+export type GameEvent = {
+  sequence: number;
+  type: string;
+  version: number;
+  data: Record<string, unknown>;
+};
+
+/** Turns data of `type` at `fromVersion` into data of version `fromVersion + 1`. Pure. */
+export type Upcaster = {
+  type: string;
+  fromVersion: number;
+  upcast(data: Record<string, unknown>): Record<string, unknown>;
+};
+
+/**
+ * A game, as agate replays it. Everything here is pure and deterministic: no clock, no
+ * Math.random, no I/O, no floats in state, no iteration order that depends on object keys.
+ * Randomness comes only from the `rng` that `evolve` receives (the event's own stream, seeded
+ * by its recorded seed, or null for types that consume none) and from the session stream the
+ * state itself carries.
+ */
+export type GameRules<S = unknown> = {
+  readonly name: string;
+  readonly version: number;
+  /** Every event type and version the rules accept (newest versions are what evolve sees). */
+  readonly eventTypes: EventTypeRegistry;
+  readonly upcasters: readonly Upcaster[];
+  /** Event types that end one of the game's own days: the snapshotter saves state after each. */
+  readonly dayBoundaryTypes: readonly string[];
+  /** `config` was validated (and defaulted) by `eventTypes.configSchema` when the session was created. */
+  initialState(seed: string, config: Record<string, unknown>): S;
+  /**
+   * Folds one event. Never throws for an event the store accepted: an action the rules refuse
+   * is folded deterministically (counted as rejected in the state).
+   */
+  evolve(state: S, event: GameEvent, rng: Rng | null): S;
+  /** The session's score, an integer, as leaderboards rank it. */
+  score(state: S): number;
+};

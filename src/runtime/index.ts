@@ -1,0 +1,2 @@
+export { createAgate } from './create-agate.js';
+export type { Agate, AgateOptions } from './create-agate.js';

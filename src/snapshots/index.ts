@@ -1,0 +1,5 @@
+export { snapshotBoundaries, snapshotInterval } from './boundaries.js';
+export type { Boundary, SnapshotReason } from './boundaries.js';
+export { inlineSnapshotter, snapshotSession } from './snapshotter.js';
+export { writeSnapshot } from './write-snapshot.js';
+export type { SnapshotTarget, WrittenSnapshot } from './write-snapshot.js';

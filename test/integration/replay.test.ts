@@ -1,0 +1,216 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { foldAll } from '../../replay/index.js';
+import type { NewEvent, Session } from '../../src/events/index.js';
+import { createAgate } from '../../src/runtime/index.js';
+import type { Agate } from '../../src/runtime/index.js';
+import { createTenant } from '../../src/tenants/index.js';
+import { allEvents } from '../support/store-fixture.js';
+import { createTestDatabase } from '../support/test-database.js';
+import type { TestDatabase } from '../support/test-database.js';
+import { tinyGames, tinyRules } from '../support/tiny-rules.js';
+
+let db: TestDatabase;
+let agate: Agate;
+let tenantId: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  agate = createAgate({ pool: db.pool, games: tinyGames });
+  tenantId = (await createTenant(db.pool, { name: 'replay', actor: 'test' })).id;
+});
+afterAll(() => db.drop());
+
+const inc = (by: number): NewEvent => ({ type: 'counter.incremented', version: 1, data: { by } });
+const roll = (): NewEvent => ({ type: 'dice.rolled', data: { sides: 20 } });
+
+async function sessionWith(count: number, batch = 7): Promise<Session> {
+  const s = await agate.store.createSession({ tenantId, rules: 'tiny', seed: `seed-${count}` });
+  for (let done = 0; done < count; done += batch) {
+    const events = Array.from({ length: Math.min(batch, count - done) }, (_, i) =>
+      (done + i) % 3 === 0 ? roll() : inc(done + i),
+    );
+    const r = await agate.store.appendEvents({ tenantId, sessionId: s.id, events });
+    expect(r.ok).toBe(true);
+  }
+  return agate.store.getSession({ tenantId, sessionId: s.id });
+}
+
+async function snapshotsOf(sessionId: string): Promise<{ sequence: number; reason: string }[]> {
+  const r = await db.pool.query<{ sequence: number; reason: string }>(
+    'SELECT sequence, reason FROM game.snapshots WHERE session_id = $1 ORDER BY sequence',
+    [sessionId],
+  );
+  return r.rows;
+}
+
+describe('replay', () => {
+  it('gives the same state and hash from genesis, from snapshots and as a pure fold', async () => {
+    const s = await sessionWith(180);
+    const events = await allEvents(agate.store, s);
+    const pure = foldAll(tinyRules, { ...s, sessionId: s.id }, events);
+    const genesis = await agate.replay({ tenantId, sessionId: s.id, from: 'genesis' });
+    const snap = await agate.replay({ tenantId, sessionId: s.id });
+    expect(genesis.stateHash).toBe(pure.stateHash);
+    expect(snap.stateHash).toBe(pure.stateHash);
+    expect(snap.snapshotUsed).toEqual({ sequence: 150, reason: 'interval' });
+    expect(snap.eventsReplayed).toBe(30);
+    expect(genesis.snapshotUsed).toBeNull();
+    expect(genesis.sequence).toBe(180);
+  });
+
+  it('writes a snapshot at every 50th event and after each day boundary event, once', async () => {
+    const s = await agate.store.createSession({ tenantId, rules: 'tiny' });
+    await agate.store.appendEvents({
+      tenantId,
+      sessionId: s.id,
+      events: Array.from({ length: 49 }, (_, i) => inc(i)),
+    });
+    await agate.store.appendEvents({
+      tenantId,
+      sessionId: s.id,
+      events: [inc(1), { type: 'note.written', data: { text: 'day' } }, inc(2)],
+    });
+    await agate.store.appendEvents({
+      tenantId,
+      sessionId: s.id,
+      events: Array.from({ length: 60 }, (_, i) => inc(i)),
+    });
+    expect(await snapshotsOf(s.id)).toEqual([
+      { sequence: 50, reason: 'interval' },
+      { sequence: 51, reason: 'day_boundary' },
+      { sequence: 100, reason: 'interval' },
+    ]);
+    const again = await agate.snapshot({ tenantId, sessionId: s.id });
+    expect(again).toMatchObject({ sequence: 112, created: true });
+    expect((await agate.snapshot({ tenantId, sessionId: s.id })).created).toBe(false);
+  });
+
+  it('replays to any sequence, from the newest snapshot at or below it', async () => {
+    const s = await sessionWith(120);
+    const events = await allEvents(agate.store, s);
+    for (const to of [0, 1, 49, 50, 51, 99, 100, 119]) {
+      const expected = foldAll(tinyRules, { ...s, sessionId: s.id }, events.slice(0, to));
+      const got = await agate.replay({ tenantId, sessionId: s.id, to });
+      expect(got.stateHash, `to ${to}`).toBe(expected.stateHash);
+      expect(got.sequence).toBe(to);
+      expect(got.snapshotUsed?.sequence ?? 0).toBe(Math.floor(to / 50) * 50);
+    }
+    await expect(agate.replay({ tenantId, sessionId: s.id, to: 121 })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+  });
+
+  it('traces the state hash after every event', async () => {
+    const s = await sessionWith(12);
+    const r = await agate.replay({ tenantId, sessionId: s.id, trace: 'state', from: 'genesis' });
+    expect(r.trace).toHaveLength(12);
+    expect(r.trace?.at(-1)?.stateHash).toBe(r.stateHash);
+    expect(r.trace?.[0]).toMatchObject({ sequence: 1, type: 'dice.rolled' });
+    expect(r.trace?.[0]?.state).toBeDefined();
+  });
+
+  it('verifies a clean session: every snapshot agrees and the head matches', async () => {
+    const s = await sessionWith(110);
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r).toMatchObject({ verified: true, divergences: [], snapshotUsed: null, sequence: 110 });
+  });
+
+  it("is another tenant's business: replay says not found", async () => {
+    const s = await sessionWith(3);
+    const other = (await createTenant(db.pool, { name: 'other', actor: 'test' })).id;
+    await expect(agate.replay({ tenantId: other, sessionId: s.id })).rejects.toMatchObject({
+      code: 'session_not_found',
+    });
+  });
+});
+
+/** Changes the store behind its back, as a superuser with triggers off would. */
+async function tamper(sql: string, values: unknown[]): Promise<void> {
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL session_replication_role = replica');
+    const r = await client.query(sql, values);
+    expect(r.rowCount).toBe(1);
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+
+describe('tampering', () => {
+  it('an event changed behind the store is reported at its sequence', async () => {
+    const s = await sessionWith(80);
+    await tamper(
+      `UPDATE game.events SET event_data = '{"by": 1000}' WHERE session_id = $1 AND sequence = 38`,
+      [s.id],
+    );
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.verified).toBe(false);
+    expect(r.divergences[0]).toMatchObject({
+      kind: 'chain',
+      sequence: 38,
+      event: { type: 'counter.incremented' },
+    });
+    await expect(
+      agate.replay({ tenantId, sessionId: s.id, from: 'genesis' }),
+    ).rejects.toMatchObject({
+      code: 'integrity_violation',
+      message: expect.stringMatching(/Event 38 \(counter\.incremented/) as unknown,
+    });
+  });
+
+  it('an event removed behind the store is a gap at its sequence', async () => {
+    const s = await sessionWith(30);
+    await tamper('DELETE FROM game.events WHERE session_id = $1 AND sequence = 12', [s.id]);
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.divergences[0]).toMatchObject({ kind: 'gap', sequence: 12 });
+    await expect(agate.replay({ tenantId, sessionId: s.id })).rejects.toMatchObject({
+      code: 'integrity_violation',
+    });
+  });
+
+  it('a changed session head is reported by verify', async () => {
+    const s = await sessionWith(5);
+    await tamper(`UPDATE game.sessions SET head_hash = '\\x00' WHERE id = $1`, [s.id]);
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.divergences).toEqual([expect.objectContaining({ kind: 'head', sequence: 5 })]);
+  });
+
+  it('a snapshot whose state no longer hashes to its hash is reported and not used', async () => {
+    const s = await sessionWith(120);
+    await tamper(
+      `UPDATE game.snapshots SET state = jsonb_set(state, '{total}', '0') WHERE session_id = $1 AND sequence = 100`,
+      [s.id],
+    );
+    const honest = await agate.replay({ tenantId, sessionId: s.id, from: 'genesis' });
+    const r = await agate.replay({ tenantId, sessionId: s.id });
+    expect(r.snapshotUsed?.sequence).toBe(50);
+    expect(r.stateHash).toBe(honest.stateHash);
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'snapshot_corrupt', sequence: 100 }),
+    ]);
+  });
+
+  it('a snapshot rewritten with a matching hash is caught by verify, with the paths that differ', async () => {
+    const s = await sessionWith(60);
+    const forged = {
+      ...((await agate.replay({ tenantId, sessionId: s.id, to: 50 })).state as Record<
+        string,
+        unknown
+      >),
+      total: -1,
+    };
+    const { hashCanonical } = await import('../../src/hashing/index.js');
+    await tamper(
+      'UPDATE game.snapshots SET state = $2, state_hash = $3 WHERE session_id = $1 AND sequence = 50',
+      [s.id, JSON.stringify(forged), hashCanonical(forged)],
+    );
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.verified).toBe(false);
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'snapshot', sequence: 50, paths: ['$.total'] }),
+    ]);
+    expect(r.divergences[0]?.event?.eventId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
