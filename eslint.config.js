@@ -47,6 +47,32 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', boundaries] },
   },
   {
+    // The rules are pure: no clock, no Math.random, nothing that differs between engines or locales.
+    files: ['src/game/**/*.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        { name: 'Date', message: 'No clocks in rules: record what time means in the event.' },
+        { name: 'performance', message: 'No clocks in rules.' },
+        { name: 'Intl', message: 'Locale-dependent: not deterministic across machines.' },
+        {
+          name: 'crypto',
+          message: 'Randomness comes only from the recorded seeds (src/game/rng.ts).',
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        ...['random', 'sin', 'cos', 'tan', 'exp', 'log', 'pow', 'hypot'].map((property) => ({
+          object: 'Math',
+          property,
+          message:
+            'Not deterministic across engines (or not seeded): use integers and the seeded rng.',
+        })),
+        { property: 'localeCompare', message: 'Locale-dependent: compare code units instead.' },
+      ],
+    },
+  },
+  {
     files: [
       '*.config.ts',
       '*.config.js',
