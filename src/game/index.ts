@@ -3,3 +3,23 @@ export type { GameCatalog } from './game-catalog.js';
 export { isRngState, rngFromSeed, rngFromState } from './rng.js';
 export type { Rng, RngState } from './rng.js';
 export type { GameEvent, GameRules, Upcaster } from './rules.js';
+export {
+  archiveGateV1,
+  DEFAULT_SKILL_BP,
+  drawEventSeed,
+  foldGateEvents,
+  gateConfigSchema,
+  gateEventTypes,
+  planNextEvents,
+  playSession,
+  REJECT_REASONS,
+} from './archive-gate/index.js';
+export type {
+  GateConfig,
+  GateEventInput,
+  GateRequest,
+  GateState,
+  PlayOptions,
+  RejectReason,
+} from './archive-gate/index.js';
+export { defaultGames } from './default-games.js';
