@@ -9,6 +9,7 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts'],
           exclude: ['test/property/**/*.db.test.ts'],
           setupFiles: ['test/support/fast-check-setup.ts'],
+          testTimeout: 120_000,
         },
       },
       {

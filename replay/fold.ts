@@ -1,6 +1,6 @@
 import { AgateError } from '../src/errors/index.js';
 import { rngFromSeed } from '../src/game/index.js';
-import type { GameRules } from '../src/game/index.js';
+import type { GameRules, Rng } from '../src/game/index.js';
 import {
   chainLink,
   eventContentHash,
@@ -56,10 +56,29 @@ export function stateHash(state: unknown): string {
   return hashCanonical(state).toString('hex');
 }
 
-function eventRng(rules: GameRules, type: string, version: number, data: Record<string, unknown>) {
-  const consumes = rules.eventTypes.find(type, version)?.consumesRandomness === true;
+type TypeFacts = { latest: number; consumesRandomness: boolean };
+
+/** What the fold needs per event type and version, looked up once per folder, not per event. */
+function typeFactsOf(rules: GameRules): (type: string, version: number) => TypeFacts {
+  const cache = new Map<string, Map<number, TypeFacts>>();
+  return (type, version) => {
+    let byVersion = cache.get(type);
+    if (byVersion === undefined) cache.set(type, (byVersion = new Map()));
+    let facts = byVersion.get(version);
+    if (facts === undefined) {
+      const latest = Math.max(version, rules.eventTypes.latestVersion(type) ?? version);
+      const consumes = rules.eventTypes.find(type, latest)?.consumesRandomness === true;
+      byVersion.set(version, (facts = { latest, consumesRandomness: consumes }));
+    }
+    return facts;
+  };
+}
+
+function eventRng(facts: TypeFacts, data: Record<string, unknown>): Rng | null {
   const seed = data.seed;
-  return consumes && typeof seed === 'string' && seed.length > 0 ? rngFromSeed(seed) : null;
+  return facts.consumesRandomness && typeof seed === 'string' && seed.length > 0
+    ? rngFromSeed(seed)
+    : null;
 }
 
 /**
@@ -70,6 +89,7 @@ function eventRng(rules: GameRules, type: string, version: number, data: Record<
  * stream, seeded from the recorded seed.
  */
 export function createFolder(rules: GameRules, session: FoldSession, start?: FoldStart): Folder {
+  const factsOf = typeFactsOf(rules);
   let sequence = start?.sequence ?? 0;
   let state = start === undefined ? rules.initialState(session.seed, session.config) : start.state;
   let head: Buffer | null =
@@ -106,17 +126,9 @@ export function createFolder(rules: GameRules, session: FoldSession, start?: Fol
       } else {
         head = null;
       }
-      const upcast = upcastEvent(rules, {
-        sequence: event.sequence,
-        type: event.type,
-        version: event.version,
-        data: event.data,
-      });
-      state = rules.evolve(
-        state,
-        upcast,
-        eventRng(rules, upcast.type, upcast.version, upcast.data),
-      );
+      const facts = factsOf(event.type, event.version);
+      const current = facts.latest === event.version ? event : upcastEvent(rules, event);
+      state = rules.evolve(state, current, eventRng(facts, current.data));
       sequence = event.sequence;
     },
   };

@@ -13,7 +13,7 @@ import {
   requestInvestigatedV1,
   upcastToLatest,
 } from './event-types.js';
-import { reject } from './state.js';
+import { increment, reject } from './state.js';
 import type { Decision, DefenseName, GateRequest, GateState } from './state.js';
 
 /** A stored event, checked against its newest schema and typed. */
@@ -88,7 +88,7 @@ function decide(state: GateState, requestId: string, decision: Decision): GateSt
   return {
     ...state,
     requests: replaceAt(state.requests, found.index, { ...found.request, status }),
-    stats: { ...state.stats, [status]: state.stats[status] + 1 },
+    stats: increment(state.stats, status),
   };
 }
 
@@ -115,7 +115,7 @@ function purchase(state: GateState, defense: DefenseName): GateState {
   return {
     ...state,
     credits: state.credits - cost,
-    defenses: { ...state.defenses, [defense]: level + 1 },
+    defenses: increment(state.defenses, defense),
     stats: { ...state.stats, purchases: state.stats.purchases + 1 },
   };
 }
