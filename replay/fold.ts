@@ -63,7 +63,7 @@ function typeFactsOf(rules: GameRules): (type: string, version: number) => TypeF
   const cache = new Map<string, Map<number, TypeFacts>>();
   return (type, version) => {
     let byVersion = cache.get(type);
-    if (byVersion === undefined) cache.set(type, (byVersion = new Map()));
+    if (byVersion === undefined) cache.set(type, (byVersion = new Map<number, TypeFacts>()));
     let facts = byVersion.get(version);
     if (facts === undefined) {
       const latest = Math.max(version, rules.eventTypes.latestVersion(type) ?? version);
