@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { AgateError } from '../errors/index.js';
 import { isUuid, requireTenantId, sessions, withTenant } from '../db/index.js';
-import type { TenantRole } from '../db/index.js';
+import type { PoolClient, TenantRole } from '../db/index.js';
 import { toSession } from './session.js';
 import type { Session } from './session.js';
 import type { StoreDeps } from './store-deps.js';
@@ -23,13 +23,22 @@ export function checkRef(ref: SessionRef): { tenantId: string; sessionId: string
   return { tenantId, sessionId: ref.sessionId.toLowerCase() };
 }
 
+/** The session in the caller's transaction (which sets the tenant), or undefined. */
+export async function selectSession(
+  tx: PoolClient,
+  sessionId: string,
+): Promise<Session | undefined> {
+  const rows = await drizzle(tx).select().from(sessions).where(eq(sessions.id, sessionId));
+  const row = rows[0];
+  return row && toSession(row);
+}
+
 /** The session as its tenant sees it; `session_not_found` for a missing or foreign one. */
 export async function getSession(deps: StoreDeps, ref: SessionRef): Promise<Session> {
   const { tenantId, sessionId } = checkRef(ref);
-  const row = await withTenant(deps.pool, { tenantId, role: ref.role }, async (tx) => {
-    const rows = await drizzle(tx).select().from(sessions).where(eq(sessions.id, sessionId));
-    return rows[0];
-  });
-  if (row === undefined) throw notFound(sessionId);
-  return toSession(row);
+  const session = await withTenant(deps.pool, { tenantId, role: ref.role }, (tx) =>
+    selectSession(tx, sessionId),
+  );
+  if (session === undefined) throw notFound(sessionId);
+  return session;
 }

@@ -20,13 +20,19 @@ export type {
   EventTypeDefinition,
   EventTypeRegistry,
 } from './event-types.js';
-export { getSession } from './get-session.js';
+export { checkRef, getSession, notFound, selectSession } from './get-session.js';
 export type { SessionRef } from './get-session.js';
 export { defaultLimits, resolveLimits } from './limits.js';
 export type { Limits } from './limits.js';
 export { drawSeed, prepareBatch, shapeBatch } from './prepare-batch.js';
 export type { NewEvent, PreparedEvent, ShapedEvent } from './prepare-batch.js';
-export { readEvents, streamEvents } from './read-events.js';
-export type { EventPage, ReadEventsInput, StoredEvent, StreamEventsInput } from './read-events.js';
+export { boundsOf, readEvents, selectEventPage, streamEvents } from './read-events.js';
+export type {
+  EventBounds,
+  EventPage,
+  ReadEventsInput,
+  StoredEvent,
+  StreamEventsInput,
+} from './read-events.js';
 export type { Session, SessionStatus } from './session.js';
 export type { AfterAppend, AppendedBatch, StoreDeps } from './store-deps.js';

@@ -22,7 +22,13 @@ export type ReadEventsInput = SessionRef & { after?: number; limit?: number };
 export type EventPage = { events: StoredEvent[]; nextAfter: number | null };
 export type StreamEventsInput = SessionRef & { after?: number; to?: number; pageSize?: number };
 
-type Bounds = { lastSequence: number; firstEventAt: Date | null; lastEventAt: Date | null };
+/** Where a session's events are: its last sequence and the server_time range they span. */
+export type EventBounds = {
+  lastSequence: number;
+  firstEventAt: Date | null;
+  lastEventAt: Date | null;
+};
+type Bounds = EventBounds;
 type EventRow = {
   event_id: string;
   session_id: string;
@@ -64,22 +70,35 @@ async function loadBounds(tx: PoolClient, sessionId: string): Promise<Bounds | u
     sessionId,
   ]);
   const row = result.rows[0];
-  // JS dates hold milliseconds and PostgreSQL microseconds: the parsed first time is floored
-  // already, so widen the last one by a millisecond to keep the newest event inside the bounds.
   return (
-    row && {
+    row &&
+    boundsOf({
       lastSequence: row.last_sequence,
       firstEventAt: row.first_event_at,
-      lastEventAt: row.last_event_at && new Date(row.last_event_at.getTime() + 1),
-    }
+      lastEventAt: row.last_event_at,
+    })
   );
 }
 
 /**
- * One page of a session's events in sequence order. The session's first and last event times
- * bound server_time, so PostgreSQL reads only the partitions that can hold them.
+ * The bounds of a session as read from its row. JS dates hold milliseconds and PostgreSQL
+ * microseconds: the parsed first time is floored already, so the last one is widened by a
+ * millisecond to keep the newest event inside the bounds.
  */
-async function selectPage(
+export function boundsOf(session: EventBounds): EventBounds {
+  return {
+    lastSequence: session.lastSequence,
+    firstEventAt: session.firstEventAt,
+    lastEventAt: session.lastEventAt && new Date(session.lastEventAt.getTime() + 1),
+  };
+}
+
+/**
+ * One page of a session's events in sequence order, in the caller's transaction (which sets the
+ * tenant). The session's first and last event times (`boundsOf`) bound server_time, so
+ * PostgreSQL reads only the partitions that can hold them.
+ */
+export async function selectEventPage(
   tx: PoolClient,
   sessionId: string,
   bounds: Bounds,
@@ -117,7 +136,7 @@ export async function readEvents(deps: StoreDeps, input: ReadEventsInput): Promi
   return withTenant(deps.pool, { tenantId, role: input.role }, async (tx) => {
     const bounds = await loadBounds(tx, sessionId);
     if (bounds === undefined) throw notFound(sessionId);
-    const events = await selectPage(tx, sessionId, bounds, after, bounds.lastSequence, limit);
+    const events = await selectEventPage(tx, sessionId, bounds, after, bounds.lastSequence, limit);
     const last = events.at(-1)?.sequence;
     return { events, nextAfter: last !== undefined && last < bounds.lastSequence ? last : null };
   });
@@ -140,7 +159,7 @@ export async function* streamEvents(
   const to = Math.min(checkCursor('to', input.to, 0, bounds.lastSequence), bounds.lastSequence);
   while (after < to) {
     const page = await withTenant(deps.pool, context, (tx) =>
-      selectPage(tx, sessionId, bounds, after, to, pageSize),
+      selectEventPage(tx, sessionId, bounds, after, to, pageSize),
     );
     if (page.length === 0) return;
     yield* page;

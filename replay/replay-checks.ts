@@ -1,0 +1,97 @@
+import type { AgateError } from '../src/errors/index.js';
+import type { PoolClient } from '../src/db/index.js';
+import type { Session } from '../src/events/index.js';
+import { diffPaths } from './diff.js';
+import type { Divergence, DivergenceKind } from './divergence.js';
+import { stateHash } from './fold.js';
+import type { Folder, FoldStart, ReplayEvent } from './fold.js';
+import { listSnapshots, loadSnapshotState } from './load-snapshots.js';
+import type { StoredSnapshot } from './load-snapshots.js';
+import { chainHashAt } from './read-tail.js';
+
+export type PickedStart = { start?: FoldStart; used: StoredSnapshot | null; corrupt: Divergence[] };
+
+/**
+ * The newest snapshot at or below the target, of the session's rules version, whose state hashes
+ * to its recorded hash; the ones passed over for a bad hash are returned as divergences.
+ */
+export async function pickSnapshot(
+  tx: PoolClient,
+  session: Session,
+  target: number,
+): Promise<PickedStart> {
+  const corrupt: Divergence[] = [];
+  for (const snap of await listSnapshots(tx, session.id, target)) {
+    if (snap.rulesVersion !== session.rulesVersion || snap.sequence === 0) continue;
+    const state = await loadSnapshotState(tx, session.id, snap.sequence);
+    const actual = stateHash(state);
+    if (actual === snap.stateHash) {
+      const previousHash = await chainHashAt(tx, session, snap.sequence);
+      return { start: { sequence: snap.sequence, state, previousHash }, used: snap, corrupt };
+    }
+    corrupt.push({
+      kind: 'snapshot_corrupt',
+      sequence: snap.sequence,
+      event: null,
+      message: `The snapshot at ${snap.sequence} does not hash to its recorded hash; it was not used. Delete it and run agate snapshot to rebuild it.`,
+      expectedHash: snap.stateHash,
+      actualHash: actual,
+    });
+  }
+  return { used: null, corrupt };
+}
+
+/** With verify: does the replayed state agree with a stored snapshot at this sequence? */
+export async function checkSnapshotAt(
+  tx: PoolClient,
+  sessionId: string,
+  checks: readonly StoredSnapshot[],
+  folder: Folder,
+  event: ReplayEvent,
+  out: Divergence[],
+): Promise<void> {
+  for (const snap of checks) {
+    if (snap.sequence !== folder.sequence) continue;
+    const actual = stateHash(folder.state);
+    if (actual === snap.stateHash) continue;
+    const stored = await loadSnapshotState(tx, sessionId, snap.sequence);
+    out.push({
+      kind: 'snapshot',
+      sequence: snap.sequence,
+      event: { eventId: event.eventId, type: event.type },
+      message: `The ${snap.reason} snapshot at ${snap.sequence} disagrees with the replayed state (rules v${snap.rulesVersion}).`,
+      expectedHash: snap.stateHash,
+      actualHash: actual,
+      paths: diffPaths(stored, folder.state),
+    });
+  }
+}
+
+/** With verify, at the session's end: is the stored head the end of the chain? */
+export function checkHead(
+  session: Session,
+  target: number,
+  folder: Folder,
+  out: Divergence[],
+): void {
+  if (target !== session.lastSequence || folder.chainHead === null) return;
+  if (folder.chainHead.toString('hex') === session.headHash) return;
+  out.push({
+    kind: 'head',
+    sequence: target,
+    event: null,
+    message: `The session's head hash does not match the end of its chain at ${target}: the session row or the last event was changed.`,
+    expectedHash: session.headHash,
+    actualHash: folder.chainHead.toString('hex'),
+  });
+}
+
+export function integrityDivergence(error: AgateError, event: ReplayEvent | undefined): Divergence {
+  const details = error.details as { kind: DivergenceKind; sequence: number };
+  return {
+    kind: details.kind,
+    sequence: details.sequence,
+    event: event ? { eventId: event.eventId, type: event.type } : null,
+    message: error.message,
+  };
+}
