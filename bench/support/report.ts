@@ -57,11 +57,11 @@ export function medianOf(runs: readonly Measurement[]): Measurement {
   };
 }
 
-function fixed(value: number, digits: number): string {
+export function fixed(value: number, digits: number): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '-';
 }
 
-function whole(value: number): string {
+export function whole(value: number): string {
   return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '-';
 }
 
@@ -90,4 +90,20 @@ export function formatTable(rows: readonly Row[]): string {
       .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   return [render(all[0] ?? []), rule, ...lines.map(render)].join('\n');
+}
+
+/** A plain text table: the first column left-aligned, the others right-aligned. */
+export function renderTable(
+  header: readonly string[],
+  lines: readonly (readonly string[])[],
+): string {
+  const all = [header, ...lines];
+  const widths = header.map((_, c) => Math.max(...all.map((line) => (line[c] ?? '').length)));
+  const render = (line: readonly string[]): string =>
+    line
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [render(header), rule, ...lines.map(render)].join('\n');
 }
