@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isAgateError } from '../errors/index.js';
 import { exitCodes } from './exit-codes.js';
 import { describeMigration, runMigrate } from './migrate.command.js';
+import { addPartitionsCommands } from './partitions.command.js';
 
 function buildProgram(): Command {
   const program = new Command('agate')
@@ -16,6 +17,7 @@ function buildProgram(): Command {
       const report = await runMigrate(process.env);
       console.log(options.json === true ? JSON.stringify(report) : describeMigration(report));
     });
+  addPartitionsCommands(program);
   return program;
 }
 

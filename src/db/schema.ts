@@ -186,3 +186,21 @@ export const auditLog = adminSchema.table(
     index('audit_log_tenant_id_occurred_at_idx').on(t.tenantId, t.occurredAt),
   ],
 );
+
+/** Partition maintenance settings per time-partitioned table (not tenant-scoped; owner only). */
+export const partitionSettings = adminSchema.table(
+  'partition_settings',
+  {
+    parentTable: text('parent_table').primaryKey(),
+    premake: integer('premake').notNull().default(3),
+    retentionMonths: integer('retention_months'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check('partition_settings_premake_check', sql`${t.premake} between 1 and 120`),
+    check(
+      'partition_settings_retention_check',
+      sql`${t.retentionMonths} is null or ${t.retentionMonths} >= 1`,
+    ),
+  ],
+);

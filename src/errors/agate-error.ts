@@ -17,6 +17,8 @@ export const errorCodes = [
   'tenant_not_found',
   'append_only',
   'integrity_violation',
+  'maintenance_failed',
+  'extension_missing',
   'session_busy',
   'timeout',
   'unavailable',

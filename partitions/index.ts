@@ -1,0 +1,11 @@
+export { maintainPartitions } from './maintain.js';
+export type { MaintainOptions, MaintainReport, TableReport } from './maintain.js';
+export { addMonths, formatMonth, monthOf, partitionName } from './months.js';
+export type { Month } from './months.js';
+export { planTable } from './plan.js';
+export type { CurrentLayout, PartitionSettings, TablePlan } from './plan.js';
+export type { Backend } from './run-table.js';
+export { partitionStatus } from './status.js';
+export type { PartitionStatus, TableStatus } from './status.js';
+export { archiveSchema, partitionedTables } from './tables.js';
+export type { PartitionedTable } from './tables.js';
