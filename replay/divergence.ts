@@ -1,11 +1,13 @@
 /**
  * What a replay found wrong. `chain`: a stored event (or its hash) was changed behind the store's
  * back; `gap`/`duplicate`: the sequence is broken; `head`: the session's head hash is not the end
- * of the chain; `snapshot`: a stored snapshot disagrees with the replayed state at its sequence;
+ * of the chain; `anchor`: the chain's hash at a sequence differs from the head the nightly job
+ * recorded for it (a rewrite that recomputed every later hash and the head); `snapshot`: a stored
+ * snapshot disagrees with the replayed state at its sequence;
  * `snapshot_corrupt`: a snapshot's state does not hash to its own recorded hash (never used).
  */
 export type DivergenceKind =
-  'chain' | 'gap' | 'duplicate' | 'head' | 'snapshot' | 'snapshot_corrupt';
+  'chain' | 'gap' | 'duplicate' | 'head' | 'anchor' | 'snapshot' | 'snapshot_corrupt';
 
 export type Divergence = {
   kind: DivergenceKind;

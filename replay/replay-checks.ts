@@ -95,3 +95,37 @@ export function integrityDivergence(error: AgateError, event: ReplayEvent | unde
     message: error.message,
   };
 }
+
+export type Anchor = { sequence: number; headHash: string };
+
+/** The head hashes the nightly job recorded for this session (`anchor.recorded` in the audit log). */
+export async function listAnchors(tx: PoolClient, sessionId: string): Promise<Anchor[]> {
+  const r = await tx.query<{ sequence: string; head: string }>(
+    `SELECT details->>'sequence' AS sequence, details->>'headHash' AS head FROM admin.audit_log
+      WHERE action = 'anchor.recorded' AND subject = $1`,
+    [sessionId],
+  );
+  return r.rows.map((row) => ({ sequence: Number(row.sequence), headHash: row.head }));
+}
+
+/** With verify: does the chain at this sequence end in the head the nightly job anchored? */
+export function checkAnchorAt(
+  anchors: readonly Anchor[],
+  folder: Folder,
+  event: ReplayEvent,
+  out: Divergence[],
+): void {
+  for (const anchor of anchors) {
+    if (anchor.sequence !== folder.sequence || folder.chainHead === null) continue;
+    const actual = folder.chainHead.toString('hex');
+    if (actual === anchor.headHash) continue;
+    out.push({
+      kind: 'anchor',
+      sequence: anchor.sequence,
+      event: { eventId: event.eventId, type: event.type },
+      message: `The hash chain at ${anchor.sequence} differs from the head recorded by the nightly job: events up to here were rewritten after that night.`,
+      expectedHash: anchor.headHash,
+      actualHash: actual,
+    });
+  }
+}

@@ -8,7 +8,14 @@ import type { Divergence } from './divergence.js';
 import { createFolder, stateHash } from './fold.js';
 import type { Folder, FoldSession, ReplayEvent } from './fold.js';
 import { listSnapshots } from './load-snapshots.js';
-import { checkHead, checkSnapshotAt, integrityDivergence, pickSnapshot } from './replay-checks.js';
+import {
+  checkAnchorAt,
+  checkHead,
+  checkSnapshotAt,
+  integrityDivergence,
+  listAnchors,
+  pickSnapshot,
+} from './replay-checks.js';
 import type { PickedStart } from './replay-checks.js';
 import { readTail } from './read-tail.js';
 
@@ -111,6 +118,7 @@ async function replayIn(
       : await pickSnapshot(tx, session, target);
   const folder = createFolder(rules, foldSessionOf(session), picked.start);
   const checks = verify ? await listSnapshots(tx, session.id, target) : [];
+  const anchors = verify ? await listAnchors(tx, session.id) : [];
   const divergences: Divergence[] = [...picked.corrupt];
   const trace: TraceStep[] | null = options.trace ? [] : null;
   const startedAt = folder.sequence;
@@ -120,6 +128,7 @@ async function replayIn(
       current = event;
       applyOne(folder, event, trace, options.trace === 'state');
       if (verify) await checkSnapshotAt(tx, session.id, checks, folder, event, divergences);
+      if (verify) checkAnchorAt(anchors, folder, event, divergences);
     }
   } catch (error) {
     if (!verify || !isAgateError(error, 'integrity_violation')) throw error;

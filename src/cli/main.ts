@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isAgateError } from '../errors/index.js';
 import { exitCodes } from './exit-codes.js';
 import { describeMigration, runMigrate } from './migrate.command.js';
+import { addNightlyCommand } from './nightly.command.js';
 import { addPartitionsCommands } from './partitions.command.js';
 
 function buildProgram(): Command {
@@ -18,6 +19,7 @@ function buildProgram(): Command {
       console.log(options.json === true ? JSON.stringify(report) : describeMigration(report));
     });
   addPartitionsCommands(program);
+  addNightlyCommand(program);
   return program;
 }
 

@@ -184,6 +184,7 @@ export const auditLog = adminSchema.table(
   (t) => [
     primaryKey({ name: 'audit_log_pkey', columns: [t.id, t.occurredAt] }),
     index('audit_log_tenant_id_occurred_at_idx').on(t.tenantId, t.occurredAt),
+    index('audit_log_action_subject_idx').on(t.action, t.subject),
   ],
 );
 

@@ -12,7 +12,7 @@ import { withTenant } from '../../src/db/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
-import { appendAt } from '../support/append-at.js';
+import { appendAt, tinyEvents } from '../support/append-at.js';
 import { createTestDatabase } from '../support/test-database.js';
 import type { TestDatabase } from '../support/test-database.js';
 import { tinyGames } from '../support/tiny-rules.js';
@@ -98,7 +98,7 @@ describe.each<Backend>(['native', 'pg_partman'])(
         db.pool,
         await agate.store.getSession({ tenantId, sessionId: session.id }),
         later(7),
-        5,
+        tinyEvents(5),
       );
       const before = await partitionStatus(db.url, { now });
       expect(before.tables[0]?.defaultPartition.rows).toBe(5);
@@ -253,12 +253,12 @@ describe('both backends', () => {
       const agate = createAgate({ pool: native.pool, games: tinyGames });
       const tenantId = (await createTenant(native.pool, { name: 'adopt', actor: 'test' })).id;
       const session = await agate.store.createSession({ tenantId, rules: 'tiny' });
-      await appendAt(native.pool, session, later(1), 3);
+      await appendAt(native.pool, session, later(1), tinyEvents(3));
       await appendAt(
         native.pool,
         await agate.store.getSession({ tenantId, sessionId: session.id }),
         later(30),
-        2,
+        tinyEvents(2),
       );
       const before = shape(await partitionStatus(native.url, { now: later(14) }));
       await withPartman(native);

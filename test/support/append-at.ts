@@ -8,11 +8,22 @@ import { uuidv7 } from 'uuidv7';
  * would leave them: written as the owner with the same hash chain the append function builds.
  * Only tests use this; the store always stamps server_time itself.
  */
+export type EventInput = { type: string; version: number; data: Record<string, unknown> };
+
+/** `count` events of the tiny test game. */
+export function tinyEvents(count: number): EventInput[] {
+  return Array.from({ length: count }, (_, i) => ({
+    type: 'counter.incremented',
+    version: 1,
+    data: { by: i },
+  }));
+}
+
 export async function appendAt(
   pool: Pool,
   session: Session,
   at: Date,
-  count: number,
+  inputs: readonly EventInput[],
 ): Promise<void> {
   const client = await pool.connect();
   try {
@@ -23,9 +34,9 @@ export async function appendAt(
     );
     let head = row.rows[0]?.head_hash ?? Buffer.alloc(0);
     let sequence = row.rows[0]?.last_sequence ?? 0;
-    for (let i = 0; i < count; i += 1) {
+    for (const input of inputs) {
       sequence += 1;
-      const event = { eventId: uuidv7(), type: 'counter.incremented', version: 1, data: { by: i } };
+      const event = { eventId: uuidv7(), ...input };
       head = chainLink(head, sequence, eventContentHash(event));
       await client.query(
         `INSERT INTO game.events (event_id, tenant_id, session_id, sequence, event_type, event_version, event_data, server_time, hash)
