@@ -8,7 +8,7 @@ import { requireDatabaseUrl } from './database-url.js';
 export function openAgate(env: NodeJS.ProcessEnv): {
   agate: Agate;
   url: string;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 } {
   const url = requireDatabaseUrl(env);
   const pool = createPool({ connectionString: url, applicationName: 'agate cli' });
