@@ -1,0 +1,126 @@
+import { Queue } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
+import type { AfterAppend, AppendedBatch } from '../../events/index.js';
+import { snapshotBoundaries, writeSnapshot } from '../../snapshots/index.js';
+import type { SnapshotTarget } from '../../snapshots/index.js';
+import type { ReplayDeps } from '../../../replay/index.js';
+import {
+  closeRedis,
+  createProducerRedis,
+  resolveQueueConnection,
+  whenReady,
+} from './connection.js';
+import type { QueueConnection } from './connection.js';
+
+export const snapshotQueueName = 'snapshots';
+export const snapshotJobName = 'snapshot';
+
+/** One job per session and sequence: BullMQ ignores an add whose id still has a job record. */
+export function snapshotJobId(target: Pick<SnapshotTarget, 'sessionId' | 'sequence'>): string {
+  return `snap_${target.sessionId}_${target.sequence}`;
+}
+
+export const snapshotJobOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1_000 },
+  // Kept an hour so that enqueueing the same boundary again is a no-op rather than a rerun.
+  removeOnComplete: { age: 3_600 },
+  removeOnFail: false,
+} as const satisfies JobsOptions;
+
+export type EnqueueResult = 'queued' | 'unavailable';
+
+export type SnapshotProducer = {
+  /**
+   * Adds one job per target. Never throws and never waits longer than `timeoutMs`: on any
+   * Redis problem it resolves 'unavailable' and the caller does the work itself.
+   */
+  enqueue(targets: readonly SnapshotTarget[]): Promise<EnqueueResult>;
+  close(): Promise<void>;
+};
+
+export type SnapshotProducerOptions = QueueConnection & {
+  /** The most an enqueue may add to an append (default 300 ms). */
+  timeoutMs?: number;
+  /** Redis errors (connection refused, timeouts); enqueue has already answered 'unavailable'. */
+  onError?: (error: Error) => void;
+};
+
+export function createSnapshotProducer(options: SnapshotProducerOptions): SnapshotProducer {
+  const { url, prefix } = resolveQueueConnection(options);
+  const timeoutMs = options.timeoutMs ?? 300;
+  const onError = options.onError ?? (() => {});
+  const redis = createProducerRedis(url, timeoutMs);
+  // The queue reports the client's errors; this keeps ioredis quiet once the queue has closed.
+  redis.on('error', () => {});
+  const queue = new Queue(snapshotQueueName, {
+    connection: redis,
+    prefix,
+    defaultJobOptions: snapshotJobOptions,
+  });
+  queue.on('error', onError);
+
+  const add = async (targets: readonly SnapshotTarget[]): Promise<EnqueueResult> => {
+    try {
+      if (!(await whenReady(redis, timeoutMs))) return 'unavailable';
+      await queue.addBulk(
+        targets.map((target) => ({
+          name: snapshotJobName,
+          data: target,
+          opts: { jobId: snapshotJobId(target) },
+        })),
+      );
+      return 'queued';
+    } catch (error) {
+      onError(error instanceof Error ? error : new Error(String(error)));
+      return 'unavailable';
+    }
+  };
+
+  return {
+    enqueue: (targets) =>
+      targets.length === 0 ? Promise.resolve('queued') : within(add(targets), timeoutMs),
+    async close() {
+      await queue.close();
+      await closeRedis(redis);
+    },
+  };
+}
+
+/** `work`, or 'unavailable' once `ms` passed (a late add still lands: every job is idempotent). */
+function within(work: Promise<EnqueueResult>, ms: number): Promise<EnqueueResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<EnqueueResult>((resolve) => {
+    timer = setTimeout(() => resolve('unavailable'), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export type DayBoundaryTypesOf = (batch: AppendedBatch) => readonly string[] | undefined;
+
+/**
+ * The queued snapshotter: after a committed append, enqueues the snapshots its batch called for;
+ * when the queue is unavailable, writes them inline as `inlineSnapshotter` does, so none is lost.
+ * A batch of rules this build does not register is skipped (it could not be replayed).
+ */
+export function snapshotQueueHook(
+  producer: SnapshotProducer,
+  deps: ReplayDeps,
+  dayBoundaryTypesOf: DayBoundaryTypesOf = (batch) =>
+    deps.games.find(batch.rules, batch.rulesVersion)?.dayBoundaryTypes,
+): AfterAppend {
+  return async (batch) => {
+    const dayBoundaryTypes = dayBoundaryTypesOf(batch);
+    if (dayBoundaryTypes === undefined) return;
+    const targets = snapshotBoundaries(batch.firstSequence, batch.types, dayBoundaryTypes).map(
+      (boundary): SnapshotTarget => ({
+        tenantId: batch.tenantId,
+        sessionId: batch.sessionId,
+        ...boundary,
+      }),
+    );
+    if (targets.length === 0) return;
+    if ((await producer.enqueue(targets)) === 'queued') return;
+    for (const target of targets) await writeSnapshot(deps, target);
+  };
+}
