@@ -2,8 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { isAgateError } from '../errors/index.js';
 import { exitCodes } from './exit-codes.js';
 import { describeMigration, runMigrate } from './migrate.command.js';
+import { addLeaderboardCommand } from './leaderboard.command.js';
 import { addNightlyCommand } from './nightly.command.js';
 import { addPartitionsCommands } from './partitions.command.js';
+import { addWorkerCommand } from './worker.command.js';
 
 function buildProgram(): Command {
   const program = new Command('agate')
@@ -20,6 +22,8 @@ function buildProgram(): Command {
     });
   addPartitionsCommands(program);
   addNightlyCommand(program);
+  addWorkerCommand(program);
+  addLeaderboardCommand(program);
   return program;
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { runNightly } from '../jobs/nightly/index.js';
+import { queueDispatch, runNightly } from '../jobs/nightly/index.js';
 import type { NightlyResult, NightlyStage } from '../jobs/nightly/index.js';
 import { openAgate } from './open-agate.js';
 
@@ -33,13 +33,17 @@ export function addNightlyCommand(program: Command): void {
     .description(
       'partitions, day-boundary snapshots, a replay audit, missing snapshots, head anchors, a summary',
     )
-    .option('--inline', 'run in this process (no Redis needed)')
+    .option(
+      '--inline',
+      'write snapshots in this process, without Redis (the default when REDIS_URL is unset)',
+    )
     .option('--json', 'print a JSON summary')
     .action(async (flags: { inline?: boolean; json?: boolean }) => {
-      const { agate, url, close } = openAgate(process.env);
+      const { agate, url, redis, close } = openAgate(process.env, { inline: flags.inline });
       try {
         const tty = process.stderr.isTTY && flags.json !== true;
         const result = await runNightly(agate, url, {
+          dispatch: redis === null ? undefined : queueDispatch(agate, redis.producer),
           onProgress: tty ? progressLine : undefined,
           failpoint: process.env.AGATE_FAILPOINT,
         });

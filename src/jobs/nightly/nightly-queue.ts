@@ -1,0 +1,60 @@
+import { Queue, Worker } from 'bullmq';
+import type { Agate } from '../../runtime/index.js';
+import { resolveQueueConnection, workerConnectionOptions } from '../queue/index.js';
+import type { QueueConnection, SnapshotProducer } from '../queue/index.js';
+import { writeSnapshot } from '../../snapshots/index.js';
+import type { SnapshotTarget } from '../../snapshots/index.js';
+import { runNightly } from './run-nightly.js';
+import type { NightlyResult } from './run-nightly.js';
+
+export const nightlyQueueName = 'nightly';
+export const nightlySchedulerId = 'nightly';
+/** 03:00 UTC every day, unless configured (AGATE_NIGHTLY_CRON). */
+export const defaultNightlyPattern = '0 3 * * *';
+
+/**
+ * Registers (or updates) the nightly cron. Idempotent: the scheduler id is fixed, so registering
+ * again from every worker replaces the schedule instead of adding one.
+ */
+export async function registerNightlySchedule(
+  connection: QueueConnection,
+  pattern = defaultNightlyPattern,
+): Promise<void> {
+  const { url, prefix } = resolveQueueConnection(connection);
+  const queue = new Queue(nightlyQueueName, { connection: workerConnectionOptions(url), prefix });
+  try {
+    await queue.upsertJobScheduler(
+      nightlySchedulerId,
+      { pattern, tz: 'UTC' },
+      { name: 'nightly', data: {} },
+    );
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Snapshot work goes to the queue; when the queue does not answer, it is written in process. */
+export function queueDispatch(agate: Agate, producer: SnapshotProducer) {
+  return async (targets: SnapshotTarget[]): Promise<void> => {
+    if ((await producer.enqueue(targets)) === 'queued') return;
+    for (const target of targets)
+      await writeSnapshot({ pool: agate.pool, store: agate.store, games: agate.games }, target);
+  };
+}
+
+/** Runs the nightly job when the scheduler fires; the run itself holds the lock that keeps it single. */
+export function startNightlyWorker(
+  connection: QueueConnection,
+  agate: Agate,
+  databaseUrl: string,
+  producer: SnapshotProducer,
+): Worker<unknown, NightlyResult> {
+  const { url, prefix } = resolveQueueConnection(connection);
+  const worker = new Worker<unknown, NightlyResult>(
+    nightlyQueueName,
+    () => runNightly(agate, databaseUrl, { dispatch: queueDispatch(agate, producer) }),
+    { connection: workerConnectionOptions(url), prefix, concurrency: 1 },
+  );
+  worker.on('error', (error) => console.error(`agate nightly worker: ${error.message}`));
+  return worker;
+}

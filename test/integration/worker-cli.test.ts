@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Queue, QueueEvents } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from 'uuidv7';
+import { defaultGames, playSession } from '../../src/game/index.js';
+import { createAgate } from '../../src/runtime/index.js';
+import { createTenant } from '../../src/tenants/index.js';
+import { appendAt } from '../support/append-at.js';
+import { repoRoot, runCli } from '../support/run-cli.js';
+import { createTestDatabase } from '../support/test-database.js';
+import type { TestDatabase } from '../support/test-database.js';
+
+const redisUrl = process.env.AGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `agate-test-${randomBytes(4).toString('hex')}`;
+let db: TestDatabase;
+let worker: ChildProcess;
+let workerOutput = '';
+const env = () => ({
+  DATABASE_URL: db.url,
+  REDIS_URL: redisUrl,
+  AGATE_QUEUE_PREFIX: prefix,
+  AGATE_NIGHTLY_CRON: '0 4 * * *',
+});
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  worker = spawn(process.execPath, [`${repoRoot}/bin/agate.js`, 'worker', '--concurrency', '3'], {
+    env: { PATH: process.env.PATH, ...env() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  worker.stdout?.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
+  worker.stderr?.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    worker.stdout?.on('data', () => workerOutput.includes('SIGTERM to stop') && resolve());
+    worker.on('exit', (code) => reject(new Error(`worker exited ${code}: ${workerOutput}`)));
+  });
+});
+afterAll(async () => {
+  if (worker.exitCode === null) worker.kill('SIGKILL');
+  for (const name of ['snapshots', 'nightly']) {
+    const queue = new Queue(name, { connection: { url: redisUrl }, prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
+  await db.drop();
+});
+
+describe('agate worker', () => {
+  it('registers the nightly schedule once, however often it starts', async () => {
+    const queue = new Queue('nightly', { connection: { url: redisUrl }, prefix });
+    try {
+      const schedulers = await queue.getJobSchedulers();
+      expect(schedulers.map((s) => [s.key, s.pattern, s.tz])).toEqual([
+        ['nightly', '0 4 * * *', 'UTC'],
+      ]);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('writes the snapshots a nightly run hands to the queue', async () => {
+    const agate = createAgate({ pool: db.pool, games: defaultGames, snapshots: false });
+    const tenantId = (await createTenant(db.pool, { name: 'worker', actor: 'test' })).id;
+    for (let i = 0; i < 4; i += 1) {
+      const seed = `worker-${uuidv7()}`;
+      const session = await agate.store.createSession({ tenantId, rules: 'archive-gate', seed });
+      await appendAt(
+        db.pool,
+        session,
+        new Date(Date.now() - 86_400_000),
+        playSession(seed, {}, 60, 'bot'),
+      );
+    }
+    const events = new QueueEvents('snapshots', { connection: { url: redisUrl }, prefix });
+    await events.waitUntilReady();
+    try {
+      let completed = 0;
+      const allDone = new Promise<void>((resolve) =>
+        events.on('completed', () => (completed += 1) >= 8 && resolve()),
+      );
+      const run = await runCli(['nightly', '--json'], env());
+      expect(run.code).toBe(0);
+      const summary = (
+        JSON.parse(run.stdout) as {
+          summary: { daySnapshots: { targets: number }; intervalSnapshots: { targets: number } };
+        }
+      ).summary;
+      expect(summary.daySnapshots.targets + summary.intervalSnapshots.targets).toBe(8);
+      await allDone;
+    } finally {
+      await events.close();
+    }
+    const snapshots = await db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM game.snapshots',
+    );
+    expect(snapshots.rows[0]?.n).toBe(8);
+  });
+
+  it('finishes its jobs and exits 0 on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) =>
+      worker.on('exit', (code) => resolve(code)),
+    );
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(workerOutput).toMatch(/current jobs finished/);
+  });
+});
