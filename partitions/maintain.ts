@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { AgateError } from '../src/errors/index.js';
-import { createClient, fromPgError } from '../src/db/index.js';
+import { connectClient, fromPgError } from '../src/db/index.js';
 import { archivedPartitions, currentLayout, defaultRows } from './inspect.js';
 import { formatMonth, partitionName } from './months.js';
 import { partmanSchema } from './partman-backend.js';
@@ -155,16 +155,11 @@ export async function maintainPartitions(
 ): Promise<MaintainReport> {
   checkChange(options);
   const now = options.now ?? new Date();
-  const client = createClient({
+  const client = await connectClient({
     connectionString,
     statementTimeoutMs: 0,
     applicationName: 'agate partitions',
   });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw fromPgError(error);
-  }
   try {
     const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
       lockKey,

@@ -1,4 +1,5 @@
-import { createClient, fromPgError } from '../src/db/index.js';
+import { connectClient } from '../src/db/index.js';
+import type { Queryable } from '../src/db/index.js';
 import { archivedPartitions, asMonth, defaultRows, listPartitions } from './inspect.js';
 import type { PartitionInfo } from './inspect.js';
 import { addMonths, compareMonths, formatMonth, monthOf, monthRange } from './months.js';
@@ -27,7 +28,7 @@ export type TableStatus = {
 export type PartitionStatus = { now: string; tables: TableStatus[] };
 
 async function tableStatus(
-  db: ReturnType<typeof createClient>,
+  db: Queryable,
   table: PartitionedTable,
   partman: string | null,
   now: Date,
@@ -96,12 +97,7 @@ export async function partitionStatus(
   options: { now?: Date } = {},
 ): Promise<PartitionStatus> {
   const now = options.now ?? new Date();
-  const client = createClient({ connectionString, applicationName: 'agate partitions' });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw fromPgError(error);
-  }
+  const client = await connectClient({ connectionString, applicationName: 'agate partitions' });
   try {
     await client.query('BEGIN READ ONLY');
     await client.query("SET LOCAL timezone = 'UTC'");

@@ -1,14 +1,12 @@
-import { createClient, fromPgError, migrate } from '../db/index.js';
+import { connectClient, migrate } from '../db/index.js';
 import type { MigrationReport } from '../db/index.js';
 import { requireDatabaseUrl } from './database-url.js';
 
 export async function runMigrate(env: NodeJS.ProcessEnv): Promise<MigrationReport> {
-  const client = createClient({ connectionString: requireDatabaseUrl(env), statementTimeoutMs: 0 });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw fromPgError(error);
-  }
+  const client = await connectClient({
+    connectionString: requireDatabaseUrl(env),
+    statementTimeoutMs: 0,
+  });
   try {
     return await migrate(client);
   } finally {

@@ -1,4 +1,4 @@
-export { createClient, createPool } from './pool.js';
+export { connectClient, createClient, createPool } from './pool.js';
 export type { Pool, PoolClient, PoolOptions, Queryable } from './pool.js';
 export { fromPgError, violatedConstraint } from './pg-errors.js';
 export { isUuid, requireTenantId, withMaintenance, withTenant } from './tenant-context.js';

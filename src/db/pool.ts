@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { fromPgError } from './pg-errors.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -54,4 +55,17 @@ export function createClient(options: Omit<PoolOptions, 'max' | 'onIdleError'>):
     application_name: options.applicationName ?? 'agate',
     types: agateTypes,
   });
+}
+
+/** A dedicated connection, connected; a failure to connect becomes an AgateError that names the fix. */
+export async function connectClient(
+  options: Omit<PoolOptions, 'max' | 'onIdleError'>,
+): Promise<pg.Client> {
+  const client = createClient(options);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw fromPgError(error);
+  }
+  return client;
 }

@@ -1,5 +1,5 @@
 import { uuidv7 } from 'uuidv7';
-import { createClient, fromPgError, withMaintenance } from '../../db/index.js';
+import { connectClient, withMaintenance } from '../../db/index.js';
 import { maintainPartitions } from '../../../partitions/index.js';
 import type { MaintainReport } from '../../../partitions/index.js';
 import type { Agate } from '../../runtime/index.js';
@@ -79,12 +79,7 @@ export async function runNightly(
   connectionString: string,
   options: NightlyOptions = {},
 ): Promise<NightlyResult> {
-  const lock = createClient({ connectionString, applicationName: 'agate nightly' });
-  try {
-    await lock.connect();
-  } catch (error) {
-    throw fromPgError(error);
-  }
+  const lock = await connectClient({ connectionString, applicationName: 'agate nightly' });
   try {
     const got = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
       lockKey,
