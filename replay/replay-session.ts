@@ -96,18 +96,28 @@ export async function replaySession(
   options: ReplayOptions,
 ): Promise<ReplayResult> {
   const { tenantId, sessionId } = checkRef(options);
-  return withTenant(deps.pool, { tenantId, role: options.role }, async (tx) => {
-    const session = await selectSession(tx, sessionId);
-    if (session === undefined) throw notFound(sessionId);
-    return replayIn(tx, deps.games, session, options);
-  });
+  return withTenant(deps.pool, { tenantId, role: options.role }, (tx) =>
+    replayInTransaction(tx, deps.games, sessionId, options),
+  );
+}
+
+/** The same replay in the caller's transaction, which has set the tenant (`withTenant`). */
+export async function replayInTransaction(
+  tx: PoolClient,
+  games: GameCatalog,
+  sessionId: string,
+  options: Omit<ReplayOptions, 'tenantId' | 'sessionId' | 'role'>,
+): Promise<ReplayResult> {
+  const session = await selectSession(tx, sessionId);
+  if (session === undefined) throw notFound(sessionId);
+  return replayIn(tx, games, session, options);
 }
 
 async function replayIn(
   tx: PoolClient,
   games: GameCatalog,
   session: Session,
-  options: ReplayOptions,
+  options: Omit<ReplayOptions, 'tenantId' | 'sessionId' | 'role'>,
 ): Promise<ReplayResult> {
   const rules = rulesOf(games, session);
   const target = targetOf(session, options.to);
