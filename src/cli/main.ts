@@ -3,8 +3,11 @@ import { isAgateError } from '../errors/index.js';
 import { exitCodes } from './exit-codes.js';
 import { describeMigration, runMigrate } from './migrate.command.js';
 import { addLeaderboardCommand } from './leaderboard.command.js';
+import { addKeysCommands } from './keys.command.js';
 import { addNightlyCommand } from './nightly.command.js';
 import { addPartitionsCommands } from './partitions.command.js';
+import { addServeCommand } from './serve.command.js';
+import { addTenantsCommands } from './tenants.command.js';
 import { addWorkerCommand } from './worker.command.js';
 
 function buildProgram(): Command {
@@ -24,6 +27,9 @@ function buildProgram(): Command {
   addNightlyCommand(program);
   addWorkerCommand(program);
   addLeaderboardCommand(program);
+  addServeCommand(program);
+  addTenantsCommands(program);
+  addKeysCommands(program);
   return program;
 }
 

@@ -23,6 +23,8 @@ export const errorCodes = [
   'timeout',
   'unavailable',
   'forbidden',
+  'unauthorized',
+  'not_found',
   'schema_out_of_date',
   'internal',
 ] as const;

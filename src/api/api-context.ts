@@ -1,0 +1,11 @@
+import type { Redis } from 'ioredis';
+import type { CacheHealth } from '../cache/index.js';
+import type { Agate } from '../runtime/index.js';
+
+/** What every route works with: the store and replay, and the hot-state cache when there is one. */
+export type ApiContext = {
+  agate: Agate;
+  /** Null: current state always comes from a replay. */
+  redis: Redis | null;
+  cacheHealth: CacheHealth;
+};

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { createCacheHealth } from '../cache/index.js';
+import type { CacheHealth } from '../cache/index.js';
+import type { Agate } from '../runtime/index.js';
+import type { ApiContext } from './api-context.js';
+import { registerAuth } from './auth.js';
+import { sendProblem } from './problem.js';
+import { AgateError } from '../errors/index.js';
+import { registerApiKeyRoutes } from './routes/api-keys.js';
+import { registerEventRoutes } from './routes/events.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerReplayRoutes } from './routes/replay.js';
+import { registerSessionRoutes } from './routes/sessions.js';
+
+export type ServerOptions = {
+  agate: Agate;
+  /** The hot-state cache for `GET /v1/sessions/:id/state`; without it, state comes from a replay. */
+  redis?: { client: Redis; health: CacheHealth } | null;
+  /** Where logs go (default: pino at level info on stdout). Keys and bodies are never logged. */
+  logger?: Logger;
+  /** Largest request body in bytes (default 1 MiB); larger ones get 413. */
+  bodyLimit?: number;
+  /** Time to receive a whole request, in ms (default 30 s). */
+  requestTimeoutMs?: number;
+};
+
+export const defaultBodyLimit = 1024 * 1024;
+export const defaultRequestTimeoutMs = 30_000;
+
+/** Never written to the logs, whatever a serializer or a log call puts there. */
+const redact = {
+  paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'key'],
+  censor: '[redacted]',
+};
+
+/**
+ * The HTTP API (JSON under /v1, problem+json errors) as a Fastify instance, not yet listening:
+ * call `listen` to serve, or `inject` in tests. `close` stops it; the pool stays the caller's.
+ */
+export function createServer(options: ServerOptions): FastifyInstance {
+  const logger: FastifyBaseLogger =
+    options.logger?.child({}, { redact }) ?? pino({ level: 'info', redact });
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: options.bodyLimit ?? defaultBodyLimit,
+    requestTimeout: options.requestTimeoutMs ?? defaultRequestTimeoutMs,
+    genReqId: () => randomUUID(),
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    return503OnClosing: true,
+  });
+  // JSON only: any other content type is a 415, never a string handed to a route.
+  app.removeContentTypeParser('text/plain');
+  const context: ApiContext = {
+    agate: options.agate,
+    redis: options.redis?.client ?? null,
+    cacheHealth: options.redis?.health ?? createCacheHealth(),
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  registerAuth(app, options.agate.pool);
+  app.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      new AgateError('not_found', `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`),
+      request,
+      reply,
+    ),
+  );
+  registerHealthRoutes(app, context);
+  registerSessionRoutes(app, context);
+  registerEventRoutes(app, context);
+  registerReplayRoutes(app, context);
+  registerApiKeyRoutes(app, context);
+  return app;
+}

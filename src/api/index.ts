@@ -1,0 +1,4 @@
+export { createServer, defaultBodyLimit, defaultRequestTimeoutMs } from './create-server.js';
+export type { ServerOptions } from './create-server.js';
+export { toProblem } from './problem.js';
+export type { Problem, ProblemCode } from './problem.js';

@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { createServer, defaultBodyLimit, defaultRequestTimeoutMs } from '../api/index.js';
+import { fromPgError, schemaStatus } from '../db/index.js';
+import { AgateError } from '../errors/index.js';
+import { openAgate } from './open-agate.js';
+
+const serveEnv = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AGATE_BODY_LIMIT: z.coerce.number().int().min(1024).default(defaultBodyLimit),
+  AGATE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(defaultRequestTimeoutMs),
+});
+
+function readEnv(env: NodeJS.ProcessEnv): z.output<typeof serveEnv> {
+  const blank = (value: string | undefined) => (value?.trim() ? value.trim() : undefined);
+  const parsed = serveEnv.safeParse({
+    PORT: blank(env.PORT),
+    HOST: blank(env.HOST),
+    LOG_LEVEL: blank(env.LOG_LEVEL),
+    AGATE_BODY_LIMIT: blank(env.AGATE_BODY_LIMIT),
+    AGATE_REQUEST_TIMEOUT_MS: blank(env.AGATE_REQUEST_TIMEOUT_MS),
+  });
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new AgateError(
+    'invalid_request',
+    `${issue?.path.join('.') ?? 'environment'}: ${issue?.message ?? 'is not valid'}.`,
+  );
+}
+
+function signalled(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+export function addServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'serve the HTTP API (DATABASE_URL; PORT, HOST default 127.0.0.1:8080; LOG_LEVEL); SIGTERM stops it',
+    )
+    .action(async () => {
+      const env = readEnv(process.env);
+      const opened = openAgate(process.env);
+      try {
+        const status = await schemaStatus(opened.agate.pool).catch((error: unknown) => {
+          throw fromPgError(error);
+        });
+        if (status.pending.length > 0) {
+          throw new AgateError(
+            'unavailable',
+            `The database is at migration ${status.applied} of ${status.expected}; run agate migrate first.`,
+          );
+        }
+        const app = createServer({
+          agate: opened.agate,
+          redis: opened.redis && { client: opened.redis.client, health: opened.redis.health },
+          logger: pino({ level: env.LOG_LEVEL }),
+          bodyLimit: env.AGATE_BODY_LIMIT,
+          requestTimeoutMs: env.AGATE_REQUEST_TIMEOUT_MS,
+        });
+        const stop = signalled();
+        await app.listen({ port: env.PORT, host: env.HOST });
+        const signal = await stop;
+        app.log.info({ signal }, 'closing: finishing requests in flight');
+        await app.close();
+      } finally {
+        await opened.close();
+      }
+    });
+}

@@ -1,0 +1,74 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { uuidv7 } from 'uuidv7';
+import {
+  apiKeys,
+  auditLog,
+  requireTenantId,
+  violatedConstraint,
+  withMaintenance,
+} from '../db/index.js';
+import type { Pool } from '../db/index.js';
+import { AgateError } from '../errors/index.js';
+import { hashKey, newKeySecret } from './key-secret.js';
+import { apiKeyRoles } from './key-roles.js';
+import type { ApiKeyRole } from './key-roles.js';
+
+export type CreateKeyInput = {
+  tenantId: string;
+  role: ApiKeyRole;
+  label?: string;
+  /** Who creates it, for the audit log: an admin key's id, or `cli`. */
+  actor: string;
+};
+
+/** The new key: `key` is the only copy of the secret, shown once; only its hash is stored. */
+export type CreatedKey = {
+  id: string;
+  key: string;
+  tenantId: string;
+  role: ApiKeyRole;
+  label: string | null;
+  createdAt: Date;
+};
+
+/**
+ * Creates an API key for a tenant and records the creation in the audit log, in one transaction
+ * as agate_maintenance (agate_app has no access to api_keys), so no key exists unaudited.
+ */
+export async function createKey(pool: Pool, input: CreateKeyInput): Promise<CreatedKey> {
+  const tenantId = requireTenantId(input.tenantId);
+  if (!apiKeyRoles.includes(input.role)) {
+    throw new AgateError('invalid_request', `role must be one of ${apiKeyRoles.join(', ')}.`);
+  }
+  const id = uuidv7();
+  const key = newKeySecret();
+  const label = input.label ?? null;
+  try {
+    return await withMaintenance(pool, async (tx) => {
+      const db = drizzle(tx);
+      const [row] = await db
+        .insert(apiKeys)
+        .values({ id, tenantId, keyHash: hashKey(key), role: input.role, label })
+        .returning({ createdAt: apiKeys.createdAt });
+      await db.insert(auditLog).values({
+        id: uuidv7(),
+        tenantId,
+        actor: input.actor,
+        action: 'api_key.created',
+        subject: id,
+        details: { role: input.role, label },
+      });
+      if (row === undefined) throw new AgateError('internal', 'The key insert returned no row.');
+      return { id, key, tenantId, role: input.role, label, createdAt: row.createdAt };
+    });
+  } catch (error) {
+    if (violatedConstraint(error) === 'api_keys_tenant_id_tenants_id_fk') {
+      throw new AgateError(
+        'tenant_not_found',
+        `Tenant ${tenantId} does not exist; create it first (agate tenants create).`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
