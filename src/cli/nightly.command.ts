@@ -18,7 +18,7 @@ function describe(result: NightlyResult): string {
   return [
     `Nightly run ${s.runId} for the day ending ${s.boundary}`,
     `  partitions: ${s.partitions?.ran === true ? 'maintained' : 'skipped (another maintenance run held the lock)'}`,
-    `  day-boundary snapshots: ${s.daySnapshots.targets}`,
+    `  day-boundary snapshots: ${s.daySnapshots.targets}${s.daySnapshots.pending > 0 ? ` (${s.daySnapshots.pending} still queued when the audit began)` : ''}`,
     `  audit: ${s.audit.verified}/${s.audit.sampled} snapshots verified by replay from genesis, ${s.audit.divergences.length} divergence(s)`,
     ...s.audit.divergences.map((d) => `    ! ${d.sessionId} at ${d.sequence}: ${d.message}`),
     `  missing interval snapshots written: ${s.intervalSnapshots.targets}`,

@@ -84,10 +84,17 @@ describe('agate worker', () => {
       expect(run.code).toBe(0);
       const summary = (
         JSON.parse(run.stdout) as {
-          summary: { daySnapshots: { targets: number }; intervalSnapshots: { targets: number } };
+          summary: {
+            daySnapshots: { targets: number; pending: number };
+            intervalSnapshots: { targets: number };
+            audit: { sampled: number; verified: number };
+          };
         }
       ).summary;
       expect(summary.daySnapshots.targets + summary.intervalSnapshots.targets).toBe(8);
+      // The audit waited for the workers: it sampled the day's 4 snapshots, not an empty table.
+      expect(summary.daySnapshots).toEqual({ targets: 4, pending: 0 });
+      expect(summary.audit).toMatchObject({ sampled: 4, verified: 4 });
       await allDone;
     } finally {
       await events.close();

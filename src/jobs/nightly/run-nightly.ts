@@ -28,6 +28,11 @@ export type NightlyOptions = {
   now?: Date;
   /** How snapshot work is carried out: in process (default) or handed to the snapshot queue. */
   dispatch?: (targets: SnapshotTarget[]) => Promise<void>;
+  /**
+   * With a dispatch that hands work to others (the queue), how long the audit waits for the
+   * day's snapshots to exist before it samples them (default 10 minutes).
+   */
+  settleTimeoutMs?: number;
   batchSize?: number;
   auditRateBp?: number;
   auditMin?: number;
@@ -40,7 +45,8 @@ export type NightlySummary = {
   runId: string;
   boundary: string;
   partitions: MaintainReport | null;
-  daySnapshots: { targets: number };
+  /** `pending`: snapshots handed to the queue that did not exist yet when the audit began. */
+  daySnapshots: { targets: number; pending: number };
   audit: { sampled: number; verified: number; divergences: (Divergence & { sessionId: string })[] };
   intervalSnapshots: { targets: number };
   anchors: { recorded: number };
@@ -121,7 +127,11 @@ async function runStages(
   const day = await stage('day_snapshots', async () => {
     const targets = await withMaintenance(agate.pool, (tx) => dayBoundaryTargets(tx, boundary));
     await inBatches(targets, size, dispatch, progress('day_snapshots', targets.length));
-    return targets.length;
+    const pending =
+      options.dispatch === undefined
+        ? 0
+        : await settle(agate, targets, options.settleTimeoutMs ?? 600_000);
+    return { targets: targets.length, pending };
   });
   const audit = await stage('audit', () => auditDay(agate, boundary, runId, options));
   const interval = await stage('interval_snapshots', async () => {
@@ -138,7 +148,7 @@ async function runStages(
     runId,
     boundary: boundary.toISOString(),
     partitions,
-    daySnapshots: { targets: day },
+    daySnapshots: day,
     audit,
     intervalSnapshots: { targets: interval },
     anchors: { recorded: anchors },
@@ -146,6 +156,37 @@ async function runStages(
   };
   await stage('summary', () => recordSummary(agate, summary));
   return summary;
+}
+
+/** How many of `targets` have no snapshot yet. */
+async function missing(agate: Agate, targets: readonly SnapshotTarget[]): Promise<number> {
+  if (targets.length === 0) return 0;
+  const r = await withMaintenance(agate.pool, (tx) =>
+    tx.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM unnest($1::uuid[], $2::bigint[]) AS t(session_id, sequence)
+        WHERE NOT EXISTS (SELECT 1 FROM game.snapshots s WHERE s.session_id = t.session_id AND s.sequence = t.sequence)`,
+      [targets.map((t) => t.sessionId), targets.map((t) => t.sequence)],
+    ),
+  );
+  return r.rows[0]?.n ?? 0;
+}
+
+/**
+ * Waits (bounded) until the snapshots handed to the queue exist, so the audit samples them;
+ * returns how many are still missing when it gives up (the next night's run writes them).
+ */
+async function settle(
+  agate: Agate,
+  targets: readonly SnapshotTarget[],
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let left = await missing(agate, targets);
+  while (left > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    left = await missing(agate, targets);
+  }
+  return left;
 }
 
 async function writeAll(agate: Agate, targets: SnapshotTarget[]): Promise<void> {
