@@ -52,6 +52,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
     genReqId: () => randomUUID(),
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     return503OnClosing: true,
+    // The router's own refusals (a malformed percent-encoding, an over-long id) are problems too.
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(error, request, reply);
+    },
   });
   // JSON only: any other content type is a 415, never a string handed to a route.
   app.removeContentTypeParser('text/plain');

@@ -39,14 +39,18 @@ function shapeClientTime(index: number, value: unknown): string | null {
   const time =
     value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
   const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+  // PostgreSQL has no year 0, and no year past 9999 is a plausible client clock.
+  const year = time?.getUTCFullYear() ?? Number.NaN;
   if (
     time === undefined ||
     Number.isNaN(time.getTime()) ||
+    year < 1 ||
+    year > 9999 ||
     (typeof value === 'string' && !iso.test(value))
   ) {
     throw invalid(
       index,
-      'clientTime must be an ISO 8601 timestamp with a time zone, such as 2026-11-23T12:00:00Z',
+      'clientTime must be an ISO 8601 timestamp with a time zone, in years 0001 to 9999, such as 2026-11-23T12:00:00Z',
     );
   }
   return time.toISOString();

@@ -93,6 +93,8 @@ const cases: [string, unknown[], string][] = [
     'invalid_event',
   ],
   ['a bad clientTime', [{ ...ok, clientTime: 'yesterday' }], 'invalid_event'],
+  // Found by the API fuzzer: JS dates accept year 0, PostgreSQL does not.
+  ['a clientTime in year 0000', [{ ...ok, clientTime: '0000-01-01T00:00:00Z' }], 'invalid_event'],
   [
     'session.ended before the last event',
     [{ type: 'session.ended', data: {} }, ok],

@@ -1,0 +1,224 @@
+import { uuidv7 } from 'uuidv7';
+import { AgateClientError, errorFromProblem } from './client-error.js';
+import type {
+  AgateClientOptions,
+  AppendOptions,
+  AppendResult,
+  CreatedSession,
+  CreateSessionInput,
+  EndSessionOptions,
+  EventPage,
+  NewEvent,
+  ReadEventsOptions,
+  ReplayOptions,
+  ReplayResult,
+  SessionInfo,
+  SessionState,
+} from './client-types.js';
+
+type Method = 'GET' | 'POST';
+type Query = Record<string, string | number | boolean | undefined>;
+type Call = { method: Method; path: string; query?: Query; body?: unknown; retry: boolean };
+type Answer = { status: number; body: unknown };
+
+/** Statuses that say "not done, try again later"; a 4xx never changes by retrying. */
+const retryableStatuses = new Set([502, 503, 504]);
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A client of the agate HTTP API (v1) for one API key: keep one per process. Refusals throw
+ * `AgateClientError` with the API's `code`.
+ *
+ * Retries: reads, `append` and `endSession` are retried on network errors and 502/503/504, up to
+ * `retries` times with exponential backoff; they are idempotent because event ids are fixed
+ * before the first attempt. `createSession` is never retried: a lost answer could otherwise
+ * create two sessions.
+ */
+export class AgateClient {
+  readonly #baseUrl: string;
+  readonly #apiKey: string;
+  readonly #retries: number;
+  readonly #backoffMs: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: AgateClientOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#apiKey = options.apiKey;
+    this.#retries = Math.max(0, Math.floor(options.retries ?? 3));
+    this.#backoffMs = Math.max(0, options.backoffMs ?? 100);
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  async createSession(input: CreateSessionInput = {}): Promise<CreatedSession> {
+    const answer = await this.#call({
+      method: 'POST',
+      path: '/v1/sessions',
+      body: input,
+      retry: false,
+    });
+    return answer.body as CreatedSession;
+  }
+
+  async getSession(sessionId: string): Promise<SessionInfo> {
+    const answer = await this.#call({ method: 'GET', path: sessionPath(sessionId), retry: true });
+    return answer.body as SessionInfo;
+  }
+
+  /**
+   * Appends a batch atomically. Events without an `eventId` get a UUIDv7 before the first
+   * attempt, so a retry is recognised by the server: `duplicate` is then true and the sequences
+   * are the ones the batch got the first time.
+   */
+  async append(
+    sessionId: string,
+    events: readonly NewEvent[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const withIds = events.map((e) => (e.eventId === undefined ? { ...e, eventId: uuidv7() } : e));
+    const answer = await this.#call({
+      method: 'POST',
+      path: `${sessionPath(sessionId)}/events`,
+      body: { expectedSequence: options.expectedSequence, events: withIds },
+      retry: true,
+    });
+    return {
+      ...(answer.body as Omit<AppendResult, 'duplicate'>),
+      duplicate: answer.status === 200,
+    };
+  }
+
+  /** The session's events, one page per iteration, until the last stored one. */
+  async *readEvents(
+    sessionId: string,
+    options: ReadEventsOptions = {},
+  ): AsyncGenerator<EventPage, void, undefined> {
+    let after = options.after ?? 0;
+    for (;;) {
+      const answer = await this.#call({
+        method: 'GET',
+        path: `${sessionPath(sessionId)}/events`,
+        query: { after, limit: options.pageSize },
+        retry: true,
+      });
+      const page = answer.body as EventPage;
+      yield page;
+      if (page.nextAfter === null) return;
+      if (!(page.nextAfter > after)) {
+        throw new AgateClientError(
+          'unexpected_response',
+          answer.status,
+          `The server returned nextAfter ${page.nextAfter} after ${after}; it must move forward.`,
+        );
+      }
+      after = page.nextAfter;
+    }
+  }
+
+  async state(sessionId: string): Promise<SessionState> {
+    const path = `${sessionPath(sessionId)}/state`;
+    return (await this.#call({ method: 'GET', path, retry: true })).body as SessionState;
+  }
+
+  /** Replays the session on the server (analyst or admin keys); the server audits every replay. */
+  async replay(sessionId: string, options: ReplayOptions = {}): Promise<ReplayResult> {
+    const { to, from, verify, trace } = options;
+    const answer = await this.#call({
+      method: 'GET',
+      path: `${sessionPath(sessionId)}/replay`,
+      query: { to, from, verify, trace },
+      retry: true,
+    });
+    return answer.body as ReplayResult;
+  }
+
+  /** Ends the session with a `session.ended` event, its id fixed so a retry is idempotent. */
+  async endSession(sessionId: string, options: EndSessionOptions = {}): Promise<AppendResult> {
+    const answer = await this.#call({
+      method: 'POST',
+      path: `${sessionPath(sessionId)}/end`,
+      body: { ...options, eventId: uuidv7() },
+      retry: true,
+    });
+    return {
+      ...(answer.body as Omit<AppendResult, 'duplicate'>),
+      duplicate: answer.status === 200,
+    };
+  }
+
+  async #call(call: Call): Promise<Answer> {
+    for (let attempt = 0; ; attempt += 1) {
+      const canRetry = call.retry && attempt < this.#retries;
+      let answer: { status: number; text: string };
+      try {
+        answer = await this.#send(call);
+      } catch (error) {
+        if (!canRetry) throw networkError(call, attempt + 1, error);
+        await delay(this.#backoff(attempt));
+        continue;
+      }
+      if (canRetry && retryableStatuses.has(answer.status)) {
+        await delay(this.#backoff(attempt));
+        continue;
+      }
+      const body = parseJson(answer.text);
+      if (answer.status >= 200 && answer.status < 300 && body !== undefined) {
+        return { status: answer.status, body };
+      }
+      throw errorFromProblem(answer.status, body);
+    }
+  }
+
+  /** One attempt; throws only when no whole answer arrived (the body is read inside). */
+  async #send(call: Call): Promise<{ status: number; text: string }> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#apiKey}`,
+      accept: 'application/json, application/problem+json',
+    };
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    const response = await this.#fetch(`${this.#baseUrl}${call.path}${queryString(call.query)}`, {
+      method: call.method,
+      headers,
+      ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+    });
+    return { status: response.status, text: await response.text() };
+  }
+
+  /** Exponential, with jitter so that many clients refused together do not return together. */
+  #backoff(attempt: number): number {
+    return this.#backoffMs * 2 ** attempt * (0.5 + Math.random() / 2);
+  }
+}
+
+function sessionPath(sessionId: string): string {
+  return `/v1/sessions/${encodeURIComponent(sessionId)}`;
+}
+
+function queryString(query: Query | undefined): string {
+  if (query === undefined) return '';
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function networkError(call: Call, attempts: number, cause: unknown): AgateClientError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new AgateClientError(
+    'network_error',
+    0,
+    `${call.method} ${call.path} got no answer after ${attempts} attempt(s) (${reason}); check that the server is reachable at baseUrl, then retry.`,
+    {},
+    { cause },
+  );
+}

@@ -1,0 +1,139 @@
+/**
+ * The shapes the agate HTTP API (v1) accepts and returns, as a client sees them: timestamps are
+ * ISO 8601 strings, sequences are JS numbers. Written here, not imported from the server, so the
+ * client depends on the wire contract only.
+ */
+
+export type AgateClientOptions = {
+  /** Where the API is served, e.g. `https://agate.example.com` (no trailing `/v1`). */
+  baseUrl: string;
+  apiKey: string;
+  /** Extra attempts after the first, for network errors and 502/503/504 (default 3). */
+  retries?: number;
+  /** The first retry waits about this long; each later one twice as long (default 100 ms). */
+  backoffMs?: number;
+  /** The `fetch` to use (default: the global one); tests wrap it to drop responses. */
+  fetch?: typeof fetch;
+};
+
+export type CreateSessionInput = {
+  playerId?: string;
+  seed?: string;
+  /** Which game; the server's only one when left out. */
+  rules?: string;
+  config?: Record<string, unknown>;
+};
+
+export type CreatedSession = {
+  id: string;
+  seed: string;
+  rules: string;
+  rulesVersion: number;
+  lastSequence: number;
+};
+
+export type SessionStatus = 'active' | 'ended';
+
+export type SessionInfo = {
+  id: string;
+  playerId: string | null;
+  rules: string;
+  rulesVersion: number;
+  seed: string;
+  config: Record<string, unknown>;
+  /** `active` or `ended` (typed as string so a newer server's statuses still parse). */
+  status: SessionStatus | (string & Record<never, never>);
+  lastSequence: number;
+  headHash: string;
+  firstEventAt: string | null;
+  lastEventAt: string | null;
+  endedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type NewEvent = {
+  /** A UUID; the client assigns a UUIDv7 when it is missing, before the first attempt. */
+  eventId?: string;
+  type: string;
+  version?: number;
+  data: Record<string, unknown>;
+  /** When the event happened on the game server: ISO 8601 with a time zone. */
+  clientTime?: string;
+};
+
+export type AppendOptions = {
+  /** Optimistic concurrency: the session's last sequence as the caller last saw it. */
+  expectedSequence?: number;
+};
+
+export type AppendedEvent = { eventId: string; sequence: number };
+
+export type AppendResult = {
+  firstSequence: number;
+  lastSequence: number;
+  events: AppendedEvent[];
+  /** True when the server had stored the whole batch before (a retry): nothing new was written. */
+  duplicate: boolean;
+};
+
+export type StoredEvent = {
+  eventId: string;
+  sessionId: string;
+  sequence: number;
+  type: string;
+  version: number;
+  data: Record<string, unknown>;
+  clientTime: string | null;
+  serverTime: string;
+  hash: string;
+};
+
+export type EventPage = { events: StoredEvent[]; nextAfter: number | null };
+
+export type ReadEventsOptions = {
+  /** Start after this sequence (default 0: from the first event). */
+  after?: number;
+  /** Events per request; the server caps it. */
+  pageSize?: number;
+};
+
+export type SessionState = { sequence: number; stateHash: string; state: unknown };
+
+export type ReplayOptions = {
+  to?: number;
+  from?: 'genesis' | 'snapshot';
+  verify?: boolean;
+  /** `true`: the hash after every event; `'state'`: the state too. */
+  trace?: boolean | 'state';
+};
+
+export type Divergence = {
+  kind: string;
+  sequence: number;
+  event: { eventId: string; type: string } | null;
+  message: string;
+  expectedHash?: string;
+  actualHash?: string;
+  paths?: string[];
+};
+
+export type TraceStep = { sequence: number; type: string; stateHash: string; state?: unknown };
+
+export type ReplayResult = {
+  sessionId: string;
+  rulesVersion: number;
+  sequence: number;
+  stateHash: string;
+  state: unknown;
+  verified: boolean | null;
+  divergences: Divergence[];
+  snapshotUsed: { sequence: number; reason: string } | null;
+  eventsReplayed: number;
+  trace?: TraceStep[];
+};
+
+export type EndSessionOptions = {
+  reason?: string;
+  expectedSequence?: number;
+};

@@ -1,0 +1,623 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiFixture, databaseFingerprint, inc } from '../support/api.js';
+import type { ApiFixture, TestKey } from '../support/api.js';
+
+// Every route, fed arbitrary ids, queries and bodies with a key that may call it: the answer is
+// never a 5xx, a refusal is always problem+json with a string `code`, and a refused request
+// leaves the database as it was. The seed is the global fixed one (test/support/fast-check-setup).
+
+let api: ApiFixture;
+let server: TestKey;
+let analyst: TestKey;
+let live: string;
+let ended: string;
+
+beforeAll(async () => {
+  api = await createApiFixture();
+  const tenantId = await api.newTenant('fuzz tenant');
+  server = await api.newKey(tenantId, 'game_server');
+  analyst = await api.newKey(tenantId, 'analyst');
+  live = await newSession([inc(1), inc(2)]);
+  ended = await newSession([inc(3)]);
+  await api.call('POST', `/v1/sessions/${ended}/end`, { key: server.key });
+});
+afterAll(() => api.close());
+
+const numRuns = 1000;
+
+async function newSession(events = [inc(1)]): Promise<string> {
+  const created = await api.call('POST', '/v1/sessions', { key: server.key, body: {} });
+  const id = created.json.id as string;
+  if (events.length > 0) {
+    await api.call('POST', `/v1/sessions/${id}/events`, { key: server.key, body: { events } });
+  }
+  return id;
+}
+
+// --- what is sent -------------------------------------------------------------------------
+
+/** A path or query component, percent-encoded (a lone surrogate is sent as U+FFFD). */
+function encode(text: string): string {
+  return encodeURIComponent(text.replace(/\p{Surrogate}/gu, '\ufffd'));
+}
+
+const oddStrings = fc.constantFrom(
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  '-1',
+  '0',
+  '1',
+  '1.5',
+  '1e3',
+  '0x10',
+  'NaN',
+  'Infinity',
+  '9007199254740993',
+  '999999999999999',
+  '1000000000000000',
+  ' 1',
+  'true',
+  'null',
+  '__proto__',
+  'constructor',
+  'genesis',
+  'snapshot',
+  'state',
+);
+
+const text = fc.oneof(
+  fc.string({ maxLength: 16 }),
+  fc.string({ unit: 'binary', maxLength: 16 }),
+  oddStrings,
+  fc.integer().map(String),
+);
+
+const anyJson = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.jsonValue({ maxDepth: 3, stringUnit: 'binary' }),
+);
+
+/** Which session a path names: the live one, an ended one, a stranger's, or not a session at all. */
+type IdChoice = { kind: 'live' | 'ended' | 'fresh' | 'upper' } | { kind: 'raw'; value: string };
+
+const idChoice: fc.Arbitrary<IdChoice> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant<IdChoice>({ kind: 'live' }) },
+  { weight: 1, arbitrary: fc.constant<IdChoice>({ kind: 'ended' }) },
+  { weight: 1, arbitrary: fc.constant<IdChoice>({ kind: 'upper' }) },
+  { weight: 1, arbitrary: fc.uuid().map((value): IdChoice => ({ kind: 'raw', value })) },
+  { weight: 1, arbitrary: text.map((value): IdChoice => ({ kind: 'raw', value: encode(value) })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      // Malformed percent-encodings ('%', '%zz') are a known finding, kept out (see below).
+      .constantFrom('%00', '..', '%2F', 'a%2Fb', '%20', '%C3%A9', '%EF%BF%BD')
+      .map((value): IdChoice => ({ kind: 'raw', value })),
+  },
+);
+
+async function idOf(choice: IdChoice, activeId: () => Promise<string>): Promise<string> {
+  switch (choice.kind) {
+    case 'live':
+      return activeId();
+    case 'upper':
+      return (await activeId()).toUpperCase();
+    case 'ended':
+      return ended;
+    case 'fresh':
+      return newSession([]);
+    case 'raw':
+      return choice.value;
+  }
+}
+
+function queryArb(keys: readonly string[], values: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  const key = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...keys) }, text);
+  const pair = fc.tuple(key, fc.oneof(values, text)).map(([k, v]) => `${encode(k)}=${encode(v)}`);
+  const raw = fc.constantFrom('%', 'after=%zz', 'to', '&&', '=1', 'limit=1&limit=2', 'a[b]=1');
+  return fc
+    .array(fc.oneof({ weight: 6, arbitrary: pair }, raw), { maxLength: 4 })
+    .map((pairs) => (pairs.length === 0 ? '' : `?${pairs.join('&')}`));
+}
+
+type Body = { payload?: string; contentType?: string };
+
+function bodyArb(shaped: fc.Arbitrary<unknown>): fc.Arbitrary<Body> {
+  const json = (value: unknown): Body => ({
+    payload: JSON.stringify(value),
+    contentType: 'application/json',
+  });
+  return fc.oneof(
+    { weight: 1, arbitrary: fc.constant<Body>({}) },
+    { weight: 3, arbitrary: anyJson.map(json) },
+    { weight: 6, arbitrary: shaped.map(json) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .oneof(fc.string({ maxLength: 24 }), fc.constantFrom('', '{', '{"events":', '[]', 'null'))
+        .map((payload): Body => ({ payload, contentType: 'application/json' })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        payload: fc.string({ maxLength: 24 }),
+        contentType: fc.constantFrom(
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/json; charset=utf-16',
+          'application/problem+json',
+          'application/octet-stream',
+        ),
+      }),
+    },
+  );
+}
+
+/** Mostly a plausible value, sometimes anything: so that some requests get past validation. */
+function mostly<T>(
+  plausible: fc.Arbitrary<T>,
+  wild: fc.Arbitrary<unknown> = fc.oneof(text, anyJson),
+) {
+  return fc.oneof({ weight: 12, arbitrary: plausible }, { weight: 1, arbitrary: wild });
+}
+
+/** Adds an unexpected key now and then (the bodies are strict objects). */
+function withJunk(shape: fc.Arbitrary<Record<string, unknown>>) {
+  return fc
+    .tuple(shape, fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, fc.tuple(text, anyJson)))
+    .map(([body, junk]) => (junk === null ? body : { ...body, [junk[0]]: junk[1] }));
+}
+
+const plainText = fc.string({ maxLength: 12 });
+const clientTime = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+      .map((d) => d.toISOString()),
+  },
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+  // Year 0000 is a known finding (a 500), kept out of the generator: see below.
+  fc.constantFrom('2026-11-23T12:00:00', '2026-02-30T00:00:00Z', '0001-01-01T00:00:00Z'),
+);
+
+const plausibleEvent = fc.oneof(
+  fc.record({
+    type: fc.constant('counter.incremented'),
+    version: fc.constant(1),
+    data: fc.record({ by: fc.integer() }),
+  }),
+  fc.record({
+    type: fc.constant('counter.incremented'),
+    version: fc.constant(2),
+    data: fc.record({ by: fc.integer(), note: mostly(plainText) }),
+  }),
+  fc.record({
+    type: fc.constant('dice.rolled'),
+    data: fc.record({
+      sides: mostly(fc.integer({ min: 2, max: 100 }), fc.integer()),
+      seed: mostly(fc.string({ minLength: 1, maxLength: 8 })),
+    }),
+  }),
+  fc.record({
+    type: fc.constant('note.written'),
+    data: fc.record({ text: mostly(plainText), extra: anyJson }, { requiredKeys: ['text'] }),
+  }),
+  fc.record({
+    type: fc.constant('session.ended'),
+    data: fc.record({ reason: text }, { requiredKeys: [] }),
+  }),
+);
+
+const eventArb = fc
+  .tuple(
+    plausibleEvent,
+    fc.record(
+      {
+        eventId: mostly(fc.uuid({ version: 7 }), fc.oneof(fc.uuid(), text, anyJson)),
+        clientTime: mostly(clientTime),
+      },
+      { requiredKeys: [] },
+    ),
+    fc.record(
+      { type: fc.oneof(text, anyJson), version: anyJson, data: anyJson },
+      { requiredKeys: [] },
+    ),
+    fc.nat({ max: 5 }).map((n) => n === 0),
+  )
+  .map(([event, extra, wild, keepWild]) => ({ ...event, ...extra, ...(keepWild ? wild : {}) }));
+
+const sequenceLike = mostly(
+  fc.nat({ max: 10 }),
+  fc.oneof(fc.constantFrom(-1, 1.5, 2 ** 53, 2 ** 53 + 2, 1e308, -0), anyJson),
+);
+
+const appendShape = withJunk(
+  fc.record(
+    {
+      expectedSequence: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, sequenceLike),
+      events: mostly(fc.array(eventArb, { minLength: 1, maxLength: 3 }), anyJson),
+    },
+    { requiredKeys: ['events'] },
+  ),
+);
+
+const createShape = withJunk(
+  fc.record(
+    {
+      playerId: fc.oneof(fc.uuid(), text, anyJson),
+      seed: mostly(fc.string({ maxLength: 300 })),
+      rules: mostly(fc.constantFrom('tiny', 'TINY', 'reference')),
+      config: mostly(fc.dictionary(text, anyJson, { maxKeys: 3 })),
+    },
+    { requiredKeys: [] },
+  ),
+);
+
+const endShape = withJunk(
+  fc.record(
+    {
+      reason: mostly(fc.oneof(text, fc.string({ minLength: 490, maxLength: 520 }))),
+      eventId: mostly(fc.uuid({ version: 7 }), fc.oneof(fc.uuid(), text, anyJson)),
+      expectedSequence: sequenceLike,
+    },
+    { requiredKeys: [] },
+  ),
+);
+
+// --- what must hold -----------------------------------------------------------------------
+
+type Sent = { method: 'GET' | 'POST'; url: string; key: string; body?: Body };
+type Answer = { status: number; json: Record<string, unknown> };
+
+async function send(request: Sent): Promise<Answer> {
+  const headers: Record<string, string> = { authorization: `Bearer ${request.key}` };
+  if (request.body?.contentType !== undefined) headers['content-type'] = request.body.contentType;
+  const raw = await api.app.inject({
+    method: request.method,
+    url: request.url,
+    headers,
+    ...(request.body?.payload === undefined ? {} : { payload: request.body.payload }),
+  });
+  const where = `${request.method} ${request.url.slice(0, 200)} → ${raw.statusCode} ${raw.body.slice(0, 300)}`;
+  expect(raw.statusCode, where).toBeLessThan(500);
+  if (raw.statusCode < 400) return { status: raw.statusCode, json: JSON.parse(raw.body) as never };
+  expect(raw.headers['content-type'], where).toMatch(/^application\/problem\+json/);
+  const json = JSON.parse(raw.body) as Record<string, unknown>;
+  expect(typeof json.code, where).toBe('string');
+  expect(json.status, where).toBe(raw.statusCode);
+  return { status: raw.statusCode, json };
+}
+
+/** Sends, and checks that a refusal changed nothing; returns the answer and what changed. */
+async function sendChecked(request: Sent): Promise<{ answer: Answer; before: Fp; after: Fp }> {
+  const before = await fingerprint();
+  const answer = await send(request);
+  const after = await fingerprint();
+  if (answer.status >= 400) {
+    expect(after, `${request.method} ${request.url} was refused`).toEqual(before);
+  } else liveMayHaveEnded = true;
+  return { answer, before, after };
+}
+
+type Fp = { sessions: number; events: number; sequences: number; ended: number; audit: number };
+
+async function fingerprint(): Promise<Fp> {
+  const row = await databaseFingerprint(api.db);
+  return {
+    sessions: Number(row.sessions),
+    events: Number(row.events),
+    sequences: Number(row.sequences),
+    ended: Number(row.ended),
+    audit: Number(row.audit),
+  };
+}
+
+/** Set after a write was accepted: it may have ended the live session. */
+let liveMayHaveEnded = false;
+
+/** The live session, replaced by a new one once a fuzzed request has ended it. */
+async function activeSession(): Promise<string> {
+  if (!liveMayHaveEnded) return live;
+  liveMayHaveEnded = false;
+  const session = await api.call('GET', `/v1/sessions/${live}`, { key: server.key });
+  if (session.json.status !== 'active') live = await newSession();
+  return live;
+}
+
+describe('fuzzing every route with a key that may call it', () => {
+  it('POST /v1/sessions', async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyArb(createShape), queryArb(['rules'], text), async (body, query) => {
+        const { answer, before, after } = await sendChecked({
+          method: 'POST',
+          url: `/v1/sessions${query}`,
+          key: server.key,
+          body,
+        });
+        if (answer.status === 201) {
+          expect(after.sessions).toBe(before.sessions + 1);
+          expect(answer.json.lastSequence).toBe(0);
+        }
+      }),
+      { numRuns },
+    );
+  });
+
+  it('POST /v1/sessions/:id/events', async () => {
+    await fc.assert(
+      fc.asyncProperty(idChoice, bodyArb(appendShape), async (choice, body) => {
+        const id = await idOf(choice, activeSession);
+        const { answer, before, after } = await sendChecked({
+          method: 'POST',
+          url: `/v1/sessions/${id}/events`,
+          key: server.key,
+          body,
+        });
+        if (answer.status === 201) {
+          const count =
+            (answer.json.lastSequence as number) - (answer.json.firstSequence as number);
+          expect(after.events).toBe(before.events + count + 1);
+        }
+        if (answer.status === 200) expect(after).toEqual(before);
+      }),
+      { numRuns },
+    );
+  });
+
+  it('POST /v1/sessions/:id/end', async () => {
+    const choice = fc.oneof(
+      { weight: 3, arbitrary: fc.constant<IdChoice>({ kind: 'fresh' }) },
+      { weight: 3, arbitrary: idChoice },
+    );
+    await fc.assert(
+      fc.asyncProperty(choice, bodyArb(endShape), async (idPick, body) => {
+        const id = await idOf(idPick, activeSession);
+        const { answer, before, after } = await sendChecked({
+          method: 'POST',
+          url: `/v1/sessions/${id}/end`,
+          key: server.key,
+          body,
+        });
+        if (answer.status === 201) expect(after.ended).toBe(before.ended + 1);
+      }),
+      { numRuns },
+    );
+  });
+
+  const reads = [
+    ['GET /v1/sessions/:id', '', 'server', ['after'], sequenceText()],
+    ['GET /v1/sessions/:id/state', '/state', 'server', ['sequence'], sequenceText()],
+    ['GET /v1/sessions/:id/events', '/events', 'server', ['after', 'limit'], sequenceText()],
+    [
+      'GET /v1/sessions/:id/replay',
+      '/replay',
+      'analyst',
+      ['to', 'from', 'verify', 'trace'],
+      replayText(),
+    ],
+  ] as const;
+
+  for (const [name, suffix, who, keys, values] of reads) {
+    it(name, async () => {
+      const key = (who === 'server' ? server : analyst).key;
+      await activeSession();
+      const before = await fingerprint();
+      let served = 0;
+      await fc.assert(
+        fc.asyncProperty(idChoice, queryArb(keys, values), async (choice, query) => {
+          const id = await idOf(choice, activeSession);
+          const url = `/v1/sessions/${id}${suffix}${query}`;
+          const answer = await send({ method: 'GET', url, key });
+          if (answer.status === 200) served += 1;
+        }),
+        { numRuns },
+      );
+      // A replay that is served is audited; nothing else is ever written by a read.
+      const audited = suffix === '/replay' ? served : 0;
+      expect(await fingerprint()).toEqual({ ...before, audit: before.audit + audited });
+    });
+  }
+});
+
+function sequenceText(): fc.Arbitrary<string> {
+  return fc.oneof(fc.nat({ max: 10 }).map(String), fc.constantFrom('0', '1000', '100000', '001'));
+}
+
+function replayText(): fc.Arbitrary<string> {
+  return fc.oneof(
+    sequenceText(),
+    fc.constantFrom('genesis', 'snapshot', 'true', 'false', '1', '0', 'state', 'TRUE', 'yes'),
+  );
+}
+
+describe('huge and deep inputs', () => {
+  const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const deepObject = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+  const note = (data: string) =>
+    `{"events":[{"type":"note.written","data":{"text":"x","extra":${data}}}]}`;
+  const cases: [string, 'POST' | 'GET', string, Body | undefined][] = [
+    [
+      'a 2 MiB body',
+      'POST',
+      '/events',
+      { payload: `"${'x'.repeat(2 * 1024 * 1024)}"`, contentType: 'application/json' },
+    ],
+    [
+      'a body nested 100,000 arrays deep',
+      'POST',
+      '/events',
+      { payload: deepArray(100_000), contentType: 'application/json' },
+    ],
+    [
+      'event data nested 5,000 arrays deep',
+      'POST',
+      '/events',
+      { payload: note(deepArray(5_000)), contentType: 'application/json' },
+    ],
+    [
+      'event data nested 5,000 objects deep',
+      'POST',
+      '/events',
+      { payload: note(deepObject(5_000)), contentType: 'application/json' },
+    ],
+    [
+      'event data nested 33 arrays deep',
+      'POST',
+      '/events',
+      { payload: note(deepArray(33)), contentType: 'application/json' },
+    ],
+    [
+      'a 900 KB event',
+      'POST',
+      '/events',
+      { payload: note(JSON.stringify('x'.repeat(900_000))), contentType: 'application/json' },
+    ],
+    [
+      '10,000 events',
+      'POST',
+      '/events',
+      {
+        payload: JSON.stringify({ events: Array.from({ length: 10_000 }, () => inc(1)) }),
+        contentType: 'application/json',
+      },
+    ],
+    [
+      'a 900 KB type',
+      'POST',
+      '/events',
+      {
+        payload: JSON.stringify({ events: [{ type: 'x'.repeat(900_000), data: {} }] }),
+        contentType: 'application/json',
+      },
+    ],
+    [
+      'a 900 KB event id',
+      'POST',
+      '/events',
+      {
+        payload: JSON.stringify({ events: [{ ...inc(1), eventId: 'x'.repeat(900_000) }] }),
+        contentType: 'application/json',
+      },
+    ],
+    [
+      'text with \\u0000 in event data',
+      'POST',
+      '/events',
+      { payload: note('"a\\u0000b"'), contentType: 'application/json' },
+    ],
+    [
+      'a lone surrogate in event data',
+      'POST',
+      '/events',
+      { payload: note('"\\ud800"'), contentType: 'application/json' },
+    ],
+    [
+      'a \\u0000 key in event data',
+      'POST',
+      '/events',
+      { payload: note('{"\\u0000":1}'), contentType: 'application/json' },
+    ],
+    [
+      'a 900 KB end reason',
+      'POST',
+      '/end',
+      { payload: JSON.stringify({ reason: 'x'.repeat(900_000) }), contentType: 'application/json' },
+    ],
+    ['a 100 KB query value', 'GET', `/events?after=${'9'.repeat(100_000)}`, undefined],
+    ['a 100 KB replay target', 'GET', `/replay?to=${'1'.repeat(100_000)}`, undefined],
+    [
+      '1,000 query parameters',
+      'GET',
+      `/events?${Array.from({ length: 1000 }, (_, i) => `k${i}=1`).join('&')}`,
+      undefined,
+    ],
+  ];
+
+  it.each(cases)(
+    'refuses %s with a problem and stores nothing',
+    async (_name, method, path, body) => {
+      const id = await activeSession();
+      const key = path.startsWith('/replay') ? analyst.key : server.key;
+      const { answer } = await sendChecked({ method, url: `/v1/sessions/${id}${path}`, key, body });
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+    },
+  );
+
+  it('refuses a 900 KB seed, player id, rules name and config key', async () => {
+    const huge = 'x'.repeat(900_000);
+    for (const create of [
+      { seed: huge },
+      { playerId: huge },
+      { rules: huge },
+      { config: { [huge]: 1 } },
+    ]) {
+      const { answer } = await sendChecked({
+        method: 'POST',
+        url: '/v1/sessions',
+        key: server.key,
+        body: { payload: JSON.stringify(create), contentType: 'application/json' },
+      });
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+    }
+  });
+});
+
+// Found by this file and kept as regression cases: the router refused these before agate's error
+// handler saw them (Fastify's own JSON error), and a year-0000 clientTime reached PostgreSQL.
+describe('regressions found by fuzzing', () => {
+  const routerRefusals = [
+    ['a malformed percent-encoding in the session id', 'GET', '/v1/sessions/%'],
+    ['a truncated UTF-8 percent-encoding', 'POST', '/v1/sessions/%E0%A4%A/events'],
+    ['an encoded lone surrogate', 'POST', '/v1/sessions/%ED%A0%80/end'],
+    ['a session id over 100 characters', 'GET', `/v1/sessions/${'a'.repeat(101)}/state`],
+  ] as const;
+
+  it.each(routerRefusals)('answers %s with problem+json', async (_name, method, url) => {
+    await sendChecked({ method, url, key: server.key });
+  });
+
+  // Found by the events property (seed 20261123): JS dates accept year 0, PostgreSQL does not,
+  // and the unmapped error became 500 internal; now 422 invalid_event at events[0].
+  const yearZero = {
+    payload: JSON.stringify({ events: [{ ...inc(1), clientTime: '0000-01-01T00:00:00Z' }] }),
+    contentType: 'application/json',
+  };
+
+  it('refuses a clientTime in year 0000 with a 4xx problem', async () => {
+    const id = await activeSession();
+    await sendChecked({
+      method: 'POST',
+      url: `/v1/sessions/${id}/events`,
+      key: server.key,
+      body: yearZero,
+    });
+  });
+
+  it('stores nothing for a clientTime in year 0000', async () => {
+    const id = await activeSession();
+    const before = await fingerprint();
+    await api.app.inject({
+      method: 'POST',
+      url: `/v1/sessions/${id}/events`,
+      headers: { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' },
+      payload: yearZero.payload,
+    });
+    expect(await fingerprint()).toEqual(before);
+  });
+
+  it.each(routerRefusals)('refuses %s with a 4xx and stores nothing', async (_n, method, url) => {
+    const before = await fingerprint();
+    const raw = await api.app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${server.key}` },
+    });
+    expect([400, 414]).toContain(raw.statusCode);
+    expect(await fingerprint()).toEqual(before);
+  });
+});
