@@ -1,32 +1,10 @@
-/** The codes the agate API answers with (its `problem+json` `code`): a stable contract. */
-export const problemCodes = [
-  'session_not_found',
-  'session_ended',
-  'sequence_conflict',
-  'event_id_conflict',
-  'unknown_event_type',
-  'unknown_rules',
-  'invalid_event',
-  'invalid_request',
-  'payload_too_large',
-  'batch_too_large',
-  'tenant_required',
-  'tenant_not_found',
-  'append_only',
-  'integrity_violation',
-  'maintenance_failed',
-  'extension_missing',
-  'session_busy',
-  'timeout',
-  'unavailable',
-  'forbidden',
-  'unauthorized',
-  'not_found',
-  'schema_out_of_date',
-  'internal',
-] as const;
+import { errorCodes } from '../errors/index.js';
+import type { ErrorCode } from '../errors/index.js';
 
-export type ProblemCode = (typeof problemCodes)[number];
+/** The codes the agate API answers with (its `problem+json` `code`): the server's own list. */
+export const problemCodes = errorCodes;
+
+export type ProblemCode = ErrorCode;
 
 /**
  * Failures found by the client itself: `network_error` (no answer, after every retry) and
