@@ -1,11 +1,4 @@
-import {
-  addMonths,
-  compareMonths,
-  monthOf,
-  monthRange,
-  monthsBetween,
-  partitionName,
-} from './months.js';
+import { addMonths, compareMonths, monthOf, monthRange, monthsBetween } from './months.js';
 import type { Month } from './months.js';
 import type { PartitionedTable } from './tables.js';
 
@@ -72,20 +65,4 @@ export function planTable(
 function uniqueSorted(months: readonly Month[]): Month[] {
   const seen = new Map(months.map((m) => [key(m), m]));
   return [...seen.values()].sort(compareMonths);
-}
-
-export function isEmptyPlan(plan: TablePlan): boolean {
-  return (
-    plan.create.length === 0 &&
-    plan.moveFromDefault.length === 0 &&
-    plan.detach.length === 0 &&
-    !plan.createDefault
-  );
-}
-
-/** The names the plan would create, for reports. */
-export function plannedNames(table: PartitionedTable, plan: TablePlan): string[] {
-  return [...plan.create, ...plan.moveFromDefault]
-    .sort(compareMonths)
-    .map((m) => partitionName(table, m));
 }
