@@ -7,7 +7,7 @@ import {
   violatedConstraint,
   withMaintenance,
 } from '../db/index.js';
-import type { Pool } from '../db/index.js';
+import type { Pool, PoolClient } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { hashKey, newKeySecret } from './key-secret.js';
 import { apiKeyRoles } from './key-roles.js';
@@ -31,36 +31,48 @@ export type CreatedKey = {
   createdAt: Date;
 };
 
-/**
- * Creates an API key for a tenant and records the creation in the audit log, in one transaction
- * as agate_maintenance (agate_app has no access to api_keys), so no key exists unaudited.
- */
-export async function createKey(pool: Pool, input: CreateKeyInput): Promise<CreatedKey> {
+function checkInput(input: CreateKeyInput): string {
   const tenantId = requireTenantId(input.tenantId);
   if (!apiKeyRoles.includes(input.role)) {
     throw new AgateError('invalid_request', `role must be one of ${apiKeyRoles.join(', ')}.`);
   }
+  return tenantId;
+}
+
+/**
+ * Inserts a key and its audit entry in the caller's transaction, which must run as
+ * agate_maintenance (agate_app has no access to api_keys).
+ */
+export async function insertKey(tx: PoolClient, input: CreateKeyInput): Promise<CreatedKey> {
+  const tenantId = checkInput(input);
   const id = uuidv7();
   const key = newKeySecret();
   const label = input.label ?? null;
+  const db = drizzle(tx);
+  const [row] = await db
+    .insert(apiKeys)
+    .values({ id, tenantId, keyHash: hashKey(key), role: input.role, label })
+    .returning({ createdAt: apiKeys.createdAt });
+  await db.insert(auditLog).values({
+    id: uuidv7(),
+    tenantId,
+    actor: input.actor,
+    action: 'api_key.created',
+    subject: id,
+    details: { role: input.role, label },
+  });
+  if (row === undefined) throw new AgateError('internal', 'The key insert returned no row.');
+  return { id, key, tenantId, role: input.role, label, createdAt: row.createdAt };
+}
+
+/**
+ * Creates an API key for a tenant and records the creation in the audit log, in one transaction
+ * as agate_maintenance, so no key exists unaudited.
+ */
+export async function createKey(pool: Pool, input: CreateKeyInput): Promise<CreatedKey> {
+  const tenantId = checkInput(input);
   try {
-    return await withMaintenance(pool, async (tx) => {
-      const db = drizzle(tx);
-      const [row] = await db
-        .insert(apiKeys)
-        .values({ id, tenantId, keyHash: hashKey(key), role: input.role, label })
-        .returning({ createdAt: apiKeys.createdAt });
-      await db.insert(auditLog).values({
-        id: uuidv7(),
-        tenantId,
-        actor: input.actor,
-        action: 'api_key.created',
-        subject: id,
-        details: { role: input.role, label },
-      });
-      if (row === undefined) throw new AgateError('internal', 'The key insert returned no row.');
-      return { id, key, tenantId, role: input.role, label, createdAt: row.createdAt };
-    });
+    return await withMaintenance(pool, (tx) => insertKey(tx, input));
   } catch (error) {
     if (violatedConstraint(error) === 'api_keys_tenant_id_tenants_id_fk') {
       throw new AgateError(

@@ -1,4 +1,4 @@
-export { createKey } from './create-key.js';
+export { createKey, insertKey } from './create-key.js';
 export type { CreatedKey, CreateKeyInput } from './create-key.js';
 export { apiKeyRoles } from './key-roles.js';
 export type { ApiKeyPrincipal, ApiKeyRole } from './key-roles.js';

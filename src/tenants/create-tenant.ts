@@ -3,12 +3,21 @@ import { uuidv7 } from 'uuidv7';
 import { auditLog, isUuid, tenants, withMaintenance } from '../db/index.js';
 import type { Pool } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
+import { insertKey } from '../keys/index.js';
+import type { CreatedKey } from '../keys/index.js';
 
 export type Tenant = { id: string; name: string; createdAt: Date };
-export type CreateTenantInput = { name: string; id?: string; actor: string };
+export type CreateTenantInput = {
+  name: string;
+  id?: string;
+  actor: string;
+  /** Also create the tenant's first admin key, in the same transaction. */
+  adminKey?: boolean;
+};
+export type CreatedTenant = Tenant & { adminKey: CreatedKey | null };
 
-/** Creates a tenant and records who did it in the audit log, in one transaction. */
-export async function createTenant(pool: Pool, input: CreateTenantInput): Promise<Tenant> {
+/** Creates a tenant (and its first admin key if asked) and records it in the audit log, in one transaction. */
+export async function createTenant(pool: Pool, input: CreateTenantInput): Promise<CreatedTenant> {
   const name = typeof input.name === 'string' ? input.name.trim() : '';
   if (name.length === 0 || name.length > 200) {
     throw new AgateError('invalid_request', 'A tenant needs a name of 1 to 200 characters.');
@@ -29,6 +38,15 @@ export async function createTenant(pool: Pool, input: CreateTenantInput): Promis
       details: { name },
     });
     if (row === undefined) throw new AgateError('internal', 'The tenant insert returned no row.');
-    return { id: row.id, name: row.name, createdAt: row.createdAt };
+    const adminKey =
+      input.adminKey === true
+        ? await insertKey(tx, {
+            tenantId: id,
+            role: 'admin',
+            label: 'first admin',
+            actor: input.actor,
+          })
+        : null;
+    return { id: row.id, name: row.name, createdAt: row.createdAt, adminKey };
   });
 }

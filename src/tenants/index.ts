@@ -1,2 +1,2 @@
 export { createTenant } from './create-tenant.js';
-export type { CreateTenantInput, Tenant } from './create-tenant.js';
+export type { CreatedTenant, CreateTenantInput, Tenant } from './create-tenant.js';

@@ -1,53 +1,121 @@
-import { AgateError } from '../../errors/index.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { AgateError } from '../../errors/index.js';
 import { apiKeyRoles, createKey, revokeKey } from '../../keys/index.js';
+import { createTenant } from '../../tenants/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf } from '../auth.js';
-import { parseInput } from '../parse-input.js';
+import { defineRoute } from '../define-route.js';
+import { createdKeySchema, idParams } from '../schemas.js';
 
-const createBody = z.strictObject({
-  role: z.enum(apiKeyRoles),
-  label: z.string().min(1).max(200).optional(),
-});
+const createKeyBody = z
+  .strictObject({
+    role: z.enum(apiKeyRoles),
+    label: z.string().min(1).max(200).optional(),
+  })
+  .meta({ id: 'CreateApiKey' });
+
+const createTenantBody = z
+  .strictObject({ name: z.string().trim().min(1).max(200) })
+  .meta({ id: 'CreateTenant' });
+
+const createdTenantSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    createdAt: z.string().meta({ format: 'date-time' }),
+    adminKey: createdKeySchema,
+  })
+  .meta({ id: 'CreatedTenant' });
 
 /**
- * Key management for an admin's own tenant. Each change is written to the audit log (actor: the
- * admin key's id) in the same transaction as the change.
+ * Tenants and keys, for admins. Each change is written to the audit log (actor: the admin key's
+ * id) in the same transaction as the change. Keys are managed in the admin's own tenant only.
  */
 export function registerApiKeyRoutes(app: FastifyInstance, context: ApiContext): void {
   const { pool } = context.agate;
+  const tag = 'admin';
 
-  app.post('/v1/api-keys', { config: { access: ['admin'] } }, async (request, reply) => {
-    const admin = principalOf(request);
-    const body = parseInput(createBody, request.body, 'body');
-    const created = await createKey(pool, {
-      tenantId: admin.tenantId,
-      role: body.role,
-      label: body.label,
-      actor: admin.id,
-    });
-    void reply.header('cache-control', 'no-store');
-    return reply.code(201).send({
-      id: created.id,
-      key: created.key,
-      role: created.role,
-      label: created.label,
-    });
-  });
+  defineRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/v1/tenants',
+      operationId: 'createTenant',
+      summary: 'Create a tenant and its first admin key (shown only in this response).',
+      tag,
+      access: ['admin'],
+      body: createTenantBody,
+      responses: {
+        201: { description: 'The tenant and its admin key.', body: createdTenantSchema },
+      },
+    },
+    async ({ body }, request, reply) => {
+      const admin = principalOf(request);
+      const tenant = await createTenant(pool, { name: body.name, actor: admin.id, adminKey: true });
+      const key = tenant.adminKey;
+      if (key === null) throw new AgateError('internal', 'The tenant was created without its key.');
+      void reply.header('cache-control', 'no-store');
+      return reply.code(201).send({
+        id: tenant.id,
+        name: tenant.name,
+        createdAt: tenant.createdAt,
+        adminKey: { id: key.id, key: key.key, role: key.role, label: key.label },
+      });
+    },
+  );
 
-  app.delete<{ Params: { id: string } }>(
-    '/v1/api-keys/:id',
-    { config: { access: ['admin'] } },
-    async (request, reply) => {
+  defineRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/v1/api-keys',
+      operationId: 'createApiKey',
+      summary: 'Create an API key in this tenant; the key is shown only in this response.',
+      tag,
+      access: ['admin'],
+      body: createKeyBody,
+      responses: { 201: { description: 'The new key.', body: createdKeySchema } },
+    },
+    async ({ body }, request, reply) => {
+      const admin = principalOf(request);
+      const created = await createKey(pool, {
+        tenantId: admin.tenantId,
+        role: body.role,
+        label: body.label,
+        actor: admin.id,
+      });
+      void reply.header('cache-control', 'no-store');
+      return reply.code(201).send({
+        id: created.id,
+        key: created.key,
+        role: created.role,
+        label: created.label,
+      });
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'DELETE',
+      url: '/v1/api-keys/:id',
+      operationId: 'revokeApiKey',
+      summary: 'Revoke an API key of this tenant; it stops working at once.',
+      tag,
+      access: ['admin'],
+      params: idParams,
+      responses: { 204: { description: 'Revoked.' } },
+    },
+    async ({ params }, request, reply) => {
       const admin = principalOf(request);
       const revoked = await revokeKey(pool, {
-        id: request.params.id,
+        id: params.id,
         tenantId: admin.tenantId,
         actor: admin.id,
       });
       if (revoked === undefined) {
-        throw new AgateError('not_found', `No API key ${request.params.id} in this tenant.`);
+        throw new AgateError('not_found', `No API key ${params.id} in this tenant.`);
       }
       return reply.code(204).send();
     },

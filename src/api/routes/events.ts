@@ -4,21 +4,22 @@ import { AgateError } from '../../errors/index.js';
 import type { AppendResult, NewEvent } from '../../events/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
-import { parseInput } from '../parse-input.js';
+import { defineRoute } from '../define-route.js';
+import { appendResultSchema, eventPageSchema, idParams, queryInteger } from '../schemas.js';
 
-type SessionParams = { Params: { id: string } };
+const appendBody = z
+  .strictObject({
+    expectedSequence: z.number().int().min(0).optional(),
+    // Each event is checked by the store against its registered type (invalid_event, events[i]),
+    // so that the error names the event; the document shows the shape the store expects.
+    events: z.array(z.unknown().meta({ $ref: '#/components/schemas/NewEvent' })),
+  })
+  .meta({ id: 'AppendEvents' });
 
-const appendBody = z.strictObject({
-  expectedSequence: z.number().int().min(0).optional(),
-  // Each event is checked by the store against its registered type (invalid_event, events[i]).
-  events: z.array(z.unknown()),
+const pageQuery = z.strictObject({
+  after: queryInteger.optional(),
+  limit: queryInteger.optional(),
 });
-
-const cursor = z
-  .string()
-  .regex(/^\d{1,15}$/, 'must be a non-negative integer')
-  .transform(Number);
-const pageQuery = z.strictObject({ after: cursor.optional(), limit: cursor.optional() });
 
 /** 201 with the sequences, or 200 with the same body when the whole batch was stored before. */
 export function sendAppendResult(reply: FastifyReply, result: AppendResult): FastifyReply {
@@ -37,16 +38,33 @@ export function sendAppendResult(reply: FastifyReply, result: AppendResult): Fas
 
 export function registerEventRoutes(app: FastifyInstance, context: ApiContext): void {
   const { store } = context.agate;
+  const tag = 'events';
 
-  app.post<SessionParams>(
-    '/v1/sessions/:id/events',
-    { config: { access: ['game_server'] } },
-    async (request, reply) => {
+  defineRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/v1/sessions/:id/events',
+      operationId: 'appendEvents',
+      summary:
+        'Append a batch atomically; with expectedSequence, only if the session is still there.',
+      tag,
+      access: ['game_server'],
+      params: idParams,
+      body: appendBody,
+      responses: {
+        201: { description: 'The batch was stored.', body: appendResultSchema },
+        200: {
+          description: 'The whole batch was stored before (a retry).',
+          body: appendResultSchema,
+        },
+      },
+    },
+    async ({ params, body }, request, reply) => {
       const { tenantId } = principalOf(request);
-      const body = parseInput(appendBody, request.body, 'body');
       const result = await store.appendEvents({
         tenantId,
-        sessionId: request.params.id,
+        sessionId: params.id,
         expectedSequence: body.expectedSequence,
         events: body.events as NewEvent[],
       });
@@ -54,15 +72,24 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
     },
   );
 
-  app.get<SessionParams>(
-    '/v1/sessions/:id/events',
-    { config: { access: ['game_server', 'analyst', 'admin'] } },
-    async (request) => {
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/v1/sessions/:id/events',
+      operationId: 'readEvents',
+      summary: 'A page of events in sequence order after `after`; follow nextAfter until null.',
+      tag,
+      access: ['game_server', 'analyst', 'admin'],
+      params: idParams,
+      query: pageQuery,
+      responses: { 200: { description: 'A page of events.', body: eventPageSchema } },
+    },
+    async ({ params, query }, request) => {
       const principal = principalOf(request);
-      const query = parseInput(pageQuery, request.query, 'query');
       return store.readEvents({
         tenantId: principal.tenantId,
-        sessionId: request.params.id,
+        sessionId: params.id,
         role: readRoleOf(principal),
         after: query.after,
         limit: query.limit,

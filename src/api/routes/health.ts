@@ -1,7 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { schemaStatus } from '../../db/index.js';
 import { AgateError, isAgateError } from '../../errors/index.js';
 import type { ApiContext } from '../api-context.js';
+import { declaredRoutes, defineRoute } from '../define-route.js';
+import { openApiDocument } from '../openapi.js';
+import { packageVersion } from '../package-version.js';
 
 const readyTimeoutMs = 3_000;
 
@@ -16,25 +20,100 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
-/** `/healthz`: the process answers. `/readyz`: the database answers at the expected migration. */
-export function registerHealthRoutes(app: FastifyInstance, context: ApiContext): void {
-  app.get('/healthz', { config: { access: 'public' } }, () => ({ status: 'ok' }));
+const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+const readySchema = z
+  .object({
+    status: z.literal('ready'),
+    migrations: z.number().int(),
+    redis: z.enum(['up', 'down', 'not_configured']).meta({
+      description: 'Reported, not required: without Redis, state and jobs come from PostgreSQL.',
+    }),
+  })
+  .meta({ id: 'Ready' });
 
-  app.get('/readyz', { config: { access: 'public' } }, async () => {
-    const status = await withDeadline(schemaStatus(context.agate.pool), readyTimeoutMs).catch(
-      (error: unknown) => {
-        // Whatever keeps the database from answering makes this process not ready: never a 500.
-        throw isAgateError(error, 'unavailable')
-          ? error
-          : new AgateError('unavailable', 'The database check failed.', { cause: error });
-      },
+async function redisStatus(context: ApiContext): Promise<'up' | 'down' | 'not_configured'> {
+  if (context.redis === null) return 'not_configured';
+  const redis = context.redis;
+  return withDeadline(redis.ping(), readyTimeoutMs).then(
+    () => 'up' as const,
+    () => 'down' as const,
+  );
+}
+
+async function checkDatabase(
+  context: ApiContext,
+): Promise<{ status: 'ready'; migrations: number }> {
+  const status = await withDeadline(schemaStatus(context.agate.pool), readyTimeoutMs).catch(
+    (error: unknown) => {
+      // Whatever keeps the database from answering makes this process not ready: never a 500.
+      throw isAgateError(error, 'unavailable')
+        ? error
+        : new AgateError('unavailable', 'The database check failed.', { cause: error });
+    },
+  );
+  if (status.pending.length > 0) {
+    throw new AgateError(
+      'unavailable',
+      `The database is at migration ${status.applied} of ${status.expected}; run agate migrate.`,
     );
-    if (status.pending.length > 0) {
-      throw new AgateError(
-        'unavailable',
-        `The database is at migration ${status.applied} of ${status.expected}; run agate migrate.`,
-      );
-    }
-    return { status: 'ready', migrations: status.applied };
-  });
+  }
+  return { status: 'ready', migrations: status.applied };
+}
+
+/**
+ * `/healthz`: the process answers. `/readyz`: the database answers at the expected migration.
+ * `/openapi.json`: the document of every declared route, written once on first request.
+ */
+export function registerHealthRoutes(app: FastifyInstance, context: ApiContext): void {
+  const tag = 'operations';
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/healthz',
+      operationId: 'health',
+      summary: 'The process is up.',
+      tag,
+      access: 'public',
+      responses: { 200: { description: 'Up.', body: healthSchema } },
+    },
+    () => ({ status: 'ok' }),
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/readyz',
+      operationId: 'ready',
+      summary: 'The database answers and is at the expected migration (Redis is not required).',
+      tag,
+      access: 'public',
+      responses: { 200: { description: 'Ready to serve.', body: readySchema } },
+    },
+    async () => {
+      const [database, redis] = await Promise.all([checkDatabase(context), redisStatus(context)]);
+      return { ...database, redis };
+    },
+  );
+
+  let document: Record<string, unknown> | undefined;
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/openapi.json',
+      operationId: 'openApi',
+      summary: 'This document.',
+      tag,
+      access: 'public',
+      responses: {
+        200: { description: 'The OpenAPI 3.1 document.', body: z.record(z.string(), z.unknown()) },
+      },
+    },
+    () => {
+      document ??= openApiDocument(declaredRoutes(app), { version: packageVersion() });
+      return document;
+    },
+  );
 }

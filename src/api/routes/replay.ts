@@ -3,20 +3,13 @@ import { z } from 'zod';
 import type { ApiContext } from '../api-context.js';
 import { recordAudit } from '../audit.js';
 import { principalOf } from '../auth.js';
-import { parseInput } from '../parse-input.js';
-
-type SessionParams = { Params: { id: string } };
-
-const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+import { defineRoute } from '../define-route.js';
+import { idParams, queryFlag, queryInteger, replaySchema } from '../schemas.js';
 
 const replayQuery = z.strictObject({
-  to: z
-    .string()
-    .regex(/^\d{1,15}$/, 'must be a non-negative integer')
-    .transform(Number)
-    .optional(),
+  to: queryInteger.optional(),
   from: z.enum(['genesis', 'snapshot']).optional(),
-  verify: flag.optional(),
+  verify: queryFlag.optional(),
   trace: z
     .enum(['true', 'false', '1', '0', 'state'])
     .transform((v) => (v === 'state' ? 'state' : v === 'true' || v === '1'))
@@ -30,15 +23,25 @@ const replayQuery = z.strictObject({
 export function registerReplayRoutes(app: FastifyInstance, context: ApiContext): void {
   const { agate } = context;
 
-  app.get<SessionParams>(
-    '/v1/sessions/:id/replay',
-    { config: { access: ['analyst', 'admin'] } },
-    async (request) => {
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/v1/sessions/:id/replay',
+      operationId: 'replaySession',
+      summary:
+        'Rebuild a session’s state from its seed and events (to a sequence, from genesis or the nearest snapshot), optionally verifying chain, snapshots and anchors.',
+      tag: 'replay',
+      access: ['analyst', 'admin'],
+      params: idParams,
+      query: replayQuery,
+      responses: { 200: { description: 'The replayed state.', body: replaySchema } },
+    },
+    async ({ params, query }, request) => {
       const principal = principalOf(request);
-      const query = parseInput(replayQuery, request.query, 'query');
       const result = await agate.replay({
         tenantId: principal.tenantId,
-        sessionId: request.params.id,
+        sessionId: params.id,
         role: 'agate_analyst',
         ...query,
       });

@@ -1,32 +1,41 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { listSnapshots } from '../../../replay/index.js';
 import { currentState } from '../../cache/index.js';
+import { withTenant } from '../../db/index.js';
 import { AgateError } from '../../errors/index.js';
+import { checkRef, notFound, selectSession } from '../../events/index.js';
 import type { Session } from '../../events/index.js';
 import type { GameCatalog } from '../../game/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
-import { parseInput } from '../parse-input.js';
+import { defineRoute } from '../define-route.js';
+import {
+  appendResultSchema,
+  createdSessionSchema,
+  idParams,
+  sessionSchema,
+  snapshotListSchema,
+  stateSchema,
+} from '../schemas.js';
 import { sendAppendResult } from './events.js';
-
-type SessionParams = { Params: { id: string } };
 
 const createBody = z
   .strictObject({
-    playerId: z.string().optional(),
-    seed: z.string().optional(),
+    playerId: z.string().max(100).optional(),
+    seed: z.string().max(200).optional(),
     rules: z.string().min(1).max(100).optional(),
     config: z.record(z.string(), z.unknown()).optional(),
   })
-  .optional();
+  .meta({ id: 'CreateSession' });
 
 const endBody = z
   .strictObject({
     reason: z.string().max(500).optional(),
-    eventId: z.string().optional(),
+    eventId: z.string().max(100).optional(),
     expectedSequence: z.number().int().min(0).optional(),
   })
-  .optional();
+  .meta({ id: 'EndSession' });
 
 const readers = ['game_server', 'analyst', 'admin'] as const;
 
@@ -43,7 +52,7 @@ function defaultRules(games: GameCatalog): string {
   return only;
 }
 
-export function sessionJson(session: Session): Record<string, unknown> {
+function sessionJson(session: Session): Record<string, unknown> {
   return {
     id: session.id,
     playerId: session.playerId,
@@ -64,56 +73,132 @@ export function sessionJson(session: Session): Record<string, unknown> {
 
 export function registerSessionRoutes(app: FastifyInstance, context: ApiContext): void {
   const { agate } = context;
+  const tag = 'sessions';
 
-  app.post('/v1/sessions', { config: { access: ['game_server'] } }, async (request, reply) => {
-    const { tenantId } = principalOf(request);
-    const body = parseInput(createBody, request.body, 'body') ?? {};
-    const session = await agate.store.createSession({
-      tenantId,
-      rules: body.rules ?? defaultRules(agate.games),
-      seed: body.seed,
-      playerId: body.playerId,
-      config: body.config,
-    });
-    const { id, seed, rules, rulesVersion, lastSequence } = session;
-    return reply.code(201).send({ id, seed, rules, rulesVersion, lastSequence });
-  });
+  defineRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/v1/sessions',
+      operationId: 'createSession',
+      summary: 'Start a session: its seed is recorded (drawn when not given), its rules pinned.',
+      tag,
+      access: ['game_server'],
+      body: createBody,
+      bodyOptional: true,
+      responses: { 201: { description: 'The new session.', body: createdSessionSchema } },
+    },
+    async ({ body = {} }, request, reply) => {
+      const { tenantId } = principalOf(request);
+      const session = await agate.store.createSession({
+        tenantId,
+        rules: body.rules ?? defaultRules(agate.games),
+        seed: body.seed,
+        playerId: body.playerId,
+        config: body.config,
+      });
+      const { id, seed, rules, rulesVersion, lastSequence } = session;
+      return reply.code(201).send({ id, seed, rules, rulesVersion, lastSequence });
+    },
+  );
 
-  app.get<SessionParams>('/v1/sessions/:id', { config: { access: readers } }, async (request) => {
-    const principal = principalOf(request);
-    const session = await agate.store.getSession({
-      tenantId: principal.tenantId,
-      sessionId: request.params.id,
-      role: readRoleOf(principal),
-    });
-    return sessionJson(session);
-  });
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/v1/sessions/:id',
+      operationId: 'getSession',
+      summary: 'A session: status, last sequence, head hash, times.',
+      tag,
+      access: readers,
+      params: idParams,
+      responses: { 200: { description: 'The session.', body: sessionSchema } },
+    },
+    async ({ params }, request) => {
+      const principal = principalOf(request);
+      const session = await agate.store.getSession({
+        tenantId: principal.tenantId,
+        sessionId: params.id,
+        role: readRoleOf(principal),
+      });
+      return sessionJson(session);
+    },
+  );
 
-  app.get<SessionParams>(
-    '/v1/sessions/:id/state',
-    { config: { access: readers } },
-    async (request) => {
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/v1/sessions/:id/state',
+      operationId: 'getState',
+      summary: 'The state after the last event (hot cache, or the newest snapshot plus the tail).',
+      tag,
+      access: readers,
+      params: idParams,
+      responses: { 200: { description: 'The current state.', body: stateSchema } },
+    },
+    async ({ params }, request) => {
       const principal = principalOf(request);
       const state = await currentState(agate, context.redis, context.cacheHealth, {
         tenantId: principal.tenantId,
-        sessionId: request.params.id,
+        sessionId: params.id,
         role: readRoleOf(principal),
       });
       return { sequence: state.sequence, stateHash: state.stateHash, state: state.state };
     },
   );
 
-  app.post<SessionParams>(
-    '/v1/sessions/:id/end',
-    { config: { access: ['game_server'] } },
-    async (request, reply) => {
-      const { tenantId } = principalOf(request);
-      const body = parseInput(endBody, request.body, 'body') ?? {};
-      const result = await agate.store.endSession({
-        tenantId,
-        sessionId: request.params.id,
-        ...body,
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/v1/sessions/:id/snapshots',
+      operationId: 'listSnapshots',
+      summary: 'The session’s snapshots, newest first, without their states.',
+      tag,
+      access: readers,
+      params: idParams,
+      responses: { 200: { description: 'The snapshots.', body: snapshotListSchema } },
+    },
+    async ({ params }, request) => {
+      const principal = principalOf(request);
+      const { tenantId, sessionId } = checkRef({
+        tenantId: principal.tenantId,
+        sessionId: params.id,
       });
+      const snapshots = await withTenant(
+        agate.pool,
+        { tenantId, role: readRoleOf(principal) },
+        async (tx) => {
+          const session = await selectSession(tx, sessionId);
+          if (session === undefined) throw notFound(sessionId);
+          return listSnapshots(tx, session.id, session.lastSequence);
+        },
+      );
+      return { snapshots };
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/v1/sessions/:id/end',
+      operationId: 'endSession',
+      summary: 'End a session by appending session.ended; a retry with the same eventId is a 200.',
+      tag,
+      access: ['game_server'],
+      params: idParams,
+      body: endBody,
+      bodyOptional: true,
+      responses: {
+        201: { description: 'The session.ended event was appended.', body: appendResultSchema },
+        200: { description: 'The same end was stored before.', body: appendResultSchema },
+      },
+    },
+    async ({ params, body = {} }, request, reply) => {
+      const { tenantId } = principalOf(request);
+      const result = await agate.store.endSession({ tenantId, sessionId: params.id, ...body });
       return sendAppendResult(reply, result);
     },
   );

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import type { AnyRouteSpec } from './define-route.js';
+import { newEventSchema, problemSchema } from './schemas.js';
+
+type JsonSchema = Record<string, unknown>;
+
+/** Collects the named schemas (`.meta({ id })`) under components, referenced by `$ref`. */
+function schemaWriter(): {
+  write(schema: z.ZodType, io: 'input' | 'output'): JsonSchema;
+  components: Record<string, JsonSchema>;
+} {
+  const components: Record<string, JsonSchema> = {};
+  return {
+    components,
+    write(schema, io) {
+      const generated = z.toJSONSchema(schema, { target: 'draft-2020-12', io });
+      // zod writes named schemas under $defs; the document keeps them under components.
+      const written = JSON.parse(
+        JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/'),
+      ) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+      const { $defs, ...rest } = written;
+      delete rest.$schema;
+      for (const [id, def] of Object.entries($defs ?? {})) components[id] = def;
+      return rest;
+    },
+  };
+}
+
+function pathOf(url: string): string {
+  return url.replace(/:([A-Za-z]+)/g, '{$1}');
+}
+
+function parametersOf(
+  spec: AnyRouteSpec,
+  write: (s: z.ZodType) => JsonSchema,
+): Record<string, unknown>[] {
+  const parameters: Record<string, unknown>[] = [];
+  for (const [where, schema] of [
+    ['path', spec.params],
+    ['query', spec.query],
+  ] as const) {
+    if (schema === undefined) continue;
+    const shape: Record<string, z.ZodType> = schema.shape;
+    for (const [name, field] of Object.entries(shape)) {
+      parameters.push({
+        name,
+        in: where,
+        required: where === 'path' || !field.safeParse(undefined).success,
+        schema: write(field),
+      });
+    }
+  }
+  return parameters;
+}
+
+const problemResponse = {
+  description: 'A problem (RFC 9457): see `code` for what went wrong and docs/errors.md.',
+  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+};
+
+/** The OpenAPI 3.1 document for the declared routes: paths, parameters, bodies and responses. */
+export function openApiDocument(
+  routes: readonly AnyRouteSpec[],
+  info: { version: string },
+): Record<string, unknown> {
+  const writer = schemaWriter();
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const spec of routes) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, response] of Object.entries(spec.responses)) {
+      responses[status] =
+        response.body === undefined
+          ? { description: response.description }
+          : {
+              description: response.description,
+              content: {
+                [response.contentType ?? 'application/json']: {
+                  schema: writer.write(response.body, 'output'),
+                },
+              },
+            };
+    }
+    responses['4XX'] = problemResponse;
+    responses['5XX'] = problemResponse;
+    const operation: Record<string, unknown> = {
+      operationId: spec.operationId,
+      summary: spec.summary,
+      tags: [spec.tag],
+      parameters: parametersOf(spec, (s) => writer.write(s, 'input')),
+      responses,
+      security: spec.access === 'public' ? [] : [{ apiKey: [] }],
+      'x-agate-roles': spec.access === 'public' ? [] : [...spec.access],
+    };
+    if (spec.body !== undefined) {
+      operation.requestBody = {
+        required: spec.bodyOptional !== true,
+        content: { 'application/json': { schema: writer.write(spec.body, 'input') } },
+      };
+    }
+    const path = pathOf(spec.url);
+    paths[path] = { ...paths[path], [spec.method.toLowerCase()]: operation };
+  }
+  // Referenced by name from bodies the store checks itself (each event of an append).
+  writer.write(problemSchema, 'output');
+  writer.write(newEventSchema, 'input');
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'agate',
+      version: info.version,
+      description:
+        'Event store and deterministic replay for game sessions. Authenticate with `Authorization: Bearer <API key>`; the tenant comes from the key.',
+    },
+    servers: [{ url: '/' }],
+    paths,
+    components: {
+      schemas: writer.components,
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'agk_…' } },
+    },
+  };
+}
