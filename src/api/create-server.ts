@@ -14,6 +14,7 @@ import { AgateError } from '../errors/index.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerLeaderboardRoutes } from './routes/leaderboard.js';
 import { registerReplayRoutes } from './routes/replay.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 
@@ -81,5 +82,6 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerEventRoutes(app, context);
   registerReplayRoutes(app, context);
   registerApiKeyRoutes(app, context);
+  registerLeaderboardRoutes(app, context);
   return app;
 }

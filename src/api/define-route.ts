@@ -71,11 +71,7 @@ export function defineRoute<
 >(
   app: FastifyInstance,
   spec: RouteSpec<P, Q, B>,
-  handler: (
-    input: RouteInput<P, Q, B>,
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ) => unknown,
+  handler: (input: RouteInput<P, Q, B>, request: FastifyRequest, reply: FastifyReply) => unknown,
 ): void {
   const routes = declared.get(app) ?? [];
   declared.set(app, routes);

@@ -18,7 +18,12 @@ export type {
   HotStateWriteOptions,
   HotStateWriteResult,
 } from './hot-state.js';
-export { maxLeaderboardLimit, readLeaderboard, submitVerifiedScore } from './leaderboard.js';
+export {
+  leaderboardAfterAppend,
+  maxLeaderboardLimit,
+  readLeaderboard,
+  submitVerifiedScore,
+} from './leaderboard.js';
 export type { LeaderboardEntry, ReadLeaderboardInput, SubmitResult } from './leaderboard.js';
 export { rebuildLeaderboard } from './rebuild-leaderboard.js';
 export type { RebuildResult } from './rebuild-leaderboard.js';

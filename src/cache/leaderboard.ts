@@ -2,6 +2,9 @@ import type { Redis } from 'ioredis';
 import { requireTenantId } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import type { Agate } from '../runtime/index.js';
+import { sessionEndedV1 } from '../events/index.js';
+import type { AfterAppend } from '../events/index.js';
+import { recordError } from './cache-health.js';
 import type { CacheHealth } from './cache-health.js';
 import { leaderboardBuiltKey, leaderboardKey } from './cache-keys.js';
 import { byRank, listEndedSessions, scoreSessions } from './ended-sessions.js';
@@ -132,4 +135,24 @@ export async function readLeaderboard(
   }
   const top = await tryRedis(redis, health, (r) => r.zrevrange(board, 0, limit - 1, 'WITHSCORES'));
   return top.ok ? fromReply(top.value) : rankFromDatabase(agate, query, limit);
+}
+
+/**
+ * After-append work that puts an ended session on its board: when a batch ends the session, its
+ * score is verified by replay and added. Never throws (a failure is counted; the next rebuild
+ * picks the session up).
+ */
+export function leaderboardAfterAppend(
+  agate: Agate,
+  redis: Redis,
+  health: CacheHealth,
+): AfterAppend {
+  return async (batch) => {
+    if (!batch.types.includes(sessionEndedV1.type)) return;
+    try {
+      await submitVerifiedScore(agate, redis, health, batch);
+    } catch (error) {
+      recordError(health, error);
+    }
+  };
 }

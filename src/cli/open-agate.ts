@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
-import { createCacheHealth, createRedis, hotStateAfterAppend } from '../cache/index.js';
+import {
+  createCacheHealth,
+  createRedis,
+  hotStateAfterAppend,
+  leaderboardAfterAppend,
+} from '../cache/index.js';
 import type { CacheHealth } from '../cache/index.js';
 import { createPool } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
@@ -49,7 +54,10 @@ export function openAgate(env: NodeJS.ProcessEnv, options: { inline?: boolean } 
     pool,
     games: defaultGames,
     snapshots: (a) => snapshotQueueHook(producer, { pool: a.pool, store: a.store, games: a.games }),
-    afterAppend: [(a) => hotStateAfterAppend(a, client, health)],
+    afterAppend: [
+      (a) => hotStateAfterAppend(a, client, health),
+      (a) => leaderboardAfterAppend(a, client, health),
+    ],
   });
   const close = async () => {
     await producer.close();

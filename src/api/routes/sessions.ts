@@ -40,13 +40,13 @@ const endBody = z
 const readers = ['game_server', 'analyst', 'admin'] as const;
 
 /** The game a session plays when the request names none: the only one this server runs. */
-function defaultRules(games: GameCatalog): string {
+export function defaultRules(games: GameCatalog): string {
   const names = [...new Set(games.list().map((g) => g.name))];
   const only = names[0];
   if (names.length !== 1 || only === undefined) {
     throw new AgateError(
       'invalid_request',
-      `body.rules is required: this server runs ${names.join(', ')}; name one.`,
+      `rules is required: this server runs ${names.join(', ')}; name one.`,
     );
   }
   return only;

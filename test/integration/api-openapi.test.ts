@@ -1,0 +1,266 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from 'uuidv7';
+import { createApiFixture, inc } from '../support/api.js';
+import type { ApiFixture, Reply, TestKey } from '../support/api.js';
+import { repoRoot } from '../support/run-cli.js';
+
+type Operation = {
+  operationId: string;
+  parameters: { name: string; in: string; required: boolean }[];
+  responses: Record<string, unknown>;
+  security: unknown[];
+  'x-agate-roles': string[];
+  requestBody?: { required: boolean };
+};
+type Document = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown> };
+};
+
+let api: ApiFixture;
+let doc: Document;
+let tenantId: string;
+const keys: Record<string, TestKey> = {};
+const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+
+/** Every operation in the document, with its path in Fastify's form. */
+function operations(): { method: string; path: string; url: string; op: Operation }[] {
+  return Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      url: path.replace(/\{(\w+)\}/g, ':$1'),
+      op,
+    })),
+  );
+}
+
+function operationOf(method: string, path: string): Operation {
+  const op = doc.paths[path]?.[method.toLowerCase()];
+  if (op === undefined) throw new Error(`${method} ${path} is not in the document`);
+  return op;
+}
+
+/** Checks a reply against the document's schema for its status (or 4XX/5XX), by $ref into it. */
+function expectDocumented(method: string, path: string, reply: Reply): void {
+  const op = operationOf(method, path);
+  const status = String(reply.status);
+  const key = status in op.responses ? status : `${status[0] ?? ''}XX`;
+  expect(op.responses, `${method} ${path} documents ${status}`).toHaveProperty(key);
+  const pointer = ['paths', path, method.toLowerCase(), 'responses', key]
+    .map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1'))
+    .join('/');
+  const response = (op.responses[key] ?? {}) as { content?: Record<string, unknown> };
+  const [contentType] = Object.keys(response.content ?? {});
+  if (contentType === undefined) {
+    expect(reply.raw.body).toBe('');
+    return;
+  }
+  expect(reply.raw.headers['content-type']).toContain(contentType.split(';')[0]);
+  const validate = ajv.getSchema(
+    `agate#/${pointer}/content/${contentType.replaceAll('/', '~1')}/schema`,
+  );
+  if (validate === undefined) throw new Error(`no schema at ${pointer}`);
+  const valid = validate(reply.body);
+  expect(validate.errors ?? [], `${method} ${path} ${status}`).toEqual([]);
+  expect(valid).toBe(true);
+}
+
+beforeAll(async () => {
+  api = await createApiFixture();
+  tenantId = await api.newTenant('documented');
+  for (const role of ['game_server', 'analyst', 'admin'] as const) {
+    keys[role] = await api.newKey(tenantId, role);
+  }
+  const reply = await api.call('GET', '/openapi.json');
+  expect(reply.status).toBe(200);
+  doc = reply.body as Document;
+  ajv.addSchema(doc, 'agate');
+});
+afterAll(() => api.close());
+
+describe('the OpenAPI document', () => {
+  it('is a valid OpenAPI 3.1 document', async () => {
+    expect(doc.openapi).toBe('3.1.0');
+    const result = await new Validator().validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('documents every route the server answers, and the server answers every documented one', async () => {
+    const documented = operations();
+    expect(documented.map((o) => `${o.method} ${o.path}`)).toEqual(
+      expect.arrayContaining([
+        'DELETE /v1/api-keys/{id}',
+        'GET /healthz',
+        'GET /openapi.json',
+        'GET /readyz',
+        'GET /v1/leaderboard',
+        'GET /v1/sessions/{id}',
+        'GET /v1/sessions/{id}/events',
+        'GET /v1/sessions/{id}/replay',
+        'GET /v1/sessions/{id}/snapshots',
+        'GET /v1/sessions/{id}/state',
+        'POST /v1/api-keys',
+        'POST /v1/sessions',
+        'POST /v1/sessions/{id}/end',
+        'POST /v1/sessions/{id}/events',
+        'POST /v1/tenants',
+      ]),
+    );
+    for (const { method, url, op } of documented) {
+      expect(api.app.hasRoute({ method: method, url }), `${method} ${url}`).toBe(true);
+      const concrete = url.replace(':id', uuidv7());
+      const anonymous = await api.call(method, concrete);
+      if (op.security.length === 0) {
+        expect(anonymous.status, `${method} ${url} is public`).toBeLessThan(400);
+        continue;
+      }
+      // Every protected operation refuses a request without a key, and each role not listed.
+      expect(anonymous.status, `${method} ${url} without a key`).toBe(401);
+      expectDocumented(method, pathOf(url), anonymous);
+      for (const [role, key] of Object.entries(keys)) {
+        const reply = await api.call(method, concrete, { key: key.key });
+        if (op['x-agate-roles'].includes(role)) {
+          expect([401, 403], `${method} ${url} as ${role}`).not.toContain(reply.status);
+        } else expect(reply.status, `${method} ${url} as ${role}`).toBe(403);
+        expectDocumented(method, pathOf(url), reply);
+      }
+    }
+  });
+
+  it('is the only way routes are registered: no Fastify route call outside defineRoute', () => {
+    const dir = join(repoRoot, 'src/api');
+    const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.ts'),
+    );
+    const offenders = files.filter(
+      (f) =>
+        f !== 'define-route.ts' &&
+        /\bapp\.(get|post|put|patch|delete|route)\(/.test(readFileSync(join(dir, f), 'utf8')),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('describes what the game-server, analyst and admin flows actually receive', async () => {
+    const gs = keys.game_server?.key;
+    const analyst = keys.analyst?.key;
+    const admin = keys.admin?.key;
+    const check = async (
+      method: 'GET' | 'POST' | 'DELETE',
+      path: string,
+      url: string,
+      body?: unknown,
+      key?: string,
+    ): Promise<Reply> => {
+      const reply = await api.call(method, url, { key, body });
+      expectDocumented(method, path, reply);
+      return reply;
+    };
+    await check('GET', '/healthz', '/healthz');
+    await check('GET', '/readyz', '/readyz');
+    const created = await check('POST', '/v1/sessions', '/v1/sessions', { seed: 'doc' }, gs);
+    expect(created.status).toBe(201);
+    const id = String(created.json.id);
+    const events = Array.from({ length: 60 }, (_, i) => inc(i + 1));
+    const appended = await check(
+      'POST',
+      '/v1/sessions/{id}/events',
+      `/v1/sessions/${id}/events`,
+      { events },
+      gs,
+    );
+    expect(appended.status).toBe(201);
+    const retried = await check(
+      'POST',
+      '/v1/sessions/{id}/events',
+      `/v1/sessions/${id}/events`,
+      {
+        events: (appended.json.events as { eventId: string }[]).map((e, i) => ({
+          ...events[i],
+          eventId: e.eventId,
+        })),
+      },
+      gs,
+    );
+    expect(retried.status).toBe(200);
+    const conflict = await check(
+      'POST',
+      '/v1/sessions/{id}/events',
+      `/v1/sessions/${id}/events`,
+      { expectedSequence: 1, events: [inc(1)] },
+      gs,
+    );
+    expect(conflict.status).toBe(409);
+    await check('GET', '/v1/sessions/{id}', `/v1/sessions/${id}`, undefined, gs);
+    await check(
+      'GET',
+      '/v1/sessions/{id}/events',
+      `/v1/sessions/${id}/events?limit=10`,
+      undefined,
+      gs,
+    );
+    await check('GET', '/v1/sessions/{id}/state', `/v1/sessions/${id}/state`, undefined, gs);
+    const snapshots = await check(
+      'GET',
+      '/v1/sessions/{id}/snapshots',
+      `/v1/sessions/${id}/snapshots`,
+      undefined,
+      analyst,
+    );
+    expect(snapshots.json.snapshots).toHaveLength(1);
+    const ended = await check(
+      'POST',
+      '/v1/sessions/{id}/end',
+      `/v1/sessions/${id}/end`,
+      undefined,
+      gs,
+    );
+    expect(ended.status).toBe(201);
+    const replay = await check(
+      'GET',
+      '/v1/sessions/{id}/replay',
+      `/v1/sessions/${id}/replay?verify=true&trace=true&to=20`,
+      undefined,
+      analyst,
+    );
+    expect(replay.json).toMatchObject({ verified: true, sequence: 20 });
+    const board = await check(
+      'GET',
+      '/v1/leaderboard',
+      '/v1/leaderboard?limit=5',
+      undefined,
+      analyst,
+    );
+    expect(board.json.entries).toHaveLength(1);
+    const key = await check('POST', '/v1/api-keys', '/v1/api-keys', { role: 'analyst' }, admin);
+    await check(
+      'DELETE',
+      '/v1/api-keys/{id}',
+      `/v1/api-keys/${String(key.json.id)}`,
+      undefined,
+      admin,
+    );
+    const tenant = await check('POST', '/v1/tenants', '/v1/tenants', { name: 'second' }, admin);
+    expect(tenant.status).toBe(201);
+    const second = (tenant.json.adminKey as { key: string }).key;
+    const own = await check(
+      'POST',
+      '/v1/api-keys',
+      '/v1/api-keys',
+      { role: 'game_server' },
+      second,
+    );
+    expect(own.status).toBe(201);
+    await check('GET', '/v1/sessions/{id}', `/v1/sessions/${id}`, undefined, second);
+  });
+});
+
+function pathOf(url: string): string {
+  return url.replace(/:(\w+)/g, '{$1}');
+}
