@@ -11,6 +11,22 @@ const hash = z
   .meta({ description: 'sha256, hex' });
 const time = z.string().meta({ format: 'date-time' });
 
+/**
+ * Text PostgreSQL can store: no \u0000 and no lone surrogate (either is a 400 here, not a
+ * database error later).
+ */
+// eslint-disable-next-line no-control-regex -- \u0000 is exactly what is refused
+const unstorable = /\u0000|\p{Surrogate}/u;
+
+export function storableText(max: number) {
+  return z
+    .string()
+    .max(max)
+    .refine((value) => !unstorable.test(value), {
+      message: 'must be text without \\u0000 or unpaired surrogates',
+    });
+}
+
 /** A non-negative integer in a query string. */
 export const queryInteger = z
   .string()

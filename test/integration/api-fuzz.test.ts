@@ -10,6 +10,7 @@ import type { ApiFixture, TestKey } from '../support/api.js';
 let api: ApiFixture;
 let server: TestKey;
 let analyst: TestKey;
+let admin: TestKey;
 let live: string;
 let ended: string;
 
@@ -18,6 +19,7 @@ beforeAll(async () => {
   const tenantId = await api.newTenant('fuzz tenant');
   server = await api.newKey(tenantId, 'game_server');
   analyst = await api.newKey(tenantId, 'analyst');
+  admin = await api.newKey(tenantId, 'admin');
   live = await newSession([inc(1), inc(2)]);
   ended = await newSession([inc(3)]);
   await api.call('POST', `/v1/sessions/${ended}/end`, { key: server.key });
@@ -271,21 +273,44 @@ const endShape = withJunk(
 
 // --- what must hold -----------------------------------------------------------------------
 
-type Sent = { method: 'GET' | 'POST'; url: string; key: string; body?: Body };
+type Sent = { method: 'GET' | 'POST' | 'DELETE'; url: string; key: string; body?: Body };
 type Answer = { status: number; json: Record<string, unknown> };
+type Raw = { statusCode: number; body: string; headers: Record<string, unknown> };
+
+/** Where requests go: Fastify's inject, or a real socket when `network` names a listening URL. */
+let network: string | undefined;
+
+async function transport(request: Sent, headers: Record<string, string>): Promise<Raw> {
+  const payload = request.body?.payload;
+  if (network === undefined) {
+    return api.app.inject({
+      method: request.method,
+      url: request.url,
+      headers,
+      ...(payload === undefined ? {} : { payload }),
+    });
+  }
+  const response = await fetch(`${network}${request.url}`, {
+    method: request.method,
+    headers,
+    ...(payload === undefined ? {} : { body: payload }),
+  });
+  return {
+    statusCode: response.status,
+    body: await response.text(),
+    headers: { 'content-type': response.headers.get('content-type') ?? undefined },
+  };
+}
 
 async function send(request: Sent): Promise<Answer> {
   const headers: Record<string, string> = { authorization: `Bearer ${request.key}` };
   if (request.body?.contentType !== undefined) headers['content-type'] = request.body.contentType;
-  const raw = await api.app.inject({
-    method: request.method,
-    url: request.url,
-    headers,
-    ...(request.body?.payload === undefined ? {} : { payload: request.body.payload }),
-  });
+  const raw = await transport(request, headers);
   const where = `${request.method} ${request.url.slice(0, 200)} → ${raw.statusCode} ${raw.body.slice(0, 300)}`;
   expect(raw.statusCode, where).toBeLessThan(500);
-  if (raw.statusCode < 400) return { status: raw.statusCode, json: JSON.parse(raw.body) as never };
+  if (raw.statusCode < 400) {
+    return { status: raw.statusCode, json: raw.body === '' ? {} : (JSON.parse(raw.body) as never) };
+  }
   expect(raw.headers['content-type'], where).toMatch(/^application\/problem\+json/);
   const json = JSON.parse(raw.body) as Record<string, unknown>;
   expect(typeof json.code, where).toBe('string');
@@ -393,6 +418,7 @@ describe('fuzzing every route with a key that may call it', () => {
     ['GET /v1/sessions/:id', '', 'server', ['after'], sequenceText()],
     ['GET /v1/sessions/:id/state', '/state', 'server', ['sequence'], sequenceText()],
     ['GET /v1/sessions/:id/events', '/events', 'server', ['after', 'limit'], sequenceText()],
+    ['GET /v1/sessions/:id/snapshots', '/snapshots', 'analyst', ['to'], sequenceText()],
     [
       'GET /v1/sessions/:id/replay',
       '/replay',
@@ -422,6 +448,150 @@ describe('fuzzing every route with a key that may call it', () => {
       expect(await fingerprint()).toEqual({ ...before, audit: before.audit + audited });
     });
   }
+});
+
+describe('fuzzing the leaderboard and the admin routes', () => {
+  it('GET /v1/leaderboard', async () => {
+    // A tenant of its own with one ended session: without Redis each read replays the board.
+    const tenantId = await api.newTenant('fuzz board');
+    const reader = await api.newKey(tenantId, 'analyst');
+    const session = await api.agate.store.createSession({ tenantId, rules: 'tiny' });
+    await api.agate.store.appendEvents({ tenantId, sessionId: session.id, events: [inc(5)] });
+    await api.agate.store.endSession({ tenantId, sessionId: session.id });
+    const before = await fingerprint();
+    const limits = fc.oneof(sequenceText(), fc.constantFrom('1', '1000', '1001', '-1', 'ten'));
+    await fc.assert(
+      fc.asyncProperty(queryArb(['limit', 'rules'], limits), async (query) => {
+        const answer = await send({
+          method: 'GET',
+          url: `/v1/leaderboard${query}`,
+          key: reader.key,
+        });
+        if (answer.status === 200) expect(answer.json.entries).toBeInstanceOf(Array);
+      }),
+      { numRuns },
+    );
+    expect(await fingerprint()).toEqual(before);
+  });
+
+  const keyShape = withJunk(
+    fc.record(
+      {
+        role: mostly(fc.constantFrom('game_server', 'analyst', 'admin', 'root', 'ADMIN')),
+        label: mostly(fc.oneof(plainText, fc.string({ minLength: 190, maxLength: 210 }))),
+      },
+      { requiredKeys: [] },
+    ),
+  );
+
+  it('POST /v1/api-keys', async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyArb(keyShape), async (body) => {
+        const { answer } = await sendChecked({
+          method: 'POST',
+          url: '/v1/api-keys',
+          key: admin.key,
+          body,
+        });
+        if (answer.status === 201) expect(answer.json.key).toMatch(/^agk_/);
+      }),
+      { numRuns },
+    );
+  });
+
+  it('DELETE /v1/api-keys/:id', async () => {
+    const ids = fc.oneof(
+      { weight: 1, arbitrary: fc.constant('fresh') },
+      { weight: 1, arbitrary: fc.constant(admin.id) },
+      { weight: 4, arbitrary: idChoice.map((c) => (c.kind === 'raw' ? c.value : 'fresh')) },
+    );
+    await fc.assert(
+      fc.asyncProperty(ids, async (pick) => {
+        const id = pick === 'fresh' ? (await api.newKey(admin.tenantId, 'analyst')).id : pick;
+        // Never revoke the key the property runs with.
+        if (id === admin.id) return;
+        await sendChecked({ method: 'DELETE', url: `/v1/api-keys/${id}`, key: admin.key });
+      }),
+      { numRuns },
+    );
+  });
+
+  it('POST /v1/tenants', async () => {
+    const shape = withJunk(
+      fc.record(
+        { name: mostly(fc.oneof(plainText, fc.string({ minLength: 195, maxLength: 205 }))) },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodyArb(shape), async (body) => {
+        const { answer } = await sendChecked({
+          method: 'POST',
+          url: '/v1/tenants',
+          key: admin.key,
+          body,
+        });
+        if (answer.status === 201) {
+          expect((answer.json.adminKey as { key: string }).key).toMatch(/^agk_/);
+        }
+      }),
+      { numRuns },
+    );
+  });
+});
+
+describe('a sample over the network', () => {
+  // The same properties through a real socket (HTTP parsing, chunking, the router's own limits).
+  beforeAll(async () => {
+    network = await api.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(() => {
+    network = undefined;
+  });
+  const sample = 150;
+
+  it('POST /v1/sessions/:id/events and /end', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        idChoice,
+        bodyArb(appendShape),
+        bodyArb(endShape),
+        fc.boolean(),
+        async (choice, append, end, ending) => {
+          const id = await idOf(choice, activeSession);
+          const path = ending ? 'end' : 'events';
+          const body = ending ? end : append;
+          await sendChecked({
+            method: 'POST',
+            url: `/v1/sessions/${id}/${path}`,
+            key: server.key,
+            body,
+          });
+        },
+      ),
+      { numRuns: sample },
+    );
+  });
+
+  it('GET reads and replays', async () => {
+    const suffixes = fc.constantFrom('', '/state', '/events', '/snapshots', '/replay');
+    await fc.assert(
+      fc.asyncProperty(
+        idChoice,
+        suffixes,
+        queryArb(['after', 'limit', 'to', 'verify'], replayText()),
+        async (choice, suffix, query) => {
+          const id = await idOf(choice, activeSession);
+          await send({
+            method: 'GET',
+            url: `/v1/sessions/${id}${suffix}${query}`,
+            key: analyst.key,
+          });
+        },
+      ),
+      { numRuns: sample },
+    );
+  });
 });
 
 function sequenceText(): fc.Arbitrary<string> {
@@ -608,6 +778,22 @@ describe('regressions found by fuzzing', () => {
       payload: yearZero.payload,
     });
     expect(await fingerprint()).toEqual(before);
+  });
+
+  // Found by the tenants property (seed 20261123, path 888): a lone surrogate in a tenant name
+  // reached PostgreSQL as invalid UTF-8, a 500; now 400 invalid_request, for key labels too.
+  it.each([
+    ['/v1/tenants', '{"name":"\\ud800"}'],
+    ['/v1/tenants', '{"name":"a\\u0000b"}'],
+    ['/v1/api-keys', '{"role":"analyst","label":"\\udfff"}'],
+  ])('refuses unstorable text sent to %s (%s) with a 400', async (url, payload) => {
+    const { answer } = await sendChecked({
+      method: 'POST',
+      url,
+      key: admin.key,
+      body: { payload, contentType: 'application/json' },
+    });
+    expect(answer).toMatchObject({ status: 400, json: { code: 'invalid_request' } });
   });
 
   it.each(routerRefusals)('refuses %s with a 4xx and stores nothing', async (_n, method, url) => {

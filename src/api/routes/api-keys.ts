@@ -6,17 +6,17 @@ import { createTenant } from '../../tenants/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
-import { createdKeySchema, idParams } from '../schemas.js';
+import { createdKeySchema, idParams, storableText } from '../schemas.js';
 
 const createKeyBody = z
   .strictObject({
     role: z.enum(apiKeyRoles),
-    label: z.string().min(1).max(200).optional(),
+    label: storableText(200).min(1).optional(),
   })
   .meta({ id: 'CreateApiKey' });
 
 const createTenantBody = z
-  .strictObject({ name: z.string().trim().min(1).max(200) })
+  .strictObject({ name: storableText(200).trim().min(1) })
   .meta({ id: 'CreateTenant' });
 
 const createdTenantSchema = z
