@@ -11,13 +11,13 @@ const hash = z
   .meta({ description: 'sha256, hex' });
 const time = z.string().meta({ format: 'date-time' });
 
+// eslint-disable-next-line no-control-regex -- \u0000 is exactly what is refused
+const unstorable = /\u0000|\p{Surrogate}/u;
+
 /**
  * Text PostgreSQL can store: no \u0000 and no lone surrogate (either is a 400 here, not a
  * database error later).
  */
-// eslint-disable-next-line no-control-regex -- \u0000 is exactly what is refused
-const unstorable = /\u0000|\p{Surrogate}/u;
-
 export function storableText(max: number) {
   return z
     .string()
