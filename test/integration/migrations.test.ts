@@ -49,13 +49,19 @@ describe('agate migrate', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({
-      applied: ['0000_base', '0001_security', '0002_partition_settings', '0003_anchors'],
+      applied: [
+        '0000_base',
+        '0001_security',
+        '0002_partition_settings',
+        '0003_anchors',
+        '0004_key_lookup',
+      ],
       alreadyApplied: 0,
     });
     const before = await fingerprint(url);
     const second = await runCli(['migrate'], { DATABASE_URL: url });
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/up to date \(4 migrations/);
+    expect(second.stdout).toMatch(/up to date \(5 migrations/);
     expect(await fingerprint(url)).toBe(before);
     expect(before).toMatch(/pol game\.events tenant_isolation/);
   });
@@ -68,7 +74,7 @@ describe('agate migrate', () => {
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const reports = [a, b].map((r) => JSON.parse(r.stdout) as { applied: string[] });
-    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 4]);
+    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 5]);
   });
 
   it('names the variable to set when DATABASE_URL is missing', async () => {
@@ -108,12 +114,18 @@ describe('agate migrate', () => {
     await client.connect();
     try {
       expect(await schemaStatus(client)).toEqual({
-        expected: 4,
+        expected: 5,
         applied: 0,
-        pending: ['0000_base', '0001_security', '0002_partition_settings', '0003_anchors'],
+        pending: [
+          '0000_base',
+          '0001_security',
+          '0002_partition_settings',
+          '0003_anchors',
+          '0004_key_lookup',
+        ],
       });
       await migrate(client);
-      expect(await schemaStatus(client)).toEqual({ expected: 4, applied: 4, pending: [] });
+      expect(await schemaStatus(client)).toEqual({ expected: 5, applied: 5, pending: [] });
     } finally {
       await client.end();
     }
