@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { CacheHealth } from '../cache/index.js';
 import type { Agate } from '../runtime/index.js';
+import type { ApiMetrics } from './metrics.js';
 
 /** What every route works with: the store and replay, and the hot-state cache when there is one. */
 export type ApiContext = {
@@ -8,4 +9,6 @@ export type ApiContext = {
   /** Null: current state always comes from a replay. */
   redis: Redis | null;
   cacheHealth: CacheHealth;
+  /** What the routes record and /metrics exposes. */
+  metrics: ApiMetrics;
 };

@@ -9,12 +9,17 @@ import type { CacheHealth } from '../cache/index.js';
 import type { Agate } from '../runtime/index.js';
 import type { ApiContext } from './api-context.js';
 import { registerAuth } from './auth.js';
+import { createApiMetrics } from './metrics.js';
 import { sendProblem } from './problem.js';
+import { defaultRateLimit, registerRateLimit } from './rate-limit.js';
+import type { RateLimitOptions } from './rate-limit.js';
 import { AgateError } from '../errors/index.js';
 import { registerApiKeyRoutes } from './routes/api-keys.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLeaderboardRoutes } from './routes/leaderboard.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
+import { registerPlayerRoutes } from './routes/players.js';
 import { registerReplayRoutes } from './routes/replay.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 
@@ -28,6 +33,11 @@ export type ServerOptions = {
   bodyLimit?: number;
   /** Time to receive a whole request, in ms (default 30 s). */
   requestTimeoutMs?: number;
+  /**
+   * Requests per second and burst per API key, in this process (default 50/s, burst 100); null
+   * turns the limit off. Over it: 429 `rate_limited` with Retry-After.
+   */
+  rateLimit?: RateLimitOptions | null;
 };
 
 export const defaultBodyLimit = 1024 * 1024;
@@ -60,15 +70,18 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
   // JSON only: any other content type is a 415, never a string handed to a route.
   app.removeContentTypeParser('text/plain');
+  const cacheHealth = options.redis?.health ?? createCacheHealth();
   const context: ApiContext = {
     agate: options.agate,
     redis: options.redis?.client ?? null,
-    cacheHealth: options.redis?.health ?? createCacheHealth(),
+    cacheHealth,
+    metrics: createApiMetrics({ pool: options.agate.pool, cacheHealth, logger }),
   };
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
   registerAuth(app, options.agate.pool);
+  registerRateLimit(app, options.rateLimit === undefined ? defaultRateLimit : options.rateLimit);
   app.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
@@ -78,10 +91,12 @@ export function createServer(options: ServerOptions): FastifyInstance {
     ),
   );
   registerHealthRoutes(app, context);
+  registerMetricsRoutes(app, context);
   registerSessionRoutes(app, context);
   registerEventRoutes(app, context);
   registerReplayRoutes(app, context);
   registerApiKeyRoutes(app, context);
   registerLeaderboardRoutes(app, context);
+  registerPlayerRoutes(app, context);
   return app;
 }

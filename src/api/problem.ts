@@ -31,6 +31,7 @@ const statusOf: Record<ProblemCode, number> = {
   unknown_event_type: 422,
   unknown_rules: 422,
   invalid_event: 422,
+  rate_limited: 429,
   append_only: 500,
   integrity_violation: 500,
   maintenance_failed: 500,
@@ -51,6 +52,7 @@ const titles: Partial<Record<number, string>> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

@@ -12,9 +12,37 @@ const serveEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AGATE_BODY_LIMIT: z.coerce.number().int().min(1024).default(defaultBodyLimit),
   AGATE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(defaultRequestTimeoutMs),
+  AGATE_RATE_LIMIT: z.coerce
+    .number({ error: 'must be a number of requests per second per API key (0 turns it off)' })
+    .min(0, { error: 'must be 0 (off) or more requests per second' })
+    .optional(),
+  AGATE_RATE_BURST: z.coerce
+    .number({ error: 'must be a whole number of requests (0 turns the limit off)' })
+    .int({ error: 'must be a whole number of requests (0 turns the limit off)' })
+    .min(0, { error: 'must be 0 (off) or a whole number of requests' })
+    .optional(),
 });
 
-function readEnv(env: NodeJS.ProcessEnv): z.output<typeof serveEnv> {
+type ServeEnv = z.output<typeof serveEnv>;
+
+/**
+ * The per-key rate limit from AGATE_RATE_LIMIT (per second) and AGATE_RATE_BURST: neither set,
+ * the server's default; either 0, off; the burst defaults to two seconds' worth.
+ */
+function rateLimitOf(env: ServeEnv): { perSecond: number; burst: number } | null | undefined {
+  const { AGATE_RATE_LIMIT: perSecond, AGATE_RATE_BURST: burst } = env;
+  if (perSecond === 0 || burst === 0) return null;
+  if (perSecond === undefined) {
+    if (burst === undefined) return undefined;
+    throw new AgateError(
+      'invalid_request',
+      'AGATE_RATE_BURST is set without AGATE_RATE_LIMIT: set both (requests per second, burst), or 0 to turn the limit off.',
+    );
+  }
+  return { perSecond, burst: burst ?? Math.max(1, Math.ceil(perSecond * 2)) };
+}
+
+function readEnv(env: NodeJS.ProcessEnv): ServeEnv {
   const blank = (value: string | undefined) => (value?.trim() ? value.trim() : undefined);
   const parsed = serveEnv.safeParse({
     PORT: blank(env.PORT),
@@ -22,6 +50,8 @@ function readEnv(env: NodeJS.ProcessEnv): z.output<typeof serveEnv> {
     LOG_LEVEL: blank(env.LOG_LEVEL),
     AGATE_BODY_LIMIT: blank(env.AGATE_BODY_LIMIT),
     AGATE_REQUEST_TIMEOUT_MS: blank(env.AGATE_REQUEST_TIMEOUT_MS),
+    AGATE_RATE_LIMIT: blank(env.AGATE_RATE_LIMIT),
+    AGATE_RATE_BURST: blank(env.AGATE_RATE_BURST),
   });
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
@@ -42,10 +72,11 @@ export function addServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      'serve the HTTP API (DATABASE_URL; PORT, HOST default 127.0.0.1:8080; LOG_LEVEL); SIGTERM stops it',
+      'serve the HTTP API (DATABASE_URL; PORT, HOST default 127.0.0.1:8080; LOG_LEVEL; AGATE_RATE_LIMIT, AGATE_RATE_BURST per key, 0 = off); SIGTERM stops it',
     )
     .action(async () => {
       const env = readEnv(process.env);
+      const rateLimit = rateLimitOf(env);
       const opened = openAgate(process.env);
       try {
         const status = await schemaStatus(opened.agate.pool).catch((error: unknown) => {
@@ -63,6 +94,7 @@ export function addServeCommand(program: Command): void {
           logger: pino({ level: env.LOG_LEVEL }),
           bodyLimit: env.AGATE_BODY_LIMIT,
           requestTimeoutMs: env.AGATE_REQUEST_TIMEOUT_MS,
+          rateLimit,
         });
         const stop = signalled();
         await app.listen({ port: env.PORT, host: env.HOST });

@@ -20,9 +20,13 @@ type Method = 'GET' | 'POST';
 type Query = Record<string, string | number | boolean | undefined>;
 type Call = { method: Method; path: string; query?: Query; body?: unknown; retry: boolean };
 type Answer = { status: number; body: unknown };
+type Sent = { status: number; text: string; retryAfter: string | null };
 
 /** Statuses that say "not done, try again later"; a 4xx never changes by retrying. */
 const retryableStatuses = new Set([502, 503, 504]);
+
+/** Longest a call waits in total on 429 answers before it reports `rate_limited`. */
+const maxRateLimitedWaitMs = 30_000;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -34,6 +38,9 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * `retries` times with exponential backoff; they are idempotent because event ids are fixed
  * before the first attempt. `createSession` is never retried: a lost answer could otherwise
  * create two sessions.
+ *
+ * Every call, `createSession` too, waits out a 429 (`rate_limited`: nothing was done) for the
+ * Retry-After it names and is sent again, up to 30 s of waiting in all; then the 429 is thrown.
  */
 export class AgateClient {
   readonly #baseUrl: string;
@@ -147,18 +154,29 @@ export class AgateClient {
   }
 
   async #call(call: Call): Promise<Answer> {
-    for (let attempt = 0; ; attempt += 1) {
+    let attempt = 0;
+    let rateLimitedMs = 0;
+    for (;;) {
       const canRetry = call.retry && attempt < this.#retries;
-      let answer: { status: number; text: string };
+      let answer: Sent;
       try {
         answer = await this.#send(call);
       } catch (error) {
         if (!canRetry) throw networkError(call, attempt + 1, error);
         await delay(this.#backoff(attempt));
+        attempt += 1;
+        continue;
+      }
+      const wait = answer.status === 429 ? retryAfterMs(answer.retryAfter) : undefined;
+      if (wait !== undefined && rateLimitedMs + wait <= maxRateLimitedWaitMs) {
+        // Not a failed attempt: the server did nothing, so the retry budget is kept.
+        rateLimitedMs += wait;
+        await delay(wait);
         continue;
       }
       if (canRetry && retryableStatuses.has(answer.status)) {
         await delay(this.#backoff(attempt));
+        attempt += 1;
         continue;
       }
       const body = parseJson(answer.text);
@@ -170,7 +188,7 @@ export class AgateClient {
   }
 
   /** One attempt; throws only when no whole answer arrived (the body is read inside). */
-  async #send(call: Call): Promise<{ status: number; text: string }> {
+  async #send(call: Call): Promise<Sent> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#apiKey}`,
       accept: 'application/json, application/problem+json',
@@ -181,7 +199,11 @@ export class AgateClient {
       headers,
       ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
     });
-    return { status: response.status, text: await response.text() };
+    return {
+      status: response.status,
+      text: await response.text(),
+      retryAfter: response.headers.get('retry-after'),
+    };
   }
 
   /** Exponential, with jitter so that many clients refused together do not return together. */
@@ -202,6 +224,14 @@ function queryString(query: Query | undefined): string {
   }
   const text = params.toString();
   return text === '' ? '' : `?${text}`;
+}
+
+/** Retry-After as seconds (what agate sends) or an HTTP date; 1 s when missing or unreadable. */
+function retryAfterMs(header: string | null): number {
+  const text = header?.trim() ?? '';
+  if (/^\d+$/.test(text)) return Math.max(1, Number(text)) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? 1000 : Math.max(1000, at - Date.now());
 }
 
 function parseJson(text: string): unknown {

@@ -24,6 +24,7 @@ export const errorCodes = [
   'unavailable',
   'forbidden',
   'unauthorized',
+  'rate_limited',
   'not_found',
   'schema_out_of_date',
   'internal',

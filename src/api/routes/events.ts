@@ -5,6 +5,7 @@ import type { AppendResult, NewEvent } from '../../events/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
+import { measureAppend } from '../metrics.js';
 import { appendResultSchema, eventPageSchema, idParams, queryInteger } from '../schemas.js';
 
 const appendBody = z
@@ -62,12 +63,14 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
     },
     async ({ params, body }, request, reply) => {
       const { tenantId } = principalOf(request);
-      const result = await store.appendEvents({
-        tenantId,
-        sessionId: params.id,
-        expectedSequence: body.expectedSequence,
-        events: body.events as NewEvent[],
-      });
+      const result = await measureAppend(context.metrics, () =>
+        store.appendEvents({
+          tenantId,
+          sessionId: params.id,
+          expectedSequence: body.expectedSequence,
+          events: body.events as NewEvent[],
+        }),
+      );
       return sendAppendResult(reply, result);
     },
   );

@@ -4,6 +4,7 @@ import type { ApiContext } from '../api-context.js';
 import { recordAudit } from '../audit.js';
 import { principalOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
+import { measureReplay } from '../metrics.js';
 import { idParams, queryFlag, queryInteger, replaySchema } from '../schemas.js';
 
 const replayQuery = z.strictObject({
@@ -39,12 +40,15 @@ export function registerReplayRoutes(app: FastifyInstance, context: ApiContext):
     },
     async ({ params, query }, request) => {
       const principal = principalOf(request);
-      const result = await agate.replay({
-        tenantId: principal.tenantId,
-        sessionId: params.id,
-        role: 'agate_analyst',
-        ...query,
-      });
+      const from = query.verify === true ? 'genesis' : (query.from ?? 'snapshot');
+      const result = await measureReplay(context.metrics, from, () =>
+        agate.replay({
+          tenantId: principal.tenantId,
+          sessionId: params.id,
+          role: 'agate_analyst',
+          ...query,
+        }),
+      );
       await recordAudit(agate.pool, {
         tenantId: principal.tenantId,
         actor: principal.id,

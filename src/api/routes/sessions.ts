@@ -10,6 +10,7 @@ import type { GameCatalog } from '../../game/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
+import { measureAppend } from '../metrics.js';
 import {
   appendResultSchema,
   createdSessionSchema,
@@ -198,7 +199,9 @@ export function registerSessionRoutes(app: FastifyInstance, context: ApiContext)
     },
     async ({ params, body = {} }, request, reply) => {
       const { tenantId } = principalOf(request);
-      const result = await agate.store.endSession({ tenantId, sessionId: params.id, ...body });
+      const result = await measureAppend(context.metrics, () =>
+        agate.store.endSession({ tenantId, sessionId: params.id, ...body }),
+      );
       return sendAppendResult(reply, result);
     },
   );
