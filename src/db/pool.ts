@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { embeddedClientFor } from './embedded-registry.js';
 import { fromPgError } from './pg-errors.js';
 
 export type Pool = pg.Pool;
@@ -47,8 +48,13 @@ export function createPool(options: PoolOptions): pg.Pool {
   return pool;
 }
 
-/** A single connection with the same settings, for work that needs its own session. */
+/**
+ * A single connection with the same settings, for work that needs its own session. An embedded
+ * database's URL (`pglite:…`, from openEmbeddedPool) gives a client of that database.
+ */
 export function createClient(options: Omit<PoolOptions, 'max' | 'onIdleError'>): pg.Client {
+  const embedded = embeddedClientFor(options.connectionString);
+  if (embedded !== undefined) return embedded;
   return new pg.Client({
     connectionString: options.connectionString,
     statement_timeout: options.statementTimeoutMs ?? 10_000,

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type * as PoolModule from '../../src/db/pool.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addMonths,
   formatMonth,
@@ -15,23 +14,6 @@ import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
 import { appendAt, tinyEvents } from '../support/append-at.js';
 import { tinyGames } from '../support/tiny-rules.js';
-
-// Partition maintenance and the nightly run open their own session from a connection string.
-// This applies the change pool.ts needs for embedded mode: connectClient resolves an embedded
-// database's URL (pool.url) to a dedicated client of it.
-vi.mock('../../src/db/pool.js', async (importOriginal) => {
-  const actual = await importOriginal<typeof PoolModule>();
-  const { embeddedClientFor } = await import('../../src/db/embedded-registry.js');
-  return {
-    ...actual,
-    connectClient: async (options: Parameters<typeof actual.connectClient>[0]) => {
-      const client = embeddedClientFor(options.connectionString);
-      if (client === undefined) return actual.connectClient(options);
-      await client.connect();
-      return client;
-    },
-  };
-});
 
 const now = new Date();
 const later = (months: number) =>
