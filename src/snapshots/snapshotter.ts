@@ -11,11 +11,8 @@ import type { WrittenSnapshot } from './write-snapshot.js';
  */
 export function inlineSnapshotter(deps: ReplayDeps): AfterAppend {
   return async (batch) => {
-    const session = await deps.store.getSession({
-      tenantId: batch.tenantId,
-      sessionId: batch.sessionId,
-    });
-    const rules = deps.games.find(session.rules, session.rulesVersion);
+    // The batch names its session's rules: no read on the append path unless a boundary is crossed.
+    const rules = deps.games.find(batch.rules, batch.rulesVersion);
     if (rules === undefined) return;
     for (const boundary of snapshotBoundaries(
       batch.firstSequence,
