@@ -30,7 +30,7 @@ export function addKeysCommands(program: Command): void {
     .option('--label <text>', 'what the key is for', label)
     .option('--json', 'print {id, key} as JSON')
     .action(async (flags: { tenant: string; role: ApiKeyRole; label?: string; json?: boolean }) => {
-      const opened = openAgate(process.env, { inline: true });
+      const opened = await openAgate(process.env, { inline: true });
       try {
         const created = await createKey(opened.agate.pool, {
           tenantId: flags.tenant,
@@ -53,7 +53,7 @@ export function addKeysCommands(program: Command): void {
     .argument('<id>', 'the key id (not the key)')
     .option('--json', 'print {id, revokedAt} as JSON')
     .action(async (id: string, flags: { json?: boolean }) => {
-      const opened = openAgate(process.env, { inline: true });
+      const opened = await openAgate(process.env, { inline: true });
       try {
         const revoked = await revokeKey(opened.agate.pool, { id, actor: 'cli' });
         if (revoked === undefined) {

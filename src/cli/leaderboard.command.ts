@@ -13,7 +13,7 @@ export function addLeaderboardCommand(program: Command): void {
     .option('--rules <name>', 'the game', 'archive-gate')
     .option('--json', 'print JSON')
     .action(async (flags: { tenant: string; rules: string; json?: boolean }) => {
-      const opened = openAgate(process.env);
+      const opened = await openAgate(process.env);
       try {
         const redis = requireRedis(opened, 'leaderboard rebuild');
         const result = await rebuildLeaderboard(opened.agate, redis.client, redis.health, {

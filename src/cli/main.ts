@@ -14,10 +14,21 @@ function buildProgram(): Command {
   const program = new Command('agate')
     .description('agate: event-sourced game backend with deterministic replay, on PostgreSQL')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .option(
+      '--memory',
+      'with DATABASE_URL unset: keep the embedded database in memory instead of .agate/',
+    )
+    .hook('preAction', (command) => {
+      // The embedded database is opened by each command from the environment; --memory says how.
+      if (command.opts<{ memory?: boolean }>().memory === true)
+        process.env.AGATE_EMBEDDED = 'memory';
+    });
   program
     .command('migrate')
-    .description('apply pending database migrations (DATABASE_URL), safe to run twice or at once')
+    .description(
+      'apply pending database migrations (DATABASE_URL, else the embedded database), safe to run twice or at once',
+    )
     .option('--json', 'print a JSON report')
     .action(async (options: { json?: boolean }) => {
       const report = await runMigrate(process.env);

@@ -1,16 +1,19 @@
 import { connectClient, migrate } from '../db/index.js';
 import type { MigrationReport } from '../db/index.js';
-import { requireDatabaseUrl } from './database-url.js';
+import { openDatabase } from './open-database.js';
 
+/** Migrates DATABASE_URL, or the embedded database (which is also migrated whenever it opens). */
 export async function runMigrate(env: NodeJS.ProcessEnv): Promise<MigrationReport> {
-  const client = await connectClient({
-    connectionString: requireDatabaseUrl(env),
-    statementTimeoutMs: 0,
-  });
+  const target = await openDatabase(env);
   try {
-    return await migrate(client);
+    const client = await connectClient({ connectionString: target.url, statementTimeoutMs: 0 });
+    try {
+      return await migrate(client);
+    } finally {
+      await client.end();
+    }
   } finally {
-    await client.end();
+    await target.close();
   }
 }
 

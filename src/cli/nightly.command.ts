@@ -39,7 +39,7 @@ export function addNightlyCommand(program: Command): void {
     )
     .option('--json', 'print a JSON summary')
     .action(async (flags: { inline?: boolean; json?: boolean }) => {
-      const { agate, url, redis, close } = openAgate(process.env, { inline: flags.inline });
+      const { agate, url, redis, close } = await openAgate(process.env, { inline: flags.inline });
       try {
         const tty = process.stderr.isTTY && flags.json !== true;
         const result = await runNightly(agate, url, {

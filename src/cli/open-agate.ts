@@ -13,11 +13,15 @@ import { createSnapshotProducer, snapshotQueueHook } from '../jobs/queue/index.j
 import type { SnapshotProducer } from '../jobs/queue/index.js';
 import { createAgate } from '../runtime/index.js';
 import type { Agate } from '../runtime/index.js';
-import { requireDatabaseUrl } from './database-url.js';
+import { openDatabase } from './open-database.js';
 
 export type Opened = {
   agate: Agate;
+  /** DATABASE_URL, or the embedded database's URL (valid in this process). */
   url: string;
+  /** Where the data is, for humans: PostgreSQL's host and database, or the embedded one. */
+  where: string;
+  embedded: boolean;
   /** Present when REDIS_URL is set (and the command did not ask to run inline). */
   redis: {
     url: string;
@@ -30,18 +34,27 @@ export type Opened = {
 };
 
 /**
- * The store, replay and snapshots on DATABASE_URL. With REDIS_URL, snapshot work goes to the
- * queue (in process when Redis does not answer) and the hot state is kept in Redis; without it,
- * or with `inline`, everything runs in this process.
+ * The store, replay and snapshots on DATABASE_URL, or on the embedded database when it is not
+ * set. With REDIS_URL, snapshot work goes to the queue (in process when Redis does not answer)
+ * and the hot state and leaderboards are kept in Redis; without it, or with `inline`, everything
+ * runs in this process.
  */
-export function openAgate(env: NodeJS.ProcessEnv, options: { inline?: boolean } = {}): Opened {
-  const url = requireDatabaseUrl(env);
-  const pool = createPool({ connectionString: url, applicationName: 'agate cli' });
+export async function openAgate(
+  env: NodeJS.ProcessEnv,
+  options: { inline?: boolean } = {},
+): Promise<Opened> {
+  const target = await openDatabase(env);
+  const { url, where } = target;
+  const embedded = target.embedded !== null;
+  const pool =
+    target.embedded ?? createPool({ connectionString: url, applicationName: 'agate cli' });
   const redisUrl = options.inline === true ? undefined : env.REDIS_URL?.trim() || undefined;
   if (redisUrl === undefined) {
     return {
       agate: createAgate({ pool, games: defaultGames }),
       url,
+      where,
+      embedded,
       redis: null,
       close: () => pool.end(),
     };
@@ -64,7 +77,8 @@ export function openAgate(env: NodeJS.ProcessEnv, options: { inline?: boolean } 
     client.disconnect();
     await pool.end();
   };
-  return { agate, url, redis: { url: redisUrl, prefix, client, health, producer }, close };
+  const redis = { url: redisUrl, prefix, client, health, producer };
+  return { agate, url, where, embedded, redis, close };
 }
 
 export function requireRedis(opened: Opened, command: string): NonNullable<Opened['redis']> {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { AgateError } from '../errors/index.js';
 import { maintainPartitions, partitionStatus } from '../../partitions/index.js';
 import type { MaintainReport, PartitionStatus } from '../../partitions/index.js';
-import { requireDatabaseUrl } from './database-url.js';
+import { openDatabase } from './open-database.js';
 
 function wholeNumber(flag: string) {
   return (value: string): number => {
@@ -79,7 +79,8 @@ export function addPartitionsCommands(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
-      const status = await partitionStatus(requireDatabaseUrl(process.env));
+      const target = await openDatabase(process.env);
+      const status = await partitionStatus(target.url).finally(() => target.close());
       console.log(flags.json === true ? JSON.stringify(status) : describeStatus(status));
     });
   partitions
@@ -110,13 +111,14 @@ export function addPartitionsCommands(program: Command): void {
       if (backend !== 'auto' && backend !== 'native' && backend !== 'pg_partman') {
         throw new AgateError('invalid_request', '--backend must be auto, native or pg_partman.');
       }
-      const report = await maintainPartitions(requireDatabaseUrl(process.env), {
+      const target = await openDatabase(process.env);
+      const report = await maintainPartitions(target.url, {
         premake: flags.premake,
         retentionMonths: flags.keepAll === true ? null : flags.retentionMonths,
         drop: flags.drop,
         dryRun: flags.dryRun,
         backend,
-      });
+      }).finally(() => target.close());
       console.log(flags.json === true ? JSON.stringify(report) : describeMaintenance(report));
     });
 }

@@ -77,7 +77,7 @@ export function addServeCommand(program: Command): void {
     .action(async () => {
       const env = readEnv(process.env);
       const rateLimit = rateLimitOf(env);
-      const opened = openAgate(process.env);
+      const opened = await openAgate(process.env);
       try {
         const status = await schemaStatus(opened.agate.pool).catch((error: unknown) => {
           throw fromPgError(error);

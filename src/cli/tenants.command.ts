@@ -10,7 +10,7 @@ export function addTenantsCommands(program: Command): void {
     .argument('<name>', 'a name for people, 1 to 200 characters')
     .option('--json', 'print {id, name} as JSON')
     .action(async (name: string, flags: { json?: boolean }) => {
-      const opened = openAgate(process.env, { inline: true });
+      const opened = await openAgate(process.env, { inline: true });
       try {
         const tenant = await createTenant(opened.agate.pool, { name, actor: 'cli' });
         console.log(

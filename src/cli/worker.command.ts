@@ -7,6 +7,7 @@ import {
 } from '../jobs/nightly/index.js';
 import { startSnapshotWorker, WorkerSupervisor } from '../jobs/queue/index.js';
 import { openAgate, requireRedis } from './open-agate.js';
+import { requireServerDatabase } from './open-database.js';
 
 function positive(value: string): number {
   if (!/^[1-9]\d*$/.test(value))
@@ -22,7 +23,8 @@ export function addWorkerCommand(program: Command): void {
     )
     .option('--concurrency <n>', 'snapshot jobs at once', positive, 2)
     .action(async (flags: { concurrency: number }) => {
-      const opened = openAgate(process.env);
+      requireServerDatabase(process.env, 'worker');
+      const opened = await openAgate(process.env);
       try {
         const redis = requireRedis(opened, 'worker');
         const connection = { url: redis.url, prefix: redis.prefix };

@@ -77,10 +77,11 @@ describe('agate migrate', () => {
     expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 5]);
   });
 
-  it('names the variable to set when DATABASE_URL is missing', async () => {
-    const result = await runCli(['migrate'], {});
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/DATABASE_URL is not set/);
+  it('migrates the embedded database when DATABASE_URL is not set', async () => {
+    const result = await runCli(['migrate', '--json'], { AGATE_EMBEDDED: 'memory' });
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { applied: string[]; alreadyApplied: number };
+    expect(report.applied.length + report.alreadyApplied).toBe(5);
   });
 
   it('says what to do when the database is unreachable', async () => {

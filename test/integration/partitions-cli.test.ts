@@ -39,14 +39,15 @@ describe('agate partitions', () => {
     expect(status.stdout).toMatch(/months ahead: 5/);
   });
 
-  it('exits 2 on a bad flag and names the variable when DATABASE_URL is missing', async () => {
+  it('exits 2 on a bad flag, and keeps the embedded database window when DATABASE_URL is unset', async () => {
     const bad = await runCli(['partitions', 'maintain', '--premake', 'lots'], {
       DATABASE_URL: db.url,
     });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--premake must be a whole number/);
-    const missing = await runCli(['partitions', 'status'], {});
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/DATABASE_URL is not set/);
+    const embedded = await runCli(['--memory', 'partitions', 'status', '--json'], {});
+    expect(embedded.code).toBe(0);
+    const status = JSON.parse(embedded.stdout) as { tables: { monthsAhead: number }[] };
+    expect(status.tables.map((t) => t.monthsAhead)).toEqual([3, 3]);
   });
 });
