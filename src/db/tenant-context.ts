@@ -4,6 +4,7 @@ import { fromPgError } from './pg-errors.js';
 
 /** Roles that per-tenant work runs as. Both are subject to row-level security. */
 export type TenantRole = 'agate_app' | 'agate_analyst';
+const tenantRoles: readonly TenantRole[] = ['agate_app', 'agate_analyst'];
 
 export type TenantContext = { tenantId: string; role?: TenantRole };
 
@@ -24,9 +25,14 @@ export function requireTenantId(tenantId: unknown): string {
   return tenantId.toLowerCase();
 }
 
+/**
+ * Runs `work` between BEGIN and COMMIT. `setup` is sent with BEGIN as one simple query (one
+ * round trip, not two), so it must be built only from checked values: a role from the fixed
+ * list and a tenant id that passed `requireTenantId`, never raw input.
+ */
 async function inTransaction<T>(
   pool: pg.Pool,
-  setup: { text: string; values: unknown[] },
+  setup: string,
   work: (tx: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   let client: pg.PoolClient;
@@ -37,8 +43,7 @@ async function inTransaction<T>(
   }
   let broken = false;
   try {
-    await client.query('BEGIN');
-    await client.query(setup);
+    await client.query(`BEGIN; ${setup}`);
     const result = await work(client);
     await client.query('COMMIT');
     return result;
@@ -65,12 +70,13 @@ export function withTenant<T>(
   work: (tx: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const tenantId = requireTenantId(context.tenantId);
+  const role = tenantRoles.find((r) => r === (context.role ?? 'agate_app'));
+  if (role === undefined) {
+    throw new AgateError('internal', `${String(context.role)} is not a tenant role.`);
+  }
   return inTransaction(
     pool,
-    {
-      text: "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)",
-      values: [context.role ?? 'agate_app', tenantId],
-    },
+    `SELECT set_config('role', '${role}', true), set_config('app.tenant_id', '${tenantId}', true)`,
     work,
   );
 }
@@ -83,9 +89,5 @@ export function withMaintenance<T>(
   pool: pg.Pool,
   work: (tx: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  return inTransaction(
-    pool,
-    { text: "SELECT set_config('role', 'agate_maintenance', true)", values: [] },
-    work,
-  );
+  return inTransaction(pool, "SELECT set_config('role', 'agate_maintenance', true)", work);
 }

@@ -1,4 +1,4 @@
-import { withTenant } from '../db/index.js';
+import { fromPgError } from '../db/index.js';
 import type { Pool } from '../db/index.js';
 
 export type SessionRules = { rules: string; rulesVersion: number };
@@ -29,13 +29,17 @@ export class SessionRulesCache {
   async lookup(pool: Pool, tenantId: string, sessionId: string): Promise<SessionRules | undefined> {
     const cached = this.#entries.get(`${tenantId}/${sessionId}`);
     if (cached !== undefined) return cached;
-    const found = await withTenant(pool, { tenantId }, async (tx) => {
-      const result = await tx.query<{ rules: string; rules_version: number }>(
-        'SELECT rules, rules_version FROM game.sessions WHERE id = $1',
-        [sessionId],
+    // One autocommit statement: game.session_rules answers for this tenant's session only.
+    let found: { rules: string; rules_version: number } | undefined;
+    try {
+      const result = await pool.query<{ rules: string; rules_version: number }>(
+        'SELECT rules, rules_version FROM game.session_rules($1, $2)',
+        [tenantId, sessionId],
       );
-      return result.rows[0];
-    });
+      found = result.rows[0];
+    } catch (error) {
+      throw fromPgError(error);
+    }
     if (found === undefined) return undefined;
     const rules = { rules: found.rules, rulesVersion: found.rules_version };
     this.remember(tenantId, sessionId, rules);

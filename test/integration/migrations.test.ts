@@ -55,13 +55,14 @@ describe('agate migrate', () => {
         '0002_partition_settings',
         '0003_anchors',
         '0004_key_lookup',
+        '0005_session_rules_lookup',
       ],
       alreadyApplied: 0,
     });
     const before = await fingerprint(url);
     const second = await runCli(['migrate'], { DATABASE_URL: url });
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/up to date \(5 migrations/);
+    expect(second.stdout).toMatch(/up to date \(6 migrations/);
     expect(await fingerprint(url)).toBe(before);
     expect(before).toMatch(/pol game\.events tenant_isolation/);
   });
@@ -74,14 +75,14 @@ describe('agate migrate', () => {
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const reports = [a, b].map((r) => JSON.parse(r.stdout) as { applied: string[] });
-    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 5]);
+    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 6]);
   });
 
   it('migrates the embedded database when DATABASE_URL is not set', async () => {
     const result = await runCli(['migrate', '--json'], { AGATE_EMBEDDED: 'memory' });
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { applied: string[]; alreadyApplied: number };
-    expect(report.applied.length + report.alreadyApplied).toBe(5);
+    expect(report.applied.length + report.alreadyApplied).toBe(6);
   });
 
   it('says what to do when the database is unreachable', async () => {
@@ -115,7 +116,7 @@ describe('agate migrate', () => {
     await client.connect();
     try {
       expect(await schemaStatus(client)).toEqual({
-        expected: 5,
+        expected: 6,
         applied: 0,
         pending: [
           '0000_base',
@@ -123,10 +124,11 @@ describe('agate migrate', () => {
           '0002_partition_settings',
           '0003_anchors',
           '0004_key_lookup',
+          '0005_session_rules_lookup',
         ],
       });
       await migrate(client);
-      expect(await schemaStatus(client)).toEqual({ expected: 5, applied: 5, pending: [] });
+      expect(await schemaStatus(client)).toEqual({ expected: 6, applied: 6, pending: [] });
     } finally {
       await client.end();
     }
