@@ -5,24 +5,24 @@ import { cpus, platform, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createPool } from '../src/db/index.js';
 import type { Pool } from '../src/db/index.js';
-import { createEventStore } from '../src/events/index.js';
+import { createKey } from '../src/keys/index.js';
+import { createAgate } from '../src/runtime/index.js';
 import { createTenant } from '../src/tenants/index.js';
+import { benchGames } from './support/bench-game.js';
+import { startHttpServer } from './support/http-server.js';
+import type { HttpServer } from './support/http-server.js';
 import { serverVersion, withBenchDatabase } from './support/bench-database.js';
 import { formatTable, measure, medianOf } from './support/report.js';
 import type { Measurement, Row } from './support/report.js';
 import { runWorkers } from './support/run-workers.js';
 import type { RunStats } from './support/run-workers.js';
-import {
-  baselineOf,
-  benchCatalog,
-  makeCall,
-  makePayloads,
-  scenarios,
-} from './support/scenarios.js';
+import { baselineOf, makeCall, makePayloads, scenarios } from './support/scenarios.js';
 import type { Fixture, Scenario } from './support/scenarios.js';
 
 type Options = {
   quick: boolean;
+  /** Scenario ids to run (empty: all), for profiling one of them. */
+  only: string[];
   adminUrl: string;
   durationMs: number;
   repeats: number;
@@ -34,13 +34,27 @@ type Options = {
 class CheckFailed extends Error {}
 
 function parseOptions(args: readonly string[]): Options {
-  const unknown = args.filter((a) => a !== '--quick');
-  if (unknown.length > 0) {
-    throw new Error(`Unknown argument(s) ${unknown.join(' ')}; the only option is --quick.`);
+  const only: string[] = [];
+  const unknown: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i] ?? '';
+    if (arg === '--quick') continue;
+    if (arg === '--only' && args[i + 1] !== undefined) {
+      only.push(...(args[i + 1] ?? '').split(','));
+      i += 1;
+    } else unknown.push(arg);
   }
+  if (unknown.length > 0) {
+    throw new Error(
+      `Unknown argument(s) ${unknown.join(' ')}; options: --quick, --only <scenario,...> (${scenarios.map((s) => s.id).join(', ')}).`,
+    );
+  }
+  const missing = only.filter((id) => !scenarios.some((s) => s.id === id));
+  if (missing.length > 0) throw new Error(`No scenario ${missing.join(', ')}.`);
   const quick = args.includes('--quick');
   return {
     quick,
+    only,
     adminUrl: process.env.AGATE_BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     durationMs: quick ? 1_500 : 5_000,
     repeats: 2,
@@ -60,9 +74,15 @@ async function warmPool(pool: Pool, size: number): Promise<void> {
   }
 }
 
-async function createFixture(url: string, clients: number, options: Options): Promise<Fixture> {
+async function createFixture(
+  url: string,
+  clients: number,
+  options: Options,
+  server: HttpServer | null,
+): Promise<Fixture> {
   const pool = createPool({ connectionString: url, max: clients, applicationName: 'agate-bench' });
-  const store = createEventStore({ pool, catalog: benchCatalog });
+  // As users run it: validation, the hash chain and the inline snapshotter (every 50 events).
+  const { store } = createAgate({ pool, games: benchGames });
   const tenant = await createTenant(pool, { name: 'bench tenant', actor: 'bench' });
   const sessionIds: string[] = [];
   let next = 0;
@@ -76,7 +96,16 @@ async function createFixture(url: string, clients: number, options: Options): Pr
   await Promise.all(Array.from({ length: clients }, () => creator()));
   await warmPool(pool, clients);
   const payloads = makePayloads(options.sessions, options.payloadChars);
-  return { pool, store, tenantId: tenant.id, sessionIds, clients, payloads };
+  const http =
+    server === null
+      ? null
+      : {
+          url: server.url,
+          apiKey: (
+            await createKey(pool, { tenantId: tenant.id, role: 'game_server', actor: 'bench' })
+          ).key,
+        };
+  return { pool, store, tenantId: tenant.id, sessionIds, clients, payloads, http };
 }
 
 /** Every session's events are 1..last_sequence without gaps, and they add up to what was acked. */
@@ -107,7 +136,8 @@ async function checkGapless(f: Fixture, ackedEvents: number): Promise<void> {
 
 async function runOnce(options: Options, scenario: Scenario, clients: number): Promise<RunStats> {
   return withBenchDatabase(options.adminUrl, async (db) => {
-    const fixture = await createFixture(db.url, clients, options);
+    const server = scenario.kind === 'http' ? await startHttpServer(db.url, clients) : null;
+    const fixture = await createFixture(db.url, clients, options, server);
     try {
       const call = makeCall(scenario, fixture);
       const stats = await runWorkers(clients, options.durationMs, call);
@@ -115,6 +145,7 @@ async function runOnce(options: Options, scenario: Scenario, clients: number): P
         await checkGapless(fixture, stats.okCalls * scenario.batch);
       return stats;
     } finally {
+      await server?.stop();
       await fixture.pool.end();
     }
   });
@@ -125,12 +156,18 @@ function progressLine(scenario: Scenario, clients: number, m: Measurement): stri
   return `  ${scenario.id} x${clients}: ${Math.round(m.eventsPerSec)} events/s, p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms, ${m.errors} errors${check}`;
 }
 
+function selected(options: Options): readonly Scenario[] {
+  return options.only.length === 0
+    ? scenarios
+    : scenarios.filter((s) => options.only.includes(s.id));
+}
+
 async function measureAll(options: Options): Promise<Row[]> {
   const runs = new Map<string, Measurement[]>();
   // Repetitions are interleaved so that a drift of the machine hits every scenario alike.
   for (let rep = 1; rep <= options.repeats; rep += 1) {
     console.log(`run ${rep} of ${options.repeats}`);
-    for (const scenario of scenarios) {
+    for (const scenario of selected(options)) {
       for (const clients of options.clientCounts) {
         const stats = await runOnce(options, scenario, clients);
         const m = measure(stats, scenario.batch);
@@ -141,7 +178,7 @@ async function measureAll(options: Options): Promise<Row[]> {
       }
     }
   }
-  const rows: Row[] = scenarios.flatMap((s) =>
+  const rows: Row[] = selected(options).flatMap((s) =>
     options.clientCounts.map((clients) => {
       const measured = runs.get(`${s.id}/${clients}`) ?? [];
       const row = { scenario: s.id, label: s.label, clients, batch: s.batch, runs: measured };

@@ -1,17 +1,18 @@
 import { uuidv7 } from 'uuidv7';
-import { z } from 'zod';
 import type { Pool } from '../../src/db/index.js';
-import { createEventTypeCatalog, defineEventTypes } from '../../src/events/index.js';
-import type { EventStore, NewEvent } from '../../src/events/index.js';
+import { AgateClient } from '../../src/client/index.js';
+import type { EventStore } from '../../src/events/index.js';
 import { sessionIndex } from './run-workers.js';
 import type { CallOutcome, WorkerCall } from './run-workers.js';
 
-export type ScenarioKind = 'agate' | 'raw-txn' | 'raw-insert';
+export type ScenarioKind = 'agate' | 'http' | 'raw-txn' | 'raw-insert';
 export type Scenario = { id: string; label: string; kind: ScenarioKind; batch: number };
 
 export const scenarios: readonly Scenario[] = [
   { id: 'agate-1', label: 'agate append, 1 event', kind: 'agate', batch: 1 },
   { id: 'agate-10', label: 'agate append, 10 events', kind: 'agate', batch: 10 },
+  { id: 'http-1', label: 'HTTP client append, 1 event', kind: 'http', batch: 1 },
+  { id: 'http-10', label: 'HTTP client append, 10 events', kind: 'http', batch: 10 },
   { id: 'raw-txn-1', label: 'raw txn append, 1 event', kind: 'raw-txn', batch: 1 },
   { id: 'raw-txn-10', label: 'raw txn append, 10 events', kind: 'raw-txn', batch: 10 },
   { id: 'raw-insert-1', label: 'raw bare INSERT, autocommit', kind: 'raw-insert', batch: 1 },
@@ -21,18 +22,10 @@ export const scenarios: readonly Scenario[] = [
 export const baselineOf: Readonly<Record<string, string>> = {
   'agate-1': 'raw-txn-1',
   'agate-10': 'raw-txn-10',
+  // Through HTTP, the baseline is the library's own append: what the network layer costs.
+  'http-1': 'agate-1',
+  'http-10': 'agate-10',
 };
-
-export const benchCatalog = createEventTypeCatalog([
-  defineEventTypes('bench', 1, [
-    {
-      type: 'bench.happened',
-      version: 1,
-      schema: z.object({ payload: z.string() }),
-      consumesRandomness: false,
-    },
-  ]),
-]);
 
 /** Everything a scenario's calls need, all built before the clock starts. */
 export type Fixture = {
@@ -42,6 +35,8 @@ export type Fixture = {
   sessionIds: readonly string[];
   clients: number;
   payloads: readonly string[];
+  /** The API in its own process, with a game_server key of the tenant (HTTP scenarios only). */
+  http: { url: string; apiKey: string } | null;
 };
 
 const eventType = 'bench.happened';
@@ -78,14 +73,33 @@ function sessionFor(f: Fixture, worker: number, iteration: number): string {
   return pick(f.sessionIds, sessionIndex(worker, iteration, f.clients, f.sessionIds.length));
 }
 
-function agateCall(f: Fixture, batch: number): WorkerCall {
-  const batches: NewEvent[][] = f.payloads.map((_, j) =>
+/** Events both the library and the client accept. */
+type BenchEvent = { type: string; version: number; data: Record<string, unknown> };
+
+function eventBatches(f: Fixture, batch: number): BenchEvent[][] {
+  return f.payloads.map((_, j) =>
     Array.from({ length: batch }, (_, k) => ({
       type: eventType,
       version: 1,
       data: { payload: pick(f.payloads, j + k) },
     })),
   );
+}
+
+/** The typed client against the API: event ids assigned by the client, retries on. */
+function httpCall(f: Fixture, batch: number): WorkerCall {
+  if (f.http === null) throw new Error('an HTTP scenario needs the API server');
+  const client = new AgateClient({ baseUrl: f.http.url, apiKey: f.http.apiKey });
+  const batches = eventBatches(f, batch);
+  return async function appendOverHttp(worker, iteration): Promise<CallOutcome> {
+    const events = pick(batches, worker + iteration * f.clients);
+    await client.append(sessionFor(f, worker, iteration), events);
+    return { ok: true };
+  };
+}
+
+function agateCall(f: Fixture, batch: number): WorkerCall {
+  const batches = eventBatches(f, batch);
   return async function appendWithAgate(worker, iteration): Promise<CallOutcome> {
     const result = await f.store.appendEvents({
       tenantId: f.tenantId,
@@ -151,6 +165,8 @@ export function makeCall(scenario: Scenario, fixture: Fixture): WorkerCall {
   switch (scenario.kind) {
     case 'agate':
       return agateCall(fixture, scenario.batch);
+    case 'http':
+      return httpCall(fixture, scenario.batch);
     case 'raw-txn':
       return rawTxnCall(fixture, scenario.batch);
     case 'raw-insert':
