@@ -4,6 +4,6 @@ export { createFolder, foldAll, stateHash } from './fold.js';
 export type { Folder, FoldSession, FoldStart, ReplayEvent } from './fold.js';
 export { listSnapshots, loadSnapshotState } from './load-snapshots.js';
 export type { StoredSnapshot } from './load-snapshots.js';
-export { replayInTransaction, replaySession } from './replay-session.js';
+export { maxTraceSteps, replayInTransaction, replaySession } from './replay-session.js';
 export type { ReplayDeps, ReplayOptions, ReplayResult, TraceStep } from './replay-session.js';
 export { upcastEvent } from './upcast.js';

@@ -113,6 +113,21 @@ export async function replayInTransaction(
   return replayIn(tx, games, session, options);
 }
 
+/** The most events one replay traces (each step holds a hash, and with `state` a whole state). */
+export const maxTraceSteps = { hashes: 100_000, states: 1_000 } as const;
+
+function traceFor(asked: ReplayOptions['trace'], events: number): TraceStep[] | null {
+  if (asked === undefined || asked === false) return null;
+  const limit = asked === 'state' ? maxTraceSteps.states : maxTraceSteps.hashes;
+  if (events > limit) {
+    throw new AgateError(
+      'invalid_request',
+      `A trace${asked === 'state' ? ' with states' : ''} covers at most ${limit} events and this replay folds ${events}; trace a shorter range with to (and from=snapshot).`,
+    );
+  }
+  return [];
+}
+
 async function replayIn(
   tx: PoolClient,
   games: GameCatalog,
@@ -130,8 +145,8 @@ async function replayIn(
   const checks = verify ? await listSnapshots(tx, session.id, target) : [];
   const anchors = verify ? await listAnchors(tx, session.id) : [];
   const divergences: Divergence[] = [...picked.corrupt];
-  const trace: TraceStep[] | null = options.trace ? [] : null;
   const startedAt = folder.sequence;
+  const trace = traceFor(options.trace, target - startedAt);
   let current: ReplayEvent | undefined;
   try {
     for await (const event of readTail(tx, session, startedAt, target)) {

@@ -190,3 +190,21 @@ describe('API keys over HTTP', () => {
     }
   });
 });
+
+describe('trace limits', () => {
+  it('refuses a trace with states over 1,000 events, and serves one of exactly 1,000', async () => {
+    const long = await api.agate.store.createSession({ tenantId, rules: 'tiny', seed: 'long' });
+    for (let done = 0; done < 1001; done += 500) {
+      const count = Math.min(500, 1001 - done);
+      const events = Array.from({ length: count }, (_, i) => inc(done + i));
+      await api.agate.store.appendEvents({ tenantId, sessionId: long.id, events });
+    }
+    const base = `/v1/sessions/${long.id}/replay?from=genesis&trace=state`;
+    const refused = await api.call('GET', base, { key: analyst.key });
+    expect([refused.status, refused.json.code]).toEqual([400, 'invalid_request']);
+    expect(refused.json.detail).toMatch(/at most 1000 events and this replay folds 1001/);
+    const served = await api.call('GET', `${base}&to=1000`, { key: analyst.key });
+    expect(served.status).toBe(200);
+    expect(served.json.trace).toHaveLength(1000);
+  });
+});
