@@ -540,6 +540,71 @@ describe('fuzzing the leaderboard and the admin routes', () => {
   });
 });
 
+describe('fuzzing the player routes', () => {
+  const playerShape = withJunk(
+    fc.record(
+      {
+        externalRef: mostly(fc.oneof(plainText, fc.string({ minLength: 195, maxLength: 205 }))),
+        displayName: mostly(plainText),
+        email: mostly(
+          fc.oneof(fc.emailAddress(), plainText, fc.constantFrom('a@b', '@x.org', 'a@b.c')),
+        ),
+      },
+      { requiredKeys: [] },
+    ),
+  );
+
+  it('POST /v1/players', async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyArb(playerShape), async (body) => {
+        const { answer } = await sendChecked({
+          method: 'POST',
+          url: '/v1/players',
+          key: server.key,
+          body,
+        });
+        if (answer.status === 201) expect(Object.keys(answer.json)).toEqual(['id']);
+      }),
+      { numRuns },
+    );
+  });
+
+  /** A player of this tenant, or an id that is none. */
+  const playerId = fc.oneof(
+    { weight: 2, arbitrary: fc.constant('fresh') },
+    { weight: 4, arbitrary: idChoice.map((c) => (c.kind === 'raw' ? c.value : 'fresh')) },
+  );
+  async function resolve(pick: string): Promise<string> {
+    if (pick !== 'fresh') return pick;
+    const created = await api.call('POST', '/v1/players', {
+      key: server.key,
+      body: { displayName: 'fuzzed' },
+    });
+    return String(created.json.id);
+  }
+
+  for (const [name, method, suffix] of [
+    ['GET /v1/players/:id/export', 'GET', '/export'],
+    ['DELETE /v1/players/:id', 'DELETE', ''],
+  ] as const) {
+    it(name, async () => {
+      await fc.assert(
+        fc.asyncProperty(playerId, queryArb(['format'], text), async (pick, query) => {
+          const id = await resolve(pick);
+          const url = `/v1/players/${id}${suffix}${query}`;
+          const before = await fingerprint();
+          const answer = await send({ method, url, key: admin.key });
+          // A refusal changes nothing; an export or erasure writes exactly its audit entry.
+          const after = await fingerprint();
+          expect(after.audit - before.audit).toBeLessThanOrEqual(answer.status < 400 ? 1 : 0);
+          expect({ ...after, audit: 0 }).toEqual({ ...before, audit: 0 });
+        }),
+        { numRuns },
+      );
+    });
+  }
+});
+
 describe('a sample over the network', () => {
   // The same properties through a real socket (HTTP parsing, chunking, the router's own limits).
   beforeAll(async () => {
