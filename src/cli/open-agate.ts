@@ -48,6 +48,8 @@ export async function openAgate(
   const embedded = target.embedded !== null;
   const pool =
     target.embedded ?? createPool({ connectionString: url, applicationName: 'agate cli' });
+  // The embedded database closes (and frees its directory) with its target; a server pool ends.
+  const closeDatabase = () => (target.embedded === null ? pool.end() : target.close());
   const redisUrl = options.inline === true ? undefined : env.REDIS_URL?.trim() || undefined;
   if (redisUrl === undefined) {
     return {
@@ -56,7 +58,7 @@ export async function openAgate(
       where,
       embedded,
       redis: null,
-      close: () => pool.end(),
+      close: closeDatabase,
     };
   }
   const prefix = env.AGATE_QUEUE_PREFIX?.trim() || 'agate';
@@ -75,7 +77,7 @@ export async function openAgate(
   const close = async () => {
     await producer.close();
     client.disconnect();
-    await pool.end();
+    await closeDatabase();
   };
   const redis = { url: redisUrl, prefix, client, health, producer };
   return { agate, url, where, embedded, redis, close };

@@ -1,3 +1,4 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrate, openEmbeddedPool } from '../db/index.js';
 import type { EmbeddedPool } from '../db/index.js';
@@ -17,6 +18,42 @@ export type DatabaseTarget = {
 
 /** The folder the embedded database lives in, under the working directory. */
 export const embeddedDir = '.agate';
+
+/** Whether a process with this id is running (signal 0 checks without signalling). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite has no locking of its own: two processes on one data directory would corrupt it. The
+ * lock file names the process holding it; a lock whose process is gone is taken over.
+ */
+function lockDirectory(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'lock');
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isSafeInteger(holder) && holder > 0 && alive(holder)) {
+        throw new AgateError(
+          'unavailable',
+          `The embedded database in ${embeddedDir}/ is open in process ${holder} (one process at a time); stop that process, or use --memory, or set DATABASE_URL to use PostgreSQL.`,
+        );
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new AgateError('unavailable', `Could not lock ${dir}; try again.`);
+}
 
 /** AGATE_EMBEDDED=memory (or `--memory`): the embedded database in memory, gone on exit. */
 export function embeddedInMemory(env: NodeJS.ProcessEnv): boolean {
@@ -39,8 +76,22 @@ export async function openDatabase(env: NodeJS.ProcessEnv): Promise<DatabaseTarg
     };
   }
   const memory = embeddedInMemory(env);
-  const dataDir = memory ? undefined : join(process.cwd(), embeddedDir);
-  const embedded = await openEmbeddedPool(dataDir === undefined ? {} : { dataDir });
+  const dir = join(process.cwd(), embeddedDir);
+  const unlock = memory ? () => undefined : lockDirectory(dir);
+  let embedded: EmbeddedPool;
+  try {
+    embedded = await openEmbeddedPool(memory ? {} : { dataDir: join(dir, 'pgdata') });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+  const close = async () => {
+    try {
+      await embedded.close();
+    } finally {
+      unlock();
+    }
+  };
   try {
     const client = await embedded.connectClient();
     try {
@@ -49,7 +100,7 @@ export async function openDatabase(env: NodeJS.ProcessEnv): Promise<DatabaseTarg
       await client.end();
     }
   } catch (error) {
-    await embedded.close();
+    await close();
     throw error;
   }
   return {
@@ -58,7 +109,7 @@ export async function openDatabase(env: NodeJS.ProcessEnv): Promise<DatabaseTarg
     where: memory
       ? 'the embedded database, in memory (DATABASE_URL is not set)'
       : `the embedded database in ${embeddedDir}/ (DATABASE_URL is not set)`,
-    close: () => embedded.close(),
+    close,
   };
 }
 

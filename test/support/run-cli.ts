@@ -9,12 +9,13 @@ export type CliResult = { code: number; stdout: string; stderr: string };
 export function runCli(
   args: string[],
   env: Record<string, string | undefined>,
+  options: { cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [`${repoRoot}/bin/agate.js`, ...args],
-      { env: { PATH: process.env.PATH, ...env }, cwd: repoRoot },
+      { env: { PATH: process.env.PATH, ...env }, cwd: options.cwd ?? repoRoot },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
         resolve({ code, stdout, stderr });
