@@ -9,8 +9,15 @@ import { addPartitionsCommands } from './partitions.command.js';
 import { addServeCommand } from './serve.command.js';
 import { addTenantsCommands } from './tenants.command.js';
 import { addWorkerCommand } from './worker.command.js';
+import { addReplayCommand } from './replay.command.js';
+import { addSnapshotCommand } from './snapshot.command.js';
+import { addSessionsCommands } from './sessions.command.js';
+import { addGdprCommands } from './gdpr.command.js';
+import { addFixturesCommands } from './fixtures.command.js';
+import { addDemoCommand } from './demo.command.js';
 
-function buildProgram(): Command {
+/** The whole `agate` command tree (exported so tests can walk it). */
+export function buildProgram(): Command {
   const program = new Command('agate')
     .description('agate: event-sourced game backend with deterministic replay, on PostgreSQL')
     .exitOverride()
@@ -41,13 +48,20 @@ function buildProgram(): Command {
   addServeCommand(program);
   addTenantsCommands(program);
   addKeysCommands(program);
+  addReplayCommand(program);
+  addSnapshotCommand(program);
+  addSessionsCommands(program);
+  addGdprCommands(program);
+  addFixturesCommands(program);
+  addDemoCommand(program);
   return program;
 }
 
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return exitCodes.ok;
+    // An action reports a found divergence through process.exitCode (replay, nightly).
+    return process.exitCode === exitCodes.divergence ? exitCodes.divergence : exitCodes.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;

@@ -9,3 +9,5 @@ export { apiKeys, auditLog, events, players, sessions, snapshots, tenants } from
 export { openEmbeddedPool } from './embedded-pool.js';
 export type { EmbeddedPool, EmbeddedPoolOptions } from './embedded-pool.js';
 export { embeddedClientFor } from './embedded-registry.js';
+export { recordAudit } from './record-audit.js';
+export type { AuditEntry } from './record-audit.js';

@@ -1,8 +1,8 @@
+import { recordAudit } from '../../db/index.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createPlayer, erasePlayer, exportPlayer, playerLimits } from '../../players/index.js';
 import type { ApiContext } from '../api-context.js';
-import { recordAudit } from '../audit.js';
 import { principalOf, readRoleOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
 import { idParams, sessionSchema, storableText, storedEventSchema } from '../schemas.js';

@@ -1,7 +1,7 @@
+import { recordAudit } from '../../db/index.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiContext } from '../api-context.js';
-import { recordAudit } from '../audit.js';
 import { principalOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
 import { measureReplay } from '../metrics.js';

@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { erasePlayer, exportPlayer } from '../players/index.js';
+import type { ErasedPlayer } from '../players/index.js';
+import { tenantArgument } from './cli-arguments.js';
+import { cliActor, recordCliAudit } from './cli-audit.js';
+import { openAgate } from './open-agate.js';
+
+function describeErasure(erased: ErasedPlayer): string {
+  const kept = `its ${erased.sessions} session(s) and their events stay under its id and still replay`;
+  return erased.alreadyErased
+    ? `Player ${erased.id} was already erased at ${erased.erasedAt.toISOString()}; nothing changed.`
+    : `Erased the PII of player ${erased.id} (${erased.clearedColumns.join(', ')}); ${kept}.`;
+}
+
+export function addGdprCommands(program: Command): void {
+  const gdpr = program
+    .command('gdpr')
+    .description("a player's data: export everything held about them, or erase their PII");
+  gdpr
+    .command('export')
+    .description(
+      'print everything held about a player as JSON: the row with its PII, sessions, events, audit entries (audited)',
+    )
+    .argument('<playerId>', 'the player (a UUID)')
+    .requiredOption('--tenant <id>', 'the tenant the player belongs to (a UUID)', tenantArgument)
+    .action(async (playerId: string, flags: { tenant: string }) => {
+      const { agate, close } = await openAgate(process.env, { inline: true });
+      try {
+        const exported = await exportPlayer(agate.pool, {
+          tenantId: flags.tenant,
+          playerId,
+          role: 'agate_analyst',
+        });
+        // Recorded before the PII leaves, with counts only, as the API does.
+        await recordCliAudit(agate.pool, {
+          tenantId: flags.tenant,
+          action: 'player.exported',
+          subject: exported.player.id,
+          details: {
+            sessions: exported.sessions.length,
+            events: exported.events.length,
+            auditEntries: exported.auditEntries.length,
+            erased: exported.player.erasedAt !== null,
+          },
+        });
+        console.log(JSON.stringify(exported, null, 2));
+      } finally {
+        await close();
+      }
+    });
+  gdpr
+    .command('erase')
+    .description(
+      "erase a player's PII (audited); sessions and events stay under its id and still replay",
+    )
+    .argument('<playerId>', 'the player (a UUID)')
+    .requiredOption('--tenant <id>', 'the tenant the player belongs to (a UUID)', tenantArgument)
+    .option('--json', 'print {id, erasedAt, sessions, clearedColumns, alreadyErased} as JSON')
+    .action(async (playerId: string, flags: { tenant: string; json?: boolean }) => {
+      const { agate, close } = await openAgate(process.env, { inline: true });
+      try {
+        const erased = await erasePlayer(agate.pool, {
+          tenantId: flags.tenant,
+          playerId,
+          actor: cliActor,
+        });
+        console.log(flags.json === true ? JSON.stringify(erased) : describeErasure(erased));
+      } finally {
+        await close();
+      }
+    });
+}
