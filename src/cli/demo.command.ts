@@ -98,7 +98,7 @@ function leaderboardLines(s: DemoSummary): string[] {
 
 function replayHint(s: DemoSummary, opened: Opened, memory: boolean): string[] {
   const first = s.leaderboard[0]?.sessionId ?? s.sessions[0]?.id ?? '<sessionId>';
-  const command = `agate replay ${first} --tenant ${s.tenantId} --verify`;
+  const command = `npx agate replay ${first} --tenant ${s.tenantId} --verify`;
   if (opened.embedded && memory) {
     return [
       'The embedded database was in memory: this data is gone once agate exits. To keep it (in',
@@ -118,7 +118,7 @@ export function describeDemo(s: DemoSummary, opened: Opened, memory: boolean): s
     '',
     ...replayHint(s, opened, memory),
     '',
-    `Took ${seconds(s.durationsMs.total)}. The same seed gives the same state hashes on any machine and database: agate demo --seed ${s.seed} --json`,
+    `Took ${seconds(s.durationsMs.total)}. The same seed gives the same state hashes on any machine and database: npx agate demo --seed ${s.seed} --json`,
   ].join('\n');
 }
 
