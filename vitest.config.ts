@@ -22,6 +22,20 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        test: {
+          // Faults, load, attacks and bad input (issue 9); AGATE_SOAK=1 runs the heavy variants.
+          name: 'reliability',
+          include: ['test/reliability/**/*.test.ts'],
+          setupFiles: ['test/support/fast-check-setup.ts'],
+          globalSetup: [
+            'test/support/global-setup.ts',
+            'test/reliability/support/summary-setup.ts',
+          ],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });
