@@ -45,6 +45,14 @@ export function createPool(options: PoolOptions): pg.Pool {
     types: agateTypes,
   });
   pool.on('error', (error) => options.onIdleError?.(error));
+  // pg-pool listens for a client's errors only while it is idle or inside pool.query, and only
+  // once; a connection lost at any other moment (a terminated backend mid-transaction, or an
+  // error after a first one) would be an uncaught 'error' that ends the process. The query in
+  // flight rejects on its own and the pool drops the broken client; this listener only keeps the
+  // event from being unhandled.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 
@@ -68,6 +76,9 @@ export async function connectClient(
   options: Omit<PoolOptions, 'max' | 'onIdleError'>,
 ): Promise<pg.Client> {
   const client = createClient(options);
+  // Without a listener a lost connection (a terminated backend) would be an uncaught 'error'
+  // that ends the process; the next query on the client fails instead, and that is reported.
+  client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (error) {

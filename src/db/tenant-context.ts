@@ -42,6 +42,13 @@ async function inTransaction<T>(
     throw fromPgError(error);
   }
   let broken = false;
+  // A checked-out client has no pool listener: a connection lost mid-transaction (a terminated
+  // backend, a cut network) would emit an unhandled 'error' and take the process down. The
+  // failing query rejects on its own; here the client is only marked for disposal.
+  const onLost = () => {
+    broken = true;
+  };
+  client.on('error', onLost);
   try {
     await client.query(`BEGIN; ${setup}`);
     const result = await work(client);
@@ -55,6 +62,7 @@ async function inTransaction<T>(
     }
     throw fromPgError(error);
   } finally {
+    client.off('error', onLost);
     client.release(broken);
   }
 }
