@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { AgateError } from '../errors/index.js';
 import { apiKeyRoles, createKey, revokeKey } from '../keys/index.js';
 import type { ApiKeyRole } from '../keys/index.js';
+import { tenantArgument } from './cli-arguments.js';
 import { openAgate } from './open-agate.js';
 
 function role(value: string): ApiKeyRole {
@@ -25,7 +26,7 @@ export function addKeysCommands(program: Command): void {
   keys
     .command('create')
     .description('create an API key for a tenant; the key is printed once and never stored')
-    .requiredOption('--tenant <id>', 'the tenant the key acts for')
+    .requiredOption('--tenant <id>', 'the tenant the key acts for (a UUID)', tenantArgument)
     .requiredOption('--role <role>', `one of ${apiKeyRoles.join(', ')}`, role)
     .option('--label <text>', 'what the key is for', label)
     .option('--json', 'print {id, key} as JSON')

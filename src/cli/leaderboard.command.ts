@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { rebuildLeaderboard } from '../cache/index.js';
+import { tenantArgument } from './cli-arguments.js';
 import { openAgate, requireRedis } from './open-agate.js';
 
 export function addLeaderboardCommand(program: Command): void {
@@ -9,7 +10,7 @@ export function addLeaderboardCommand(program: Command): void {
     .description(
       "rebuild a tenant's leaderboard for a game from PostgreSQL, replaying every ended session",
     )
-    .requiredOption('--tenant <id>', 'the tenant')
+    .requiredOption('--tenant <id>', 'the tenant (a UUID)', tenantArgument)
     .option('--rules <name>', 'the game', 'archive-gate')
     .option('--json', 'print JSON')
     .action(async (flags: { tenant: string; rules: string; json?: boolean }) => {
