@@ -7,7 +7,7 @@ import type { SnapshotTarget, WrittenSnapshot } from '../../snapshots/index.js';
 import type { ReplayDeps } from '../../../replay/index.js';
 import { resolveQueueConnection, workerConnectionOptions } from './connection.js';
 import type { QueueConnection } from './connection.js';
-import { snapshotQueueName } from './snapshot-queue.js';
+import { snapshotJobOptions, snapshotQueueName } from './snapshot-queue.js';
 
 /** A snapshot job's payload, as the producer writes it; anything else fails without retry. */
 export const snapshotJobData = z.object({
@@ -66,6 +66,9 @@ export function startSnapshotWorker(options: SnapshotWorkerOptions): SnapshotWor
       // BullMQ's defaults, spelled out: an undefined option would replace its default.
       stalledInterval: options.stalledInterval ?? 30_000,
       lockDuration: options.lockDuration ?? 30_000,
+      // A job whose worker died is run again, as often as a failed attempt would be (BullMQ's
+      // default of 1 failed a job caught in two killed workers for good); jobs are idempotent.
+      maxStalledCount: snapshotJobOptions.attempts,
     },
   );
   worker.on(
