@@ -17,6 +17,7 @@ import {
   WorkerSupervisor,
 } from '../../src/jobs/queue/index.js';
 import type { SnapshotProducer, SnapshotWorker } from '../../src/jobs/queue/index.js';
+import { queueDispatch } from '../../src/jobs/nightly/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { snapshotBoundaries } from '../../src/snapshots/index.js';
@@ -248,6 +249,29 @@ describe('snapshot queue', () => {
       expect(await failed?.getState()).toBe('failed');
       expect(failed?.attemptsMade).toBe(1);
     }
+  });
+});
+
+describe('a snapshot job that failed for good', () => {
+  it('does not block the nightly dispatch from writing that snapshot', async () => {
+    const h = await harness();
+    const events = eventsWith(50, []);
+    const { id, targets } = await sessionWith(events);
+    const [target] = targets;
+    if (target === undefined) throw new Error('a 50-event session has a boundary');
+    // The append path's job for this boundary failed for good; its record is kept (and blocks
+    // its id): here it is planted as a failed job with the same id.
+    const failed = await h.queue.add('snapshot', { bad: true }, { jobId: snapshotJobId(target) });
+    h.startWorker();
+    await expect(failed.waitUntilFinished(h.events, 20_000)).rejects.toThrow(/invalid data/);
+    expect(await h.producer.enqueue([target])).toBe('queued');
+    expect(await (await Job.fromId(h.queue, snapshotJobId(target)))?.getState()).toBe('failed');
+
+    await queueDispatch(agate, h.producer)([target]);
+    const [repair] = await h.queue.getJobs(['waiting', 'active', 'completed', 'delayed']);
+    expect(repair?.id).toMatch(new RegExp(`^${snapshotJobId(target)}_n`));
+    await repair?.waitUntilFinished(h.events, 20_000);
+    expect(await snapshotsOf(id)).toEqual(rowsOf(targets));
   });
 });
 

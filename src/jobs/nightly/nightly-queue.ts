@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import type { Agate } from '../../runtime/index.js';
 import { resolveQueueConnection, workerConnectionOptions } from '../queue/index.js';
@@ -33,10 +34,15 @@ export async function registerNightlySchedule(
   }
 }
 
-/** Snapshot work goes to the queue; when the queue does not answer, it is written in process. */
+/**
+ * Snapshot work goes to the queue; when the queue does not answer, it is written in process. The
+ * jobs get ids of this run's own, so a job of the same snapshot that failed for good before (its
+ * record kept for operators) does not block the repair.
+ */
 export function queueDispatch(agate: Agate, producer: SnapshotProducer) {
+  const round = `n${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   return async (targets: SnapshotTarget[]): Promise<void> => {
-    if ((await producer.enqueue(targets)) === 'queued') return;
+    if ((await producer.enqueue(targets, { round })) === 'queued') return;
     for (const target of targets)
       await writeSnapshot({ pool: agate.pool, store: agate.store, games: agate.games }, target);
   };

@@ -15,9 +15,17 @@ import type { QueueConnection } from './connection.js';
 export const snapshotQueueName = 'snapshots';
 export const snapshotJobName = 'snapshot';
 
-/** One job per session and sequence: BullMQ ignores an add whose id still has a job record. */
-export function snapshotJobId(target: Pick<SnapshotTarget, 'sessionId' | 'sequence'>): string {
-  return `snap_${target.sessionId}_${target.sequence}`;
+/**
+ * One job per session and sequence: BullMQ ignores an add whose id still has a job record. A
+ * `round` (the nightly run's) gives a new id, so that a job that failed for good, whose record is
+ * kept, cannot block the repair of its snapshot.
+ */
+export function snapshotJobId(
+  target: Pick<SnapshotTarget, 'sessionId' | 'sequence'>,
+  round?: string,
+): string {
+  const id = `snap_${target.sessionId}_${target.sequence}`;
+  return round === undefined ? id : `${id}_${round}`;
 }
 
 export const snapshotJobOptions = {
@@ -35,7 +43,7 @@ export type SnapshotProducer = {
    * Adds one job per target. Never throws and never waits longer than `timeoutMs`: on any
    * Redis problem it resolves 'unavailable' and the caller does the work itself.
    */
-  enqueue(targets: readonly SnapshotTarget[]): Promise<EnqueueResult>;
+  enqueue(targets: readonly SnapshotTarget[], options?: { round?: string }): Promise<EnqueueResult>;
   close(): Promise<void>;
 };
 
@@ -60,14 +68,17 @@ export function createSnapshotProducer(options: SnapshotProducerOptions): Snapsh
   });
   queue.on('error', onError);
 
-  const add = async (targets: readonly SnapshotTarget[]): Promise<EnqueueResult> => {
+  const add = async (
+    targets: readonly SnapshotTarget[],
+    round: string | undefined,
+  ): Promise<EnqueueResult> => {
     try {
       if (!(await whenReady(redis, timeoutMs))) return 'unavailable';
       await queue.addBulk(
         targets.map((target) => ({
           name: snapshotJobName,
           data: target,
-          opts: { jobId: snapshotJobId(target) },
+          opts: { jobId: snapshotJobId(target, round) },
         })),
       );
       return 'queued';
@@ -78,8 +89,10 @@ export function createSnapshotProducer(options: SnapshotProducerOptions): Snapsh
   };
 
   return {
-    enqueue: (targets) =>
-      targets.length === 0 ? Promise.resolve('queued') : within(add(targets), timeoutMs),
+    enqueue: (targets, enqueueOptions) =>
+      targets.length === 0
+        ? Promise.resolve('queued')
+        : within(add(targets, enqueueOptions?.round), timeoutMs),
     async close() {
       await queue.close();
       await closeRedis(redis);
