@@ -15,6 +15,7 @@ import { addSessionsCommands } from './sessions.command.js';
 import { addGdprCommands } from './gdpr.command.js';
 import { addFixturesCommands } from './fixtures.command.js';
 import { addDemoCommand } from './demo.command.js';
+import { addImportCommand } from './import.command.js';
 
 /** The whole `agate` command tree (exported so tests can walk it). */
 export function buildProgram(): Command {
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   addGdprCommands(program);
   addFixturesCommands(program);
   addDemoCommand(program);
+  addImportCommand(program);
   return program;
 }
 
