@@ -11,10 +11,12 @@ export type Scenario = { id: string; label: string; kind: ScenarioKind; batch: n
 export const scenarios: readonly Scenario[] = [
   { id: 'agate-1', label: 'agate append, 1 event', kind: 'agate', batch: 1 },
   { id: 'agate-10', label: 'agate append, 10 events', kind: 'agate', batch: 10 },
+  { id: 'agate-50', label: 'agate append, 50 events', kind: 'agate', batch: 50 },
   { id: 'http-1', label: 'HTTP client append, 1 event', kind: 'http', batch: 1 },
   { id: 'http-10', label: 'HTTP client append, 10 events', kind: 'http', batch: 10 },
   { id: 'raw-txn-1', label: 'raw txn append, 1 event', kind: 'raw-txn', batch: 1 },
   { id: 'raw-txn-10', label: 'raw txn append, 10 events', kind: 'raw-txn', batch: 10 },
+  { id: 'raw-txn-50', label: 'raw txn append, 50 events', kind: 'raw-txn', batch: 50 },
   { id: 'raw-insert-1', label: 'raw bare INSERT, autocommit', kind: 'raw-insert', batch: 1 },
 ];
 
@@ -22,6 +24,7 @@ export const scenarios: readonly Scenario[] = [
 export const baselineOf: Readonly<Record<string, string>> = {
   'agate-1': 'raw-txn-1',
   'agate-10': 'raw-txn-10',
+  'agate-50': 'raw-txn-50',
   // Through HTTP, the baseline is the library's own append: what the network layer costs.
   'http-1': 'agate-1',
   'http-10': 'agate-10',

@@ -1,0 +1,65 @@
+// How big each part of the bench is, in full and in --quick mode. The full sizes are the issue's
+// (1,000 sessions, ~200-byte payloads, 8 and 32 clients, two runs, medians); quick mode keeps
+// every check and shrinks everything else so that the whole bench is a one-to-two-minute smoke.
+import type { AppendOptions } from './append-section.js';
+import type { BenchArgs } from './bench-args.js';
+import type { ImportOptions } from './import-section.js';
+import type { NightlyOptions } from './nightly-section.js';
+import type { ReplayOptions } from './replay-section.js';
+import { scenarios } from './scenarios.js';
+
+export function appendOptions(args: BenchArgs): AppendOptions {
+  const ids = new Set(scenarios.map((s) => s.id));
+  return {
+    adminUrl: args.adminUrl,
+    only: args.only.filter((id) => ids.has(id)),
+    durationMs: args.quick ? 800 : 5_000,
+    repeats: args.quick ? 1 : 2,
+    clientCounts: args.quick ? [8] : [8, 32],
+    sessions: args.quick ? 100 : 1_000,
+    payloadChars: 200,
+  };
+}
+
+export function importOptions(args: BenchArgs): ImportOptions {
+  return {
+    adminUrl: args.adminUrl,
+    sessions: args.quick ? 100 : 1_000,
+    eventsPerSession: args.quick ? 50 : 200,
+    payloadChars: 200,
+    clientCounts: args.quick ? [8] : [8, 32],
+    repeats: args.quick ? 1 : 2,
+  };
+}
+
+export function replayOptions(args: BenchArgs): ReplayOptions {
+  const bigSession = args.quick ? 10_000 : 100_000;
+  return {
+    adminUrl: args.adminUrl,
+    foldEvents: 5_000,
+    foldDurationMs: args.quick ? 1_000 : 3_000,
+    foldWarmupMs: args.quick ? 200 : 500,
+    bigSession,
+    sessionSizes: [...new Set([1_000, 10_000, bigSession])],
+    tail: 37,
+    warmups: args.quick ? 3 : 5,
+    samples: args.quick ? 20 : 50,
+    genesisRuns: args.quick ? 1 : 3,
+  };
+}
+
+export function nightlyOptions(args: BenchArgs): NightlyOptions {
+  return {
+    adminUrl: args.adminUrl,
+    redisUrl: args.redisUrl,
+    sessions: args.quick ? 200 : 10_000,
+    events: { min: 15, max: 25 },
+    workerConcurrency: 2,
+    waitTimeoutMs: args.quick ? 120_000 : 900_000,
+    hotSessions: args.quick ? 20 : 200,
+    hotEvents: { min: 115, max: 125 },
+    hotBatch: 10,
+    warmups: 5,
+    calls: args.quick ? 100 : 500,
+  };
+}

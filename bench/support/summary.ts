@@ -1,0 +1,181 @@
+// One table for the whole bench: every row's figures, its ratio to the baseline measured in the
+// same run, and the issue's targets that apply to it, each marked met or missed.
+import type { ImportRow } from './import-section.js';
+import type { NightlyMeasured } from './nightly-section.js';
+import type { ReplayRow } from './replay-report.js';
+import { fixed, whole } from './report.js';
+import type { Row } from './report.js';
+
+export type Target = { text: string; met: boolean };
+
+export type SummaryRow = {
+  part: string;
+  label: string;
+  clients: number | null;
+  eventsPerSec: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  /** What else the row reports: errors, RSS, wall time. */
+  note: string;
+  /** "agate/raw 1.23" and the like. */
+  ratio: string;
+  targets: Target[];
+};
+
+function target(text: string, met: boolean): Target {
+  return { text, met };
+}
+
+function row(part: string, label: string, figures: Partial<SummaryRow>): SummaryRow {
+  return {
+    part,
+    label,
+    clients: null,
+    eventsPerSec: null,
+    p50Ms: null,
+    p99Ms: null,
+    note: '',
+    ratio: '',
+    targets: [],
+    ...figures,
+  };
+}
+
+function appendTargets(r: Row): Target[] {
+  const found: Target[] = [];
+  const ratio = r.ratioToRaw ?? Number.NaN;
+  if (r.scenario === 'agate-1' && r.clients === 32) {
+    found.push(target('>= 1.3x minimal append, 0 failed', ratio >= 1.3 && r.errors === 0));
+  }
+  if (r.scenario === 'agate-10') found.push(target('>= 1.0x raw batch', ratio >= 1.0));
+  if (r.scenario.startsWith('agate-') && r.clients === 32) {
+    found.push(target('p99 <= 20 ms', r.p99Ms <= 20));
+  }
+  return found;
+}
+
+export function appendSummary(rows: readonly Row[]): SummaryRow[] {
+  return rows.map((r) =>
+    row('append', r.label, {
+      clients: r.clients,
+      eventsPerSec: r.eventsPerSec,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      note: `${r.errors} failed`,
+      ratio:
+        r.ratioToRaw === null
+          ? ''
+          : `${r.scenario.startsWith('http') ? 'http/lib' : 'agate/raw'} ${fixed(r.ratioToRaw, 2)}`,
+      targets: appendTargets(r),
+    }),
+  );
+}
+
+export function importSummary(rows: readonly ImportRow[]): SummaryRow[] {
+  return rows.map((r) =>
+    row('import', r.label, {
+      clients: r.scenario === 'import-prepare' ? null : r.clients,
+      eventsPerSec: r.eventsPerSec,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      note: 'per session',
+      ratio: r.ratioToCopy === null ? '' : `agate/COPY ${fixed(r.ratioToCopy, 2)}`,
+      targets:
+        r.scenario === 'agate-import'
+          ? [target('>= 0.8x COPY', (r.ratioToCopy ?? Number.NaN) >= 0.8)]
+          : [],
+    }),
+  );
+}
+
+function replayTargets(r: ReplayRow): Target[] {
+  if (r.scenario === 'fold') {
+    return [target('>= 1,000,000 events/s', (r.eventsPerSec ?? 0) >= 1_000_000)];
+  }
+  if (r.scenario === 'agate-genesis') {
+    const found = [target('>= 0.5x raw read', (r.ratioToRaw ?? Number.NaN) >= 0.5)];
+    if (r.events >= 100_000) found.push(target('< 200 MB RSS', (r.maxRssMb ?? Infinity) < 200));
+    return found;
+  }
+  if (r.scenario.startsWith('snapshot-tail-')) {
+    return [target('p50 <= 5 ms', (r.p50Ms ?? Infinity) <= 5)];
+  }
+  return [];
+}
+
+export function replaySummary(rows: readonly ReplayRow[]): SummaryRow[] {
+  return rows.map((r) =>
+    row('replay', r.label, {
+      eventsPerSec: r.eventsPerSec,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      note: [
+        r.ms === null ? '' : `${whole(r.ms)} ms`,
+        r.maxRssMb === null
+          ? ''
+          : `RSS ${whole(r.maxRssMb)} MB (base ${whole(r.baseRssMb ?? Number.NaN)})`,
+      ]
+        .filter((s) => s !== '')
+        .join(', '),
+      ratio: r.ratioToRaw === null ? '' : `agate/raw ${fixed(r.ratioToRaw, 2)}`,
+      targets: replayTargets(r),
+    }),
+  );
+}
+
+export function nightlySummary(measured: NightlyMeasured): SummaryRow[] {
+  const runs = measured.runs.map((r) =>
+    row('nightly', `nightly, ${whole(r.sessions)} sessions, ${r.label}`, {
+      note: `${whole(r.wallMs)} ms, ${whole(r.sessionsPerSec)} sessions/s`,
+    }),
+  );
+  const current = measured.currentState.rows.map((r) =>
+    row('current', `current state, ${r.label}`, { p50Ms: r.p50Ms, p99Ms: r.p99Ms }),
+  );
+  return [...runs, ...current];
+}
+
+function num(value: number | null, digits: number): string {
+  if (value === null) return '-';
+  return digits === 0 ? whole(value) : fixed(value, digits);
+}
+
+/** Text columns (part, scenario, notes, ratio, targets) left-aligned, figures right-aligned. */
+const leftColumns = new Set([0, 1, 6, 7, 8]);
+
+export function formatSummary(rows: readonly SummaryRow[]): string {
+  const header = [
+    'part',
+    'scenario',
+    'clients',
+    'events/s',
+    'p50 ms',
+    'p99 ms',
+    'notes',
+    'ratio',
+    'targets (same run)',
+  ];
+  const lines = rows.map((r) => [
+    r.part,
+    r.label,
+    r.clients === null ? '-' : String(r.clients),
+    num(r.eventsPerSec, 0),
+    num(r.p50Ms, 2),
+    num(r.p99Ms, 2),
+    r.note,
+    r.ratio,
+    r.targets.map((t) => `${t.met ? 'met' : 'MISSED'}: ${t.text}`).join('; '),
+  ]);
+  const all = [header, ...lines];
+  const widths = header.map((_, c) => Math.max(...all.map((line) => (line[c] ?? '').length)));
+  const render = (line: readonly string[]): string =>
+    line
+      .map((cell, c) =>
+        leftColumns.has(c) ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
+  return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join(
+    '\n',
+  );
+}
