@@ -56,13 +56,14 @@ describe('agate migrate', () => {
         '0003_anchors',
         '0004_key_lookup',
         '0005_session_rules_lookup',
+        '0006_append_duplicate_check_by_index',
       ],
       alreadyApplied: 0,
     });
     const before = await fingerprint(url);
     const second = await runCli(['migrate'], { DATABASE_URL: url });
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/up to date \(6 migrations/);
+    expect(second.stdout).toMatch(/up to date \(7 migrations/);
     expect(await fingerprint(url)).toBe(before);
     expect(before).toMatch(/pol game\.events tenant_isolation/);
   });
@@ -75,14 +76,14 @@ describe('agate migrate', () => {
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const reports = [a, b].map((r) => JSON.parse(r.stdout) as { applied: string[] });
-    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 6]);
+    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 7]);
   });
 
   it('migrates the embedded database when DATABASE_URL is not set', async () => {
     const result = await runCli(['migrate', '--json'], { AGATE_EMBEDDED: 'memory' });
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { applied: string[]; alreadyApplied: number };
-    expect(report.applied.length + report.alreadyApplied).toBe(6);
+    expect(report.applied.length + report.alreadyApplied).toBe(7);
   });
 
   it('says what to do when the database is unreachable', async () => {
@@ -116,7 +117,7 @@ describe('agate migrate', () => {
     await client.connect();
     try {
       expect(await schemaStatus(client)).toEqual({
-        expected: 6,
+        expected: 7,
         applied: 0,
         pending: [
           '0000_base',
@@ -125,10 +126,11 @@ describe('agate migrate', () => {
           '0003_anchors',
           '0004_key_lookup',
           '0005_session_rules_lookup',
+          '0006_append_duplicate_check_by_index',
         ],
       });
       await migrate(client);
-      expect(await schemaStatus(client)).toEqual({ expected: 6, applied: 6, pending: [] });
+      expect(await schemaStatus(client)).toEqual({ expected: 7, applied: 7, pending: [] });
     } finally {
       await client.end();
     }
