@@ -19,6 +19,7 @@ import { snapshotBoundaries } from '../../src/snapshots/index.js';
 import type { SnapshotTarget } from '../../src/snapshots/index.js';
 import { createTenant } from '../../src/tenants/index.js';
 import { repoRoot } from '../support/run-cli.js';
+import { slowSnapshotWrites } from '../support/slow-snapshots.js';
 import { createTestDatabase } from '../support/test-database.js';
 import type { TestDatabase } from '../support/test-database.js';
 import { tinyGames, tinyRules } from '../support/tiny-rules.js';
@@ -34,6 +35,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   agate = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
   tenantId = (await createTenant(db.pool, { name: 'worker kill', actor: 'test' })).id;
+  // Each snapshot insert takes 0.2 s longer, so the worker is surely killed with jobs in flight.
+  await slowSnapshotWrites(db.pool, 0.2);
 });
 afterAll(() => db.drop());
 
@@ -82,7 +85,7 @@ type Child = {
   kill(signal: NodeJS.Signals): void;
 };
 
-/** test/support/worker-child.ts as the only worker, writing each snapshot after a 0.2 s pg_sleep. */
+/** test/support/worker-child.ts as the only worker (each snapshot insert is slowed by 0.2 s). */
 function spawnWorker(prefix: string): Child {
   const child = spawn(process.execPath, ['--import', 'tsx', childEntry], {
     cwd: repoRoot,
@@ -92,7 +95,6 @@ function spawnWorker(prefix: string): Child {
       REDIS_URL: redisUrl,
       AGATE_QUEUE_PREFIX: prefix,
       AGATE_WORKER_CONCURRENCY: '3',
-      AGATE_SLOW_SNAPSHOT_SECONDS: '0.2',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

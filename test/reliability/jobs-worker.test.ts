@@ -23,7 +23,7 @@ import { redisUrl } from '../support/redis.js';
 import { createTestDatabase } from '../support/test-database.js';
 import type { TestDatabase } from '../support/test-database.js';
 import { tinyGames, tinyRules } from '../support/tiny-rules.js';
-import { slowSnapshotWrites } from './support/jobs-databases.js';
+import { slowSnapshotWrites } from '../support/slow-snapshots.js';
 import { killLeftoverChildren, startWorkerChild, waitFor } from './support/jobs-processes.js';
 import type { Child } from './support/jobs-processes.js';
 import { scaled } from './support/soak.js';

@@ -17,13 +17,13 @@ import {
 } from '../../src/jobs/queue/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import { redisUrl } from '../support/redis.js';
+import { slowSnapshotWrites } from '../support/slow-snapshots.js';
 import type { TestDatabase } from '../support/test-database.js';
 import {
   copyOf,
   nightlyEndState,
   seedNightlyDatabase,
   sessionsThatDoNotVerify,
-  slowSnapshotWrites,
 } from './support/jobs-databases.js';
 import type { NightlyEndState, SeedDatabase } from './support/jobs-databases.js';
 import { exitWithin, killLeftoverChildren, startCli, waitFor } from './support/jobs-processes.js';

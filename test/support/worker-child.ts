@@ -2,13 +2,10 @@
 // "ready" once connected and exits when its supervisor has closed the worker.
 //   DATABASE_URL, REDIS_URL, AGATE_QUEUE_PREFIX   where the work is
 //   AGATE_WORKER_CONCURRENCY                       jobs in flight (default 3)
-//   AGATE_SLOW_SNAPSHOT_SECONDS                    a pg_sleep before each snapshot is written
 import { createPool } from '../../src/db/index.js';
-import type { EventStore } from '../../src/events/index.js';
 import { startSnapshotWorker, WorkerSupervisor } from '../../src/jobs/queue/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
-import type { Pool } from '../../src/db/index.js';
 import { tinyGames } from './tiny-rules.js';
 
 function required(name: string): string {
@@ -17,26 +14,10 @@ function required(name: string): string {
   return value;
 }
 
-/** writeSnapshot replays, then reads the session, then inserts: the sleep lands before the write. */
-function slowed(store: EventStore, pool: Pool, seconds: number): EventStore {
-  return {
-    ...store,
-    async getSession(ref) {
-      await pool.query('SELECT pg_sleep($1)', [seconds]);
-      return store.getSession(ref);
-    },
-  };
-}
-
 const concurrency = Number(process.env.AGATE_WORKER_CONCURRENCY ?? '3');
-const slowSeconds = Number(process.env.AGATE_SLOW_SNAPSHOT_SECONDS ?? '0');
 const pool = createPool({ connectionString: required('DATABASE_URL'), max: concurrency + 1 });
 const { store } = createAgate({ pool, games: tinyGames, snapshots: false });
-const deps: ReplayDeps = {
-  pool,
-  games: tinyGames,
-  store: slowSeconds > 0 ? slowed(store, pool, slowSeconds) : store,
-};
+const deps: ReplayDeps = { pool, games: tinyGames, store };
 const worker = startSnapshotWorker({
   url: required('REDIS_URL'),
   prefix: required('AGATE_QUEUE_PREFIX'),
