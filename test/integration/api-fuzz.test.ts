@@ -309,7 +309,10 @@ async function send(request: Sent): Promise<Answer> {
   const where = `${request.method} ${request.url.slice(0, 200)} → ${raw.statusCode} ${raw.body.slice(0, 300)}`;
   expect(raw.statusCode, where).toBeLessThan(500);
   if (raw.statusCode < 400) {
-    return { status: raw.statusCode, json: raw.body === '' ? {} : (JSON.parse(raw.body) as never) };
+    const contentType = raw.headers['content-type'];
+    const isJson = typeof contentType === 'string' && contentType.includes('json');
+    const json = raw.body === '' || !isJson ? {} : (JSON.parse(raw.body) as never);
+    return { status: raw.statusCode, json };
   }
   expect(raw.headers['content-type'], where).toMatch(/^application\/problem\+json/);
   const json = JSON.parse(raw.body) as Record<string, unknown>;
@@ -601,6 +604,31 @@ describe('fuzzing the player routes', () => {
         }),
         { numRuns },
       );
+    });
+  }
+});
+
+describe('fuzzing the public routes', () => {
+  for (const url of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+    it(`GET ${url}`, async () => {
+      const before = await fingerprint();
+      await fc.assert(
+        fc.asyncProperty(
+          queryArb(['format', 'verbose'], text),
+          fc.boolean(),
+          async (query, keyed) => {
+            // With or without a key: a public route ignores it, and an unknown parameter is a 400.
+            const answer = await send({
+              method: 'GET',
+              url: `${url}${query}`,
+              key: keyed ? server.key : 'none',
+            });
+            expect(answer.status === 200 || answer.status === 400, `${url}${query}`).toBe(true);
+          },
+        ),
+        { numRuns },
+      );
+      expect(await fingerprint()).toEqual(before);
     });
   }
 });
