@@ -4,12 +4,12 @@ import { errorCodes } from '../errors/index.js';
 // The shapes of the API, declared once: routes parse their inputs with these, and the OpenAPI
 // document at /openapi.json is written from them. Responses are documented, not re-validated.
 
-const uuid = z.string().max(100).meta({ format: 'uuid' });
+export const uuid = z.string().max(100).meta({ format: 'uuid' });
 const hash = z
   .string()
   .regex(/^[0-9a-f]{64}$/)
   .meta({ description: 'sha256, hex' });
-const time = z.string().meta({ format: 'date-time' });
+export const time = z.string().meta({ format: 'date-time' });
 
 // eslint-disable-next-line no-control-regex -- \u0000 is exactly what is refused
 const unstorable = /\u0000|\p{Surrogate}/u;

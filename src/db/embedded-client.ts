@@ -3,26 +3,11 @@ import { PglitePgConnection } from '@electric-sql/pglite/node-postgres';
 import pg from 'pg';
 import { AgateError } from '../errors/index.js';
 import { createLane } from './embedded-gate.js';
+import { agateTypes } from './pg-types.js';
 import type { Lane, SessionGate } from './embedded-gate.js';
 
 type Callback = (error: unknown, result?: unknown) => void;
 type RawQuery = (...args: unknown[]) => Promise<unknown>;
-
-function parseInt8(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) {
-    throw new RangeError(`int8 value ${text} is beyond 2^53 and cannot be a JS number`);
-  }
-  return value;
-}
-
-/** The same parsers as `createPool` (int8 as JS numbers, the rest as node-postgres parses them). */
-const embeddedTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
-    if (oid === 20 && format !== 'binary') return parseInt8;
-    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
-  },
-};
 
 function isSubmittable(value: unknown): boolean {
   return (
@@ -124,7 +109,7 @@ export function embeddedClientClass(pglite: PGlite, gate: SessionGate): typeof p
     constructor(config?: pg.ClientConfig) {
       super({
         ...config,
-        types: config?.types ?? embeddedTypes,
+        types: config?.types ?? agateTypes,
         connection: pgliteConnection(pglite),
       } as pg.ClientConfig);
       guard(this, gate);

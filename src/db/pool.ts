@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { embeddedClientFor } from './embedded-registry.js';
 import { fromPgError } from './pg-errors.js';
+import { agateTypes } from './pg-types.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -16,24 +17,6 @@ export type PoolOptions = {
   applicationName?: string;
   /** Called when an idle connection fails; the pool has already dropped it. */
   onIdleError?: (error: Error) => void;
-};
-
-function parseInt8(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) {
-    throw new RangeError(`int8 value ${text} is beyond 2^53 and cannot be a JS number`);
-  }
-  return value;
-}
-
-const int8Oid = 20;
-
-/** int8 as JS numbers (sequences stay below 2^53); every other type as node-postgres parses it. */
-const agateTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
-    if (oid === int8Oid && format !== 'binary') return parseInt8;
-    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
-  },
 };
 
 export function createPool(options: PoolOptions): pg.Pool {

@@ -7,6 +7,8 @@ import { findJsonProblem } from './check-json.js';
 import { drawSeed } from './prepare-batch.js';
 import { toSession } from './session.js';
 import type { Session } from './session.js';
+import type { EventTypeCatalog } from './event-types.js';
+import type { Limits } from './limits.js';
 import type { StoreDeps } from './store-deps.js';
 
 export type CreateSessionInput = {
@@ -22,9 +24,15 @@ export type CreateSessionInput = {
   id?: string;
 };
 
-function checkInput(
-  deps: StoreDeps,
-  input: CreateSessionInput,
+/**
+ * Checks a new session's own fields (id and player UUIDs, known rules, a storable seed, a config
+ * the rules' schema accepts) and resolves the rules version and the defaulted config. Shared by
+ * `createSession` and the bulk import.
+ */
+export function checkSessionInput(
+  catalog: EventTypeCatalog,
+  limits: Limits,
+  input: Omit<CreateSessionInput, 'tenantId'>,
 ): { rulesVersion: number; config: Record<string, unknown> } {
   if (input.id !== undefined && !isUuid(input.id)) {
     throw new AgateError('invalid_request', 'id must be a UUID (or leave it out to get a UUIDv7).');
@@ -32,9 +40,8 @@ function checkInput(
   if (input.playerId !== undefined && !isUuid(input.playerId)) {
     throw new AgateError('invalid_request', 'playerId must be a UUID of a player of this tenant.');
   }
-  const rulesVersion = input.rulesVersion ?? deps.catalog.latestRulesVersion(input.rules);
-  const registry =
-    rulesVersion === undefined ? undefined : deps.catalog.find(input.rules, rulesVersion);
+  const rulesVersion = input.rulesVersion ?? catalog.latestRulesVersion(input.rules);
+  const registry = rulesVersion === undefined ? undefined : catalog.find(input.rules, rulesVersion);
   if (rulesVersion === undefined || registry === undefined) {
     throw new AgateError(
       'unknown_rules',
@@ -57,12 +64,12 @@ function checkInput(
   const problem =
     typeof config !== 'object' || config === null || Array.isArray(config)
       ? 'config must be a JSON object'
-      : findJsonProblem(config, deps.limits.maxJsonDepth, 'config');
+      : findJsonProblem(config, limits.maxJsonDepth, 'config');
   if (problem !== undefined) throw new AgateError('invalid_request', `${problem}.`);
-  if (Buffer.byteLength(JSON.stringify(config)) > deps.limits.maxEventBytes) {
+  if (Buffer.byteLength(JSON.stringify(config)) > limits.maxEventBytes) {
     throw new AgateError(
       'payload_too_large',
-      `config is over ${deps.limits.maxEventBytes} bytes of JSON; make it smaller.`,
+      `config is over ${limits.maxEventBytes} bytes of JSON; make it smaller.`,
     );
   }
   const parsed = registry.configSchema.safeParse(config);
@@ -80,7 +87,7 @@ function checkInput(
 /** Creates a session with its seed recorded and its rules version pinned. */
 export async function createSession(deps: StoreDeps, input: CreateSessionInput): Promise<Session> {
   const tenantId = requireTenantId(input.tenantId);
-  const { rulesVersion, config } = checkInput(deps, input);
+  const { rulesVersion, config } = checkSessionInput(deps.catalog, deps.limits, input);
   const id = input.id?.toLowerCase() ?? uuidv7();
   const seed = input.seed ?? drawSeed();
   const headHash = sessionRootHash({

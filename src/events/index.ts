@@ -7,7 +7,7 @@ export type {
   AppendResult,
 } from './append-events.js';
 export { findJsonProblem } from './check-json.js';
-export { createSession } from './create-session.js';
+export { checkSessionInput, createSession } from './create-session.js';
 export type { CreateSessionInput } from './create-session.js';
 export { endSession } from './end-session.js';
 export type { EndSessionInput } from './end-session.js';

@@ -6,7 +6,7 @@ import { createTenant } from '../../tenants/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
-import { createdKeySchema, idParams, storableText } from '../schemas.js';
+import { createdKeySchema, idParams, storableText, time } from '../schemas.js';
 
 const createKeyBody = z
   .strictObject({
@@ -23,7 +23,7 @@ const createdTenantSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    createdAt: z.string().meta({ format: 'date-time' }),
+    createdAt: time,
     adminKey: createdKeySchema,
   })
   .meta({ id: 'CreatedTenant' });

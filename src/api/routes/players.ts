@@ -5,10 +5,14 @@ import { createPlayer, erasePlayer, exportPlayer, playerLimits } from '../../pla
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
-import { idParams, sessionSchema, storableText, storedEventSchema } from '../schemas.js';
-
-const uuid = z.string().meta({ format: 'uuid' });
-const time = z.string().meta({ format: 'date-time' });
+import {
+  idParams,
+  sessionSchema,
+  storableText,
+  storedEventSchema,
+  time,
+  uuid,
+} from '../schemas.js';
 
 const createBody = z
   .strictObject({
