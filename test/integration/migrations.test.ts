@@ -57,6 +57,7 @@ describe('agate migrate', () => {
         '0004_key_lookup',
         '0005_session_rules_lookup',
         '0006_append_duplicate_check_by_index',
+        '0007_append_generic_plans',
       ],
       alreadyApplied: 0,
     });
@@ -83,7 +84,7 @@ describe('agate migrate', () => {
     const result = await runCli(['migrate', '--json'], { AGATE_EMBEDDED: 'memory' });
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { applied: string[]; alreadyApplied: number };
-    expect(report.applied.length + report.alreadyApplied).toBe(7);
+    expect(report.applied.length + report.alreadyApplied).toBe(8);
   });
 
   it('says what to do when the database is unreachable', async () => {
@@ -117,7 +118,7 @@ describe('agate migrate', () => {
     await client.connect();
     try {
       expect(await schemaStatus(client)).toEqual({
-        expected: 7,
+        expected: 8,
         applied: 0,
         pending: [
           '0000_base',
@@ -127,10 +128,11 @@ describe('agate migrate', () => {
           '0004_key_lookup',
           '0005_session_rules_lookup',
           '0006_append_duplicate_check_by_index',
+          '0007_append_generic_plans',
         ],
       });
       await migrate(client);
-      expect(await schemaStatus(client)).toEqual({ expected: 7, applied: 7, pending: [] });
+      expect(await schemaStatus(client)).toEqual({ expected: 8, applied: 8, pending: [] });
     } finally {
       await client.end();
     }
