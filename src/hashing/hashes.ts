@@ -1,17 +1,19 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 
 export type Sha256 = Buffer;
 
 export function sha256(...parts: (string | Uint8Array)[]): Sha256 {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part);
-  return hash.digest();
+  // One-shot hashing is cheaper than a Hash object for the single-part case, the common one.
+  if (parts.length === 1 && parts[0] !== undefined) return hash('sha256', parts[0], 'buffer');
+  const hasher = createHash('sha256');
+  for (const part of parts) hasher.update(part);
+  return hasher.digest();
 }
 
 /** sha256 of the canonical JSON of a value: state hashes and content hashes use this. */
 export function hashCanonical(value: unknown): Sha256 {
-  return sha256(canonicalJson(value));
+  return hash('sha256', canonicalJson(value), 'buffer');
 }
 
 export type EventContent = {
@@ -55,7 +57,9 @@ export function sessionRootHash(identity: SessionIdentity): Sha256 {
  * append function computes the same in SQL (`sha256(prev || int8send(seq) || content)`).
  */
 export function chainLink(previous: Sha256, sequence: number, contentHash: Sha256): Sha256 {
-  const seq = Buffer.alloc(8);
-  seq.writeBigInt64BE(BigInt(sequence));
-  return sha256(previous, seq, contentHash);
+  const input = Buffer.allocUnsafe(previous.length + 8 + contentHash.length);
+  previous.copy(input, 0);
+  input.writeBigInt64BE(BigInt(sequence), previous.length);
+  contentHash.copy(input, previous.length + 8);
+  return hash('sha256', input, 'buffer');
 }
