@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { uuidv7 } from 'uuidv7';
 import { AgateError } from '../errors/index.js';
 import { isUuid } from '../db/index.js';
 import { eventContentHash } from '../hashing/index.js';
 import { findJsonProblem } from './check-json.js';
+import { newEventId } from './event-id.js';
 import type { EventTypeRegistry } from './event-types.js';
 import type { Limits } from './limits.js';
 
@@ -83,7 +83,7 @@ function shapeOne(index: number, raw: unknown, limits: Limits): ShapedEvent {
     );
   }
   return {
-    eventId: typeof e.eventId === 'string' ? e.eventId.toLowerCase() : uuidv7(),
+    eventId: typeof e.eventId === 'string' ? e.eventId.toLowerCase() : newEventId(),
     type: e.type,
     version: e.version as number | undefined,
     data: data as Record<string, unknown>,
