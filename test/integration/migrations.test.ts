@@ -64,7 +64,7 @@ describe('agate migrate', () => {
     const before = await fingerprint(url);
     const second = await runCli(['migrate'], { DATABASE_URL: url });
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/up to date \(7 migrations/);
+    expect(second.stdout).toMatch(/up to date \(8 migrations/);
     expect(await fingerprint(url)).toBe(before);
     expect(before).toMatch(/pol game\.events tenant_isolation/);
   });
@@ -77,7 +77,7 @@ describe('agate migrate', () => {
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const reports = [a, b].map((r) => JSON.parse(r.stdout) as { applied: string[] });
-    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 7]);
+    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 8]);
   });
 
   it('migrates the embedded database when DATABASE_URL is not set', async () => {
