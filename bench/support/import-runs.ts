@@ -7,6 +7,7 @@ import { uuidv7 } from 'uuidv7';
 import type { Pool, PoolClient } from '../../src/db/index.js';
 import { defaultLimits } from '../../src/events/index.js';
 import { importSessions, prepareRecordedSession, writeSession } from '../../src/import/index.js';
+import { copyRows, eventColumns } from '../../src/import/copy-rows.js';
 import type { PreparedSession, RecordedSession } from '../../src/import/index.js';
 import { benchGames } from './bench-game.js';
 import { percentile } from './report.js';
@@ -43,6 +44,21 @@ export function recordedSessions(options: {
 
 const fixedHash = `\\\\x${'ab'.repeat(32)}`;
 
+/** COPY BINARY of a session's rows, as the import sends them (the same ids, data and sizes). */
+function copyBinaryOf(tenantId: string, session: RecordedSession, serverTimeMicros: string) {
+  const events = session.events.map((e) => ({
+    eventId: e.eventId ?? '',
+    type: e.type,
+    version: 1,
+    data: e.data as Record<string, unknown>,
+    clientTime: null,
+    contentHash: '',
+  }));
+  const hashes = events.map(() => 'ab'.repeat(32));
+  const columns = { tenantId, sessionId: session.id ?? '', serverTimeMicros };
+  return [...copyRows(events, hashes, columns)];
+}
+
 /** COPY text of a session's rows (the same ids, data and sizes as the import writes). */
 function copyTextOf(tenantId: string, session: RecordedSession, serverTime: string): string {
   return session.events
@@ -53,13 +69,14 @@ function copyTextOf(tenantId: string, session: RecordedSession, serverTime: stri
     .join('');
 }
 
-const copySql = `COPY game.events (event_id, tenant_id, session_id, sequence, event_type,
-  event_version, event_data, client_time, server_time, hash) FROM STDIN`;
+const copySql = `COPY game.events (${eventColumns}) FROM STDIN`;
 
-async function copyText(client: PoolClient, text: string | string[]): Promise<void> {
+/** One COPY of text (a string or chunks) or of COPY BINARY chunks (buffers). */
+async function copyData(client: PoolClient, data: string | string[] | Buffer[]): Promise<void> {
+  const binary = Array.isArray(data) && data[0] instanceof Buffer;
   await pipeline(
-    Readable.from(typeof text === 'string' ? [text] : text),
-    client.query(copyFrom(copySql)),
+    Readable.from(typeof data === 'string' ? [data] : data),
+    client.query(copyFrom(binary ? `${copySql} (FORMAT binary)` : copySql)),
   );
 }
 
@@ -169,26 +186,45 @@ export async function runWrite(
   return runOf(events, sessions.length, elapsed, latencies);
 }
 
+/** text: one COPY per session; stream: one COPY per client; binary: COPY BINARY per session. */
+export type RawCopyMode = 'text' | 'stream' | 'binary';
+
+/** The COPY data of every session, built before the clock starts. */
+async function rawCopyData(
+  pool: Pool,
+  tenantId: string,
+  sessions: RecordedSession[],
+  mode: RawCopyMode,
+): Promise<string[] | Buffer[][]> {
+  const r = await pool.query<{ t: string; micros: string }>(
+    `SELECT clock_timestamp()::text AS t,
+            (extract(epoch FROM clock_timestamp()) * 1000000)::bigint::text AS micros`,
+  );
+  const { t = '', micros = '0' } = r.rows[0] ?? {};
+  return mode === 'binary'
+    ? sessions.map((s) => copyBinaryOf(tenantId, s, micros))
+    : sessions.map((s) => copyTextOf(tenantId, s, t));
+}
+
 export async function runRawCopy(
   pool: Pool,
   tenantId: string,
   sessions: RecordedSession[],
   clients: number,
-  stream: boolean,
+  mode: RawCopyMode,
 ): Promise<ImportRun> {
   await createSessionRows(pool, tenantId, sessions);
-  const now =
-    (await pool.query<{ t: string }>('SELECT clock_timestamp()::text AS t')).rows[0]?.t ?? '';
-  const texts = sessions.map((s) => copyTextOf(tenantId, s, now));
+  const data = await rawCopyData(pool, tenantId, sessions, mode);
   const conns = await Promise.all(Array.from({ length: clients }, () => pool.connect()));
   const latencies: number[] = [];
   const t0 = performance.now();
   try {
-    if (stream) {
+    if (mode === 'stream') {
       // Client c sends sessions c, c + clients, ... in one COPY: the bulk-load ceiling.
+      const texts = data as string[];
       await Promise.all(
         conns.map((c, w) =>
-          copyText(
+          copyData(
             c,
             texts.filter((_, i) => i % clients === w),
           ),
@@ -198,9 +234,9 @@ export async function runRawCopy(
       let next = 0;
       await Promise.all(
         conns.map(async (c) => {
-          for (let i = next++; i < texts.length; i = next++) {
+          for (let i = next++; i < data.length; i = next++) {
             const s0 = performance.now();
-            await copyText(c, texts[i] ?? '');
+            await copyData(c, data[i] ?? '');
             latencies.push(performance.now() - s0);
           }
         }),

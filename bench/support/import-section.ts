@@ -27,7 +27,12 @@ export type ImportOptions = {
 };
 
 export type ImportScenario =
-  'agate-import' | 'import-write' | 'import-prepare' | 'raw-copy' | 'raw-copy-stream';
+  | 'agate-import'
+  | 'import-write'
+  | 'import-prepare'
+  | 'raw-copy'
+  | 'raw-copy-stream'
+  | 'raw-copy-binary';
 
 /** The last two agate rows split the import in its halves, to show which one limits it. */
 export const importScenarios: readonly { id: ImportScenario; label: string }[] = [
@@ -36,6 +41,7 @@ export const importScenarios: readonly { id: ImportScenario; label: string }[] =
   { id: 'import-prepare', label: '  its preparation alone (no db, 1 thread)' },
   { id: 'raw-copy', label: 'raw COPY, one per session' },
   { id: 'raw-copy-stream', label: 'raw COPY, one stream per client' },
+  { id: 'raw-copy-binary', label: "raw COPY BINARY (the import's format)" },
 ];
 
 export type ImportRow = {
@@ -45,8 +51,10 @@ export type ImportRow = {
   eventsPerSec: number;
   p50Ms: number;
   p99Ms: number;
-  /** events/s over raw COPY's (one per session), same clients, same run. */
+  /** events/s over raw COPY's (text, one per session), same clients, same run. */
   ratioToCopy: number | null;
+  /** events/s over raw COPY BINARY's (the import's own format), same clients, same run. */
+  ratioToBinaryCopy: number | null;
   runs: ImportRun[];
 };
 
@@ -107,8 +115,11 @@ async function runScenario(
     case 'import-prepare':
       return runPrepare(tenantId, sessions);
     case 'raw-copy':
+      return runRawCopy(pool, tenantId, sessions, clients, 'text');
     case 'raw-copy-stream':
-      return runRawCopy(pool, tenantId, sessions, clients, scenario === 'raw-copy-stream');
+      return runRawCopy(pool, tenantId, sessions, clients, 'stream');
+    case 'raw-copy-binary':
+      return runRawCopy(pool, tenantId, sessions, clients, 'binary');
   }
 }
 
@@ -179,17 +190,24 @@ export async function measureImport(
           p50Ms: median(measured.map((r) => r.p50Ms)),
           p99Ms: median(measured.map((r) => r.p99Ms)),
           ratioToCopy: null,
+          ratioToBinaryCopy: null,
           runs: measured,
         };
       },
     ),
   );
+  const rate = (scenario: ImportScenario, clients: number) =>
+    rows.find((b) => b.scenario === scenario && b.clients === clients)?.eventsPerSec;
   return {
     rows: rows.map((r) => {
-      const copy = rows.find((b) => b.scenario === 'raw-copy' && b.clients === r.clients);
-      return (r.scenario === 'agate-import' || r.scenario === 'import-write') && copy !== undefined
-        ? { ...r, ratioToCopy: r.eventsPerSec / copy.eventsPerSec }
-        : r;
+      if (r.scenario !== 'agate-import' && r.scenario !== 'import-write') return r;
+      const text = rate('raw-copy', r.clients);
+      const binary = rate('raw-copy-binary', r.clients);
+      return {
+        ...r,
+        ratioToCopy: text === undefined ? null : r.eventsPerSec / text,
+        ratioToBinaryCopy: binary === undefined ? null : r.eventsPerSec / binary,
+      };
     }),
     problems,
   };
@@ -204,7 +222,9 @@ export function formatImportTable(rows: readonly ImportRow[]): string {
       whole(r.eventsPerSec),
       fixed(r.p50Ms, 2),
       fixed(r.p99Ms, 2),
-      r.ratioToCopy === null ? '' : `agate/COPY ${fixed(r.ratioToCopy, 2)}`,
+      r.ratioToCopy === null
+        ? ''
+        : `agate/COPY ${fixed(r.ratioToCopy, 2)}, /BINARY ${fixed(r.ratioToBinaryCopy ?? Number.NaN, 2)}`,
     ]),
   );
 }

@@ -61,8 +61,9 @@ function importedOf(index: number, session: PreparedSession, snapshots: number):
 /**
  * Imports recorded sessions as new sessions of `tenantId`: each validated exactly as appends
  * are, given sequences 1..n and the hash chain `game.append_events` would compute, and written
- * with its snapshots in one transaction (COPY into a temporary table, then one INSERT as
- * agate_app under row-level security): all of a session or nothing of it. Sessions are checked
+ * with its snapshots in one transaction (the session row and snapshots as agate_app under
+ * row-level security, the events by a COPY into the month partition guarded by the same tenant
+ * predicate, see `write-events.ts`): all of a session or nothing of it. Sessions are checked
  * in input order while earlier ones are written. At the first failure no further session is
  * started; the ones under way finish, and the error (an AgateError naming the session's
  * `source`, with `details.sessionIndex`) is thrown after them. Returns the imported sessions in

@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAgateError } from '../../src/errors/index.js';
-import type { NewEvent } from '../../src/events/index.js';
-import { defaultGames, playSession } from '../../src/game/index.js';
+import { defaultGames } from '../../src/game/index.js';
 import { importSessions } from '../../src/import/index.js';
-import type { RecordedSession } from '../../src/import/index.js';
 import { createPlayer } from '../../src/players/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
+import { clientTimeOf, countIn, recorded, stored } from '../support/import-sessions.js';
 import { runCli } from '../support/run-cli.js';
 import { createTestDatabase } from '../support/test-database.js';
 import type { TestDatabase } from '../support/test-database.js';
@@ -28,48 +27,7 @@ afterAll(() => db.drop());
 const newTenant = async (target = db) =>
   (await createTenant(target.pool, { name: 'import', actor: 'test' })).id;
 
-/** A bot-played archive-gate session (day boundaries, old event versions, seeds) with event ids. */
-function recorded(seed: string, length: number, options: { ended?: boolean } = {}) {
-  const played = playSession(seed, {}, length, `${seed}-bot`, { oldVersionEveryN: 7 });
-  const events: NewEvent[] = played.map((e) => ({ ...e, eventId: uuidv7() }));
-  if (options.ended === true) events.push({ eventId: uuidv7(), type: 'session.ended', data: {} });
-  return { seed, rules: 'archive-gate', config: {}, events } satisfies RecordedSession;
-}
-
-type EventRow = { sequence: number; event_id: string; event_type: string; hash: string };
-type SnapshotRow = { sequence: number; reason: string; state_hash: string; rules_version: number };
-
-/** What the owner (no RLS) finds of a session: its row, events and snapshots. */
-async function stored(target: TestDatabase, sessionId: string) {
-  const session = await target.pool.query<{
-    tenant_id: string;
-    status: string;
-    last_sequence: number;
-    head_hash: string;
-    first_event_at: Date;
-    last_event_at: Date;
-  }>(
-    `SELECT tenant_id, status, last_sequence, encode(head_hash, 'hex') AS head_hash, first_event_at,
-            last_event_at FROM game.sessions WHERE id = $1`,
-    [sessionId],
-  );
-  const events = await target.pool.query<EventRow & { data: unknown; version: number }>(
-    `SELECT sequence, event_id, event_type, event_version AS version, event_data AS data,
-            encode(hash, 'hex') AS hash FROM game.events WHERE session_id = $1 ORDER BY sequence`,
-    [sessionId],
-  );
-  const snapshots = await target.pool.query<SnapshotRow>(
-    `SELECT sequence, reason, encode(state_hash, 'hex') AS state_hash, rules_version
-       FROM game.snapshots WHERE session_id = $1 ORDER BY sequence`,
-    [sessionId],
-  );
-  return { session: session.rows[0], events: events.rows, snapshots: snapshots.rows };
-}
-
-async function countOf(sql: string, params: unknown[]): Promise<number> {
-  const r = await db.pool.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${sql}`, params);
-  return r.rows[0]?.n ?? -1;
-}
+const countOf = (sql: string, params: unknown[]) => countIn(db.pool, sql, params);
 
 describe('importSessions', () => {
   it('stores a recorded session that replays with verify, with the chain and snapshots an append gives', async () => {
@@ -100,6 +58,8 @@ describe('importSessions', () => {
       const [mine, theirs] = await Promise.all([stored(db, sessionId), stored(other, sessionId)]);
       expect(mine.events).toHaveLength(261);
       expect(mine.events).toEqual(theirs.events);
+      expect(mine.events[3]?.client_time).toEqual(new Date(clientTimeOf(3)));
+      expect(mine.events[4]?.client_time).toBeNull();
       expect(mine.snapshots.length).toBeGreaterThan(5);
       expect(mine.snapshots).toEqual(theirs.snapshots);
       expect(mine.session).toMatchObject({
