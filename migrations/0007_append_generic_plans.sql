@@ -7,6 +7,9 @@
 --    queries' generic costs look worse before run-time pruning). The function now runs with
 --    plan_cache_mode = force_generic_plan, restored when it returns; pruning still happens at
 --    executor start.
+-- 3. An event whose id agate minted for this call (marked "minted": true by the library; no
+--    stored event can carry it) is not probed; a batch of minted ids skips the check. Client ids
+--    are probed as before.
 -- Nothing else changes; CREATE OR REPLACE keeps the owner and grants.
 CREATE OR REPLACE FUNCTION game.append_events(
   p_tenant uuid,
@@ -40,7 +43,10 @@ BEGIN
     RETURN;
   END IF;
 
-  IF v_session.last_sequence > 0 THEN
+  -- Only ids a client chose can have been stored before. With a minted id in the batch it cannot
+  -- be an exact retry, so the probe's positions (in the client ids' order) matter only when
+  -- every id is the client's, and then they are the batch's.
+  IF v_session.last_sequence > 0 AND p_events @? '$[*] ? (!exists(@.minted))' THEN
     SELECT count(*)::integer,
            min(e.sequence),
            min(e.sequence - x.ord) = max(e.sequence - x.ord)
@@ -48,6 +54,7 @@ BEGIN
       INTO v_dup_count, v_dup_first, v_in_order
       FROM unnest(ARRAY(SELECT (a.j->>'eventId')::uuid
                            FROM jsonb_array_elements(p_events) WITH ORDINALITY AS a(j, n)
+                          WHERE NOT a.j ? 'minted'
                           ORDER BY a.n))
              WITH ORDINALITY AS x(id, ord)
       CROSS JOIN LATERAL (

@@ -25,6 +25,11 @@ export type ShapedEvent = {
   version: number | undefined;
   data: Record<string, unknown>;
   clientTime: string | null;
+  /**
+   * Set when agate minted the id for this call: no stored event can carry it, so the append
+   * function skips its duplicate probe for this event. Never taken from input.
+   */
+  minted?: true;
 };
 
 /** What the append function receives per event. */
@@ -83,7 +88,9 @@ function shapeOne(index: number, raw: unknown, limits: Limits): ShapedEvent {
     );
   }
   return {
-    eventId: typeof e.eventId === 'string' ? e.eventId.toLowerCase() : newEventId(),
+    ...(typeof e.eventId === 'string'
+      ? { eventId: e.eventId.toLowerCase() }
+      : { eventId: newEventId(), minted: true as const }),
     type: e.type,
     version: e.version as number | undefined,
     data: data as Record<string, unknown>,

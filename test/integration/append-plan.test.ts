@@ -80,4 +80,32 @@ describe('the duplicate check of game.append_events', () => {
       expect(indexes.every((name) => name.endsWith('_session_id_event_id_idx'))).toBe(true);
     }
   });
+
+  it('skips the probe for ids agate minted, and still probes the ids a client chose', async () => {
+    const session = await store.createSession({ tenantId, rules: 'tiny' });
+    const ref = { tenantId, sessionId: session.id };
+    const stored = uuidv7();
+    expect((await store.appendEvents({ ...ref, events: [inc(stored)] })).ok).toBe(true);
+    const minted = { type: 'counter.incremented', version: 1, data: { by: 1 } };
+    await db.pool.query(
+      `SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;
+       SET auto_explain.log_format = 'json'; SET auto_explain.log_level = 'notice'`,
+    );
+    explained.length = 0;
+    const fresh = await store.appendEvents({ ...ref, events: [minted, minted] });
+    const probesForMinted = explained.filter((e) =>
+      /ev\.event_id\s*=\s*x\.id/.test(e['Query Text']),
+    );
+    explained.length = 0;
+    const mixed = await store.appendEvents({ ...ref, events: [minted, inc(stored)] });
+    const probesForMixed = explained.filter((e) =>
+      /ev\.event_id\s*=\s*x\.id/.test(e['Query Text']),
+    );
+    await db.pool.query('RESET auto_explain.log_min_duration');
+
+    expect(fresh).toMatchObject({ ok: true, duplicate: false, firstSequence: 2 });
+    expect(probesForMinted).toHaveLength(0);
+    expect(mixed).toMatchObject({ ok: false, reason: 'event_id_conflict', currentSequence: 3 });
+    expect(probesForMixed).toHaveLength(1);
+  });
 });
