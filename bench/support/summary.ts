@@ -47,7 +47,9 @@ function appendTargets(r: Row): Target[] {
   if (r.scenario === 'agate-1' && r.clients === 32) {
     found.push(target('>= 1.3x minimal append, 0 failed', ratio >= 1.3 && r.errors === 0));
   }
-  if (r.scenario === 'agate-10') found.push(target('>= 1.0x raw batch', ratio >= 1.0));
+  if (r.scenario === 'agate-10' || r.scenario === 'agate-10-ids') {
+    found.push(target('>= 1.0x raw batch', ratio >= 1.0));
+  }
   if (r.scenario.startsWith('agate-') && r.clients === 32) {
     found.push(target('p99 <= 20 ms', r.p99Ms <= 20));
   }
