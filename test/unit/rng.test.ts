@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import seedrandom from 'seedrandom';
 import { describe, expect, it } from 'vitest';
 import { isRngState, rngFromSeed, rngFromState } from '../../src/game/index.js';
 
@@ -46,5 +48,24 @@ describe('the seeded random stream', () => {
     for (const c of counts) expect(c).toBeGreaterThan(9_000);
     expect(() => r.below(0)).toThrow(RangeError);
     expect(() => r.pick([])).toThrow(RangeError);
+  });
+
+  it("draws seedrandom tychei's stream, from any string seed and from any saved state", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40, unit: 'binary' }), (seed) => {
+        const reference = seedrandom.tychei(seed, { state: true });
+        const ours = rngFromSeed(seed);
+        const drawn = Array.from({ length: 30 }, () => ours.below(2 ** 32));
+        expect(drawn).toEqual(Array.from({ length: 30 }, () => reference.int32() >>> 0));
+        const saved = ours.state();
+        expect(saved).toEqual(reference.state());
+        const resumed = seedrandom.tychei('', { state: { ...saved } });
+        const again = rngFromState(saved);
+        expect(Array.from({ length: 10 }, () => again.below(2 ** 32))).toEqual(
+          Array.from({ length: 10 }, () => resumed.int32() >>> 0),
+        );
+      }),
+      { numRuns: 500 },
+    );
   });
 });

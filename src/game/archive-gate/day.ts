@@ -14,14 +14,37 @@ import {
 } from './balance.js';
 import type { GateRequest, GateState } from './state.js';
 
+/**
+ * The index in a pool of `size` names of what `rng.pick` would draw from the names not yet
+ * taken (bit i of `taken` set: name i is taken), in pool order: the same single draw as picking
+ * from the filtered list, without building it.
+ */
+function pickUntaken(rng: Rng, size: number, taken: number): number {
+  let free = size;
+  for (let i = 0; i < size; i += 1) if ((taken >>> i) & 1) free -= 1;
+  let skip = rng.below(free);
+  for (let i = 0; i < size; i += 1) {
+    if ((taken >>> i) & 1) continue;
+    if (skip === 0) return i;
+    skip -= 1;
+  }
+  throw new RangeError('pickUntaken: the draw fell outside the pool');
+}
+
 /** Red flags are likelier on attacks, green ones on honest requests; no indicator twice. */
 function drawIndicators(rng: Rng, malicious: boolean): string[] {
   const count = rng.between(INDICATORS_MIN, INDICATORS_MAX);
   const redBp = malicious ? RED_FLAG_BP_MALICIOUS : RED_FLAG_BP_LEGIT;
   const chosen: string[] = [];
+  let takenRed = 0;
+  let takenGreen = 0;
   for (let i = 0; i < count; i += 1) {
-    const pool = rng.chance(redBp) ? RED_FLAGS : GREEN_FLAGS;
-    chosen.push(rng.pick(pool.filter((name) => !chosen.includes(name))));
+    const red = rng.chance(redBp);
+    const pool = red ? RED_FLAGS : GREEN_FLAGS;
+    const at = pickUntaken(rng, pool.length, red ? takenRed : takenGreen);
+    if (red) takenRed |= 1 << at;
+    else takenGreen |= 1 << at;
+    chosen.push(pool[at] as string);
   }
   return chosen;
 }

@@ -12,6 +12,7 @@ import {
   MALICIOUS_OUTCOMES,
   MAX_TRUST,
 } from './balance.js';
+import { copyState, copyStats } from './state.js';
 import type { Decision, GateDefenses, GateRequest, GateState, GateStats } from './state.js';
 
 const DECISION_BY_STATUS = { approved: 'approve', denied: 'deny', flagged: 'flag' } as const;
@@ -54,7 +55,7 @@ export function settleDay(state: GateState, rng: Rng): GateState {
     credits: state.credits,
     trust: state.trust,
     score: state.score,
-    stats: { ...state.stats },
+    stats: copyStats(state.stats),
   };
   for (const request of state.requests) {
     if (request.status === 'pending') {
@@ -67,13 +68,13 @@ export function settleDay(state: GateState, rng: Rng): GateState {
       settleBreach(tally);
     }
   }
-  return {
-    ...state,
-    phase: 'idle',
-    requests: [],
-    credits: tally.credits,
-    trust: tally.trust,
-    score: tally.score + DAY_COMPLETED_SCORE,
-    stats: { ...tally.stats, daysCompleted: tally.stats.daysCompleted + 1 },
-  };
+  tally.stats.daysCompleted += 1;
+  const next = copyState(state);
+  next.phase = 'idle';
+  next.requests = [];
+  next.credits = tally.credits;
+  next.trust = tally.trust;
+  next.score = tally.score + DAY_COMPLETED_SCORE;
+  next.stats = tally.stats;
+  return next;
 }

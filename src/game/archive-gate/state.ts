@@ -93,25 +93,77 @@ export function noRejections(): Record<RejectReason, number> {
   return counts as Record<RejectReason, number>;
 }
 
-/** Folds a refused action: nothing changes but the rejection counters. */
-/**
- * A copy of `counts` with `key` one higher. Assigning an existing key of a fresh copy keeps the
- * object's shape; a computed key in a literal (`{ ...o, [k]: v }`) would not, and folds slow down.
+/*
+ * Copies are written out field by field rather than spread: V8 clones a spread of these objects
+ * about twenty times slower than it builds a literal, and every state then has the same shape.
+ * A fold changes only the fresh copy it returns, never the state it was given.
  */
-export function increment<T extends Record<K, number>, K extends keyof T>(
-  counts: T,
-  key: K,
-  by = 1,
-): T {
-  const copy = { ...counts };
-  copy[key] = (counts[key] + by) as T[K];
-  return copy;
+
+export function copyState(s: GateState): GateState {
+  return {
+    day: s.day,
+    phase: s.phase,
+    credits: s.credits,
+    trust: s.trust,
+    score: s.score,
+    defenses: s.defenses,
+    requests: s.requests,
+    stats: s.stats,
+    rejected: s.rejected,
+    rejectedByReason: s.rejectedByReason,
+    config: s.config,
+    rng: s.rng,
+  };
 }
 
-export function reject(state: GateState, reason: RejectReason): GateState {
+export function copyStats(s: GateStats): GateStats {
   return {
-    ...state,
-    rejected: state.rejected + 1,
-    rejectedByReason: increment(state.rejectedByReason, reason),
+    approved: s.approved,
+    denied: s.denied,
+    flagged: s.flagged,
+    investigated: s.investigated,
+    ignored: s.ignored,
+    breaches: s.breaches,
+    correct: s.correct,
+    mistakes: s.mistakes,
+    purchases: s.purchases,
+    daysCompleted: s.daysCompleted,
   };
+}
+
+export function copyRequest(r: GateRequest): GateRequest {
+  return {
+    id: r.id,
+    requester: r.requester,
+    claimedRole: r.claimedRole,
+    indicators: r.indicators,
+    revealed: r.revealed,
+    malicious: r.malicious,
+    value: r.value,
+    status: r.status,
+  };
+}
+
+function copyRejections(r: Record<RejectReason, number>): Record<RejectReason, number> {
+  return {
+    invalid_event: r.invalid_event,
+    session_ended: r.session_ended,
+    no_open_day: r.no_open_day,
+    day_already_open: r.day_already_open,
+    unknown_request: r.unknown_request,
+    already_decided: r.already_decided,
+    nothing_to_reveal: r.nothing_to_reveal,
+    insufficient_credits: r.insufficient_credits,
+    max_level: r.max_level,
+    missing_randomness: r.missing_randomness,
+  };
+}
+
+/** Folds a refused action: nothing changes but the rejection counters. */
+export function reject(state: GateState, reason: RejectReason): GateState {
+  const next = copyState(state);
+  next.rejected = state.rejected + 1;
+  next.rejectedByReason = copyRejections(state.rejectedByReason);
+  next.rejectedByReason[reason] += 1;
+  return next;
 }
