@@ -1,33 +1,123 @@
 import type { PoolClient } from '../src/db/index.js';
-import { boundsOf, selectEventPage } from '../src/events/index.js';
-import type { Session, StoredEvent } from '../src/events/index.js';
+import { boundsOf } from '../src/events/index.js';
+import type { EventBounds } from '../src/events/index.js';
 
-const pageSize = 2_000;
+/** A stored event with what replay checks and folds, and nothing else. */
+export type TailEvent = {
+  eventId: string;
+  sequence: number;
+  type: string;
+  version: number;
+  data: Record<string, unknown>;
+  /** The chain hash, hex. */
+  hash: string;
+};
 
-/** The session's events after `after` up to `to`, a page at a time, in the caller's transaction. */
-export async function* readTail(
+/** How the tail queries return a page: a JSON array of these rows, in sequence order. */
+export type TailRow = [string, number, string, number, Record<string, unknown>, string];
+
+/** One `TailRow`, built by PostgreSQL from game.events columns (optionally qualified). */
+export function tailRowJson(alias = ''): string {
+  const c = (column: string) => `${alias}${column}`;
+  return `json_build_array(${c('event_id')}, ${c('sequence')}, ${c('event_type')},
+    ${c('event_version')}, ${c('event_data')}, encode(${c('hash')}, 'hex'))`;
+}
+
+export function tailEventsOf(rows: readonly TailRow[] | null): TailEvent[] {
+  return (rows ?? []).map((r) => ({
+    eventId: r[0],
+    sequence: r[1],
+    type: r[2],
+    version: r[3],
+    data: r[4],
+    hash: r[5],
+  }));
+}
+
+/** Events in a page of the tail. */
+export const tailPageSize = 2_000;
+
+/**
+ * Parameters: session, after, to, first event time, last event time, limit. One page of the
+ * tail as one JSON array of `TailRow`s: the client parses it with one JSON.parse instead of
+ * decoding every field of every row, which halves its cost per event (the data is the jsonb's
+ * own text, so it parses to the same value as a plain read). The time bounds (`boundsOf`) let
+ * PostgreSQL read only the partitions that can hold the session; known at planning (an unnamed
+ * statement, so a custom plan), they let it walk one partition's primary key in order and stop
+ * at the limit.
+ */
+const tailPageQuery = `
+  SELECT json_agg(${tailRowJson()} ORDER BY sequence) AS page
+    FROM (SELECT event_id, sequence, event_type, event_version, event_data, hash
+            FROM game.events
+           WHERE session_id = $1 AND sequence > $2 AND sequence <= $3
+             AND server_time >= $4 AND server_time <= $5
+           ORDER BY sequence
+           LIMIT $6) AS tail`;
+
+async function selectTailPage(
   tx: PoolClient,
-  session: Session,
+  sessionId: string,
+  bounds: EventBounds,
   after: number,
   to: number,
-): AsyncGenerator<StoredEvent> {
+  limit: number,
+): Promise<TailEvent[]> {
+  if (bounds.firstEventAt === null || bounds.lastEventAt === null || after >= to) return [];
+  const result = await tx.query<{ page: TailRow[] | null }>(tailPageQuery, [
+    sessionId,
+    after,
+    to,
+    bounds.firstEventAt,
+    bounds.lastEventAt,
+    limit,
+  ]);
+  return tailEventsOf(result.rows[0]?.page ?? null);
+}
+
+type TailSession = EventBounds & { id: string };
+
+/**
+ * The session's events after `after` up to `to`, in pages of `tailPageSize`, in the caller's
+ * transaction; `first`, when given and not empty, is the first page, already read (it must be
+ * the events from `after` on). The next page is asked for as soon as a page arrives, so
+ * PostgreSQL reads it while the caller folds this one; at most two pages are in memory. Stopping
+ * early waits for the page in flight.
+ */
+export async function* readTailPages(
+  tx: PoolClient,
+  session: TailSession,
+  after: number,
+  to: number,
+  first?: TailEvent[],
+): AsyncGenerator<TailEvent[]> {
   const bounds = boundsOf(session);
-  let cursor = after;
-  while (cursor < to) {
-    const page = await selectEventPage(tx, session.id, bounds, cursor, to, pageSize);
-    if (page.length === 0) return;
-    yield* page;
-    cursor = page[page.length - 1]?.sequence ?? to;
+  const fetchAfter = (cursor: number) =>
+    selectTailPage(tx, session.id, bounds, cursor, to, tailPageSize);
+  let next = first !== undefined && first.length > 0 ? Promise.resolve(first) : fetchAfter(after);
+  try {
+    for (;;) {
+      const page = await next;
+      const last = page.at(-1)?.sequence;
+      if (last === undefined) return;
+      next = fetchAfter(last);
+      // Handled by the `await` above on the next turn; this only keeps a failure that lands
+      // while the caller is busy from counting as an unhandled rejection meanwhile.
+      void next.catch(() => undefined);
+      yield page;
+    }
+  } finally {
+    await next.catch(() => undefined);
   }
 }
 
 /** The chain hash of the event at `sequence`: where the chain check resumes after a snapshot. */
 export async function chainHashAt(
   tx: PoolClient,
-  session: Session,
+  session: TailSession,
   sequence: number,
 ): Promise<Buffer | undefined> {
-  const [event] = await selectEventPage(
+  const [event] = await selectTailPage(
     tx,
     session.id,
     boundsOf(session),

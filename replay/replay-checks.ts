@@ -7,15 +7,50 @@ import { stateHash } from './fold.js';
 import type { Folder, FoldStart, ReplayEvent } from './fold.js';
 import { listSnapshots, loadSnapshotState } from './load-snapshots.js';
 import type { StoredSnapshot } from './load-snapshots.js';
+import type { SnapshotCandidate } from './load-start.js';
 import { chainHashAt } from './read-tail.js';
+import type { TailEvent } from './read-tail.js';
 
-export type PickedStart = { start?: FoldStart; used: StoredSnapshot | null; corrupt: Divergence[] };
+export type PickedStart = {
+  start?: FoldStart;
+  used: StoredSnapshot | null;
+  corrupt: Divergence[];
+  /** The first page of the events after `start`, when it was read with the snapshot. */
+  tail?: TailEvent[];
+};
+
+function corruptSnapshot(snap: StoredSnapshot, actual: string): Divergence {
+  return {
+    kind: 'snapshot_corrupt',
+    sequence: snap.sequence,
+    event: null,
+    message: `The snapshot at ${snap.sequence} does not hash to its recorded hash; it was not used. Delete it and run agate snapshot to rebuild it.`,
+    expectedHash: snap.stateHash,
+    actualHash: actual,
+  };
+}
 
 /**
  * The newest snapshot at or below the target, of the session's rules version, whose state hashes
- * to its recorded hash; the ones passed over for a bad hash are returned as divergences.
+ * to its recorded hash; the ones passed over for a bad hash are returned as divergences. `newest`
+ * is that snapshot as `selectSessionStart` read it: when its hash holds (the usual case) nothing
+ * more is read; when it does not, the older ones are tried one by one.
  */
 export async function pickSnapshot(
+  tx: PoolClient,
+  session: Session,
+  target: number,
+  newest: SnapshotCandidate | null,
+): Promise<PickedStart> {
+  if (newest === null) return { used: null, corrupt: [] };
+  if (stateHash(newest.state) === newest.stateHash) {
+    const { state, chainHash: previousHash, tail, ...used } = newest;
+    return { start: { sequence: newest.sequence, state, previousHash }, used, corrupt: [], tail };
+  }
+  return pickSnapshotOneByOne(tx, session, target);
+}
+
+async function pickSnapshotOneByOne(
   tx: PoolClient,
   session: Session,
   target: number,
@@ -29,14 +64,7 @@ export async function pickSnapshot(
       const previousHash = await chainHashAt(tx, session, snap.sequence);
       return { start: { sequence: snap.sequence, state, previousHash }, used: snap, corrupt };
     }
-    corrupt.push({
-      kind: 'snapshot_corrupt',
-      sequence: snap.sequence,
-      event: null,
-      message: `The snapshot at ${snap.sequence} does not hash to its recorded hash; it was not used. Delete it and run agate snapshot to rebuild it.`,
-      expectedHash: snap.stateHash,
-      actualHash: actual,
-    });
+    corrupt.push(corruptSnapshot(snap, actual));
   }
   return { used: null, corrupt };
 }

@@ -8,6 +8,7 @@ import type { Divergence } from './divergence.js';
 import { createFolder, stateHash } from './fold.js';
 import type { Folder, FoldSession, ReplayEvent } from './fold.js';
 import { listSnapshots } from './load-snapshots.js';
+import type { StoredSnapshot } from './load-snapshots.js';
 import {
   checkAnchorAt,
   checkHead,
@@ -16,8 +17,11 @@ import {
   listAnchors,
   pickSnapshot,
 } from './replay-checks.js';
-import type { PickedStart } from './replay-checks.js';
-import { readTail } from './read-tail.js';
+import type { Anchor } from './replay-checks.js';
+import { selectSessionStart } from './load-start.js';
+import type { SessionStart } from './load-start.js';
+import { readTailPages } from './read-tail.js';
+import type { TailEvent } from './read-tail.js';
 
 export type ReplayDeps = { pool: Pool; store: EventStore; games: GameCatalog };
 
@@ -108,9 +112,12 @@ export async function replayInTransaction(
   sessionId: string,
   options: Omit<ReplayOptions, 'tenantId' | 'sessionId' | 'role'>,
 ): Promise<ReplayResult> {
-  const session = await selectSession(tx, sessionId);
-  if (session === undefined) throw notFound(sessionId);
-  return replayIn(tx, games, session, options);
+  const fromSnapshot = options.verify !== true && options.from !== 'genesis';
+  const loaded = fromSnapshot
+    ? await selectSessionStart(tx, sessionId, options.to)
+    : await selectSession(tx, sessionId).then((session) => session && { session, newest: null });
+  if (loaded === undefined) throw notFound(sessionId);
+  return replayIn(tx, games, loaded, options);
 }
 
 /** The most events one replay traces (each step holds a hash, and with `state` a whole state). */
@@ -128,37 +135,74 @@ function traceFor(asked: ReplayOptions['trace'], events: number): TraceStep[] | 
   return [];
 }
 
+/** What the fold checks on the way with `verify`; null without it. */
+type VerifyChecks = { snapshots: StoredSnapshot[]; at: Set<number>; anchors: Anchor[] } | null;
+
+async function verifyChecks(
+  tx: PoolClient,
+  sessionId: string,
+  target: number,
+  verify: boolean,
+): Promise<VerifyChecks> {
+  if (!verify) return null;
+  const snapshots = await listSnapshots(tx, sessionId, target);
+  const anchors = await listAnchors(tx, sessionId);
+  const at = new Set([...snapshots, ...anchors].map((c) => c.sequence));
+  return { snapshots, at, anchors };
+}
+
+type FoldRun = {
+  tx: PoolClient;
+  session: Session;
+  target: number;
+  folder: Folder;
+  /** The first page of the tail, when it came with the snapshot. */
+  firstPage: TailEvent[] | undefined;
+  checks: VerifyChecks;
+  trace: TraceStep[] | null;
+  withState: boolean;
+  divergences: Divergence[];
+};
+
+/** Streams the tail into the folder; with verify, an integrity failure becomes a divergence. */
+async function foldTail(run: FoldRun): Promise<void> {
+  const { tx, session, folder, checks } = run;
+  let current: ReplayEvent | undefined;
+  try {
+    const pages = readTailPages(tx, session, folder.sequence, run.target, run.firstPage);
+    for await (const page of pages) {
+      for (const event of page) {
+        current = event;
+        applyOne(folder, event, run.trace, run.withState);
+        if (checks === null || !checks.at.has(folder.sequence)) continue;
+        await checkSnapshotAt(tx, session.id, checks.snapshots, folder, event, run.divergences);
+        checkAnchorAt(checks.anchors, folder, event, run.divergences);
+      }
+    }
+  } catch (error) {
+    if (checks === null || !isAgateError(error, 'integrity_violation')) throw error;
+    run.divergences.push(integrityDivergence(error, current));
+  }
+}
+
 async function replayIn(
   tx: PoolClient,
   games: GameCatalog,
-  session: Session,
+  { session, newest }: SessionStart,
   options: Omit<ReplayOptions, 'tenantId' | 'sessionId' | 'role'>,
 ): Promise<ReplayResult> {
   const rules = rulesOf(games, session);
   const target = targetOf(session, options.to);
   const verify = options.verify === true;
-  const picked: PickedStart =
-    verify || options.from === 'genesis'
-      ? { used: null, corrupt: [] }
-      : await pickSnapshot(tx, session, target);
+  const picked = await pickSnapshot(tx, session, target, newest);
   const folder = createFolder(rules, foldSessionOf(session), picked.start);
-  const checks = verify ? await listSnapshots(tx, session.id, target) : [];
-  const anchors = verify ? await listAnchors(tx, session.id) : [];
-  const divergences: Divergence[] = [...picked.corrupt];
+  const checks = await verifyChecks(tx, session.id, target, verify);
   const startedAt = folder.sequence;
   const trace = traceFor(options.trace, target - startedAt);
-  let current: ReplayEvent | undefined;
-  try {
-    for await (const event of readTail(tx, session, startedAt, target)) {
-      current = event;
-      applyOne(folder, event, trace, options.trace === 'state');
-      if (verify) await checkSnapshotAt(tx, session.id, checks, folder, event, divergences);
-      if (verify) checkAnchorAt(anchors, folder, event, divergences);
-    }
-  } catch (error) {
-    if (!verify || !isAgateError(error, 'integrity_violation')) throw error;
-    divergences.push(integrityDivergence(error, current));
-  }
+  const withState = options.trace === 'state';
+  const divergences = [...picked.corrupt];
+  const firstPage = picked.tail;
+  await foldTail({ tx, session, target, folder, firstPage, checks, trace, withState, divergences });
   if (verify && divergences.length === 0) checkHead(session, target, folder, divergences);
   return {
     sessionId: session.id,

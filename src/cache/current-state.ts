@@ -15,8 +15,10 @@ export type CurrentState = HotState & { source: 'cache' | 'replay' };
 /**
  * The session's state at its last sequence. Serves the hot entry only when its sequence is the
  * session's last sequence as PostgreSQL reports it; otherwise replays (snapshot and tail) and
- * refills the cache. With `redis` null or down it still answers, from the replay. Throws what
- * the store and replay throw (`session_not_found`, ...), never a cache failure.
+ * refills the cache. With `redis` null or down it still answers, from the replay (without Redis
+ * there is nothing to compare the session row with, so it is not read on its own: the replay
+ * reads it). Throws what the store and replay throw (`session_not_found`, ...), never a cache
+ * failure.
  */
 export async function currentState(
   agate: Agate,
@@ -25,16 +27,19 @@ export async function currentState(
   input: CurrentStateInput,
 ): Promise<CurrentState> {
   const { tenantId, sessionId } = checkRef(input);
-  const [session, cached] = await Promise.all([
-    agate.store.getSession({ tenantId, sessionId, role: input.role }),
-    redis === null ? undefined : fetchHotState(redis, health, { tenantId, sessionId }),
-  ]);
-  if (cached !== undefined && cached.sequence === session.lastSequence) {
-    health.hits += 1;
-    return { ...cached, source: 'cache' };
+  const ref = { tenantId, sessionId, role: input.role };
+  if (redis !== null) {
+    const [session, cached] = await Promise.all([
+      agate.store.getSession(ref),
+      fetchHotState(redis, health, { tenantId, sessionId }),
+    ]);
+    if (cached !== undefined && cached.sequence === session.lastSequence) {
+      health.hits += 1;
+      return { ...cached, source: 'cache' };
+    }
   }
   health.misses += 1;
-  const replayed = await agate.replay({ tenantId, sessionId, role: input.role });
+  const replayed = await agate.replay(ref);
   const fresh: HotState = {
     sequence: replayed.sequence,
     stateHash: replayed.stateHash,

@@ -20,8 +20,8 @@ export type {
   EventTypeDefinition,
   EventTypeRegistry,
 } from './event-types.js';
-export { checkRef, getSession, notFound, selectSession } from './get-session.js';
-export type { SessionRef } from './get-session.js';
+export { checkRef, getSession, notFound, selectSession, sessionColumns } from './get-session.js';
+export type { SessionRef, SessionRow } from './get-session.js';
 export { defaultLimits, resolveLimits } from './limits.js';
 export type { Limits } from './limits.js';
 export { drawSeed, prepareBatch, shapeBatch } from './prepare-batch.js';
@@ -34,5 +34,6 @@ export type {
   StoredEvent,
   StreamEventsInput,
 } from './read-events.js';
+export { toSession } from './session.js';
 export type { Session, SessionStatus } from './session.js';
 export type { AfterAppend, AppendedBatch, StoreDeps } from './store-deps.js';

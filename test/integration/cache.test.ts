@@ -182,6 +182,15 @@ describe('currentState', () => {
     const s = await sessionWith(7);
     const got = await currentState(agate, null, cache.health, { tenantId, sessionId: s.id });
     expect(got).toEqual({ ...(await truthAt(s.id)), source: 'replay' });
+    const other = (await createTenant(db.pool, { name: 'no cache', actor: 'test' })).id;
+    for (const ref of [
+      { tenantId, sessionId: uuidv7() },
+      { tenantId: other, sessionId: s.id },
+    ]) {
+      await expect(currentState(agate, null, cache.health, ref)).rejects.toMatchObject({
+        code: 'session_not_found',
+      });
+    }
   });
 
   it("says not found for another tenant's session, whatever the cache holds", async () => {

@@ -115,6 +115,47 @@ describe('replay', () => {
     expect(r).toMatchObject({ verified: true, divergences: [], snapshotUsed: null, sequence: 110 });
   });
 
+  it('streams a session of several pages the same from genesis, from a snapshot and with verify', async () => {
+    const s = await sessionWith(4_321, 500);
+    const events = await allEvents(agate.store, s);
+    const session = { ...s, sessionId: s.id };
+    const pure = foldAll(tinyRules, session, events);
+    const genesis = await agate.replay({ tenantId, sessionId: s.id, from: 'genesis' });
+    expect(genesis).toMatchObject({ stateHash: pure.stateHash, eventsReplayed: 4_321 });
+    const snap = await agate.replay({ tenantId, sessionId: s.id });
+    expect(snap.stateHash).toBe(pure.stateHash);
+    expect(snap.snapshotUsed?.sequence).toBeGreaterThan(4_000);
+    for (const to of [1_999, 2_000, 2_001, 4_000]) {
+      const expected = foldAll(tinyRules, session, events.slice(0, to)).stateHash;
+      const got = await agate.replay({ tenantId, sessionId: s.id, to, from: 'genesis' });
+      expect(got.stateHash, `to ${to}`).toBe(expected);
+    }
+    const verified = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(verified).toMatchObject({ verified: true, divergences: [], stateHash: pure.stateHash });
+  });
+
+  it('continues past the first page read with the snapshot when the tail is longer', async () => {
+    const manual = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+    const s = await manual.store.createSession({ tenantId, rules: 'tiny', seed: 'long-tail' });
+    const ref = { tenantId, sessionId: s.id };
+    const append = async (count: number) => {
+      for (let done = 0; done < count; done += 500) {
+        const events = Array.from({ length: Math.min(500, count - done) }, (_, i) => inc(i));
+        expect((await manual.store.appendEvents({ ...ref, events })).ok).toBe(true);
+      }
+    };
+    await append(100);
+    expect((await manual.snapshot(ref)).sequence).toBe(100);
+    await append(2_500);
+    for (const to of [2_099, 2_100, 2_101, 2_600]) {
+      const genesis = await manual.replay({ ...ref, to, from: 'genesis' });
+      const got = await manual.replay({ ...ref, to });
+      expect(got.snapshotUsed?.sequence, `to ${to}`).toBe(100);
+      expect(got.eventsReplayed).toBe(to - 100);
+      expect(got.stateHash).toBe(genesis.stateHash);
+    }
+  });
+
   it("is another tenant's business: replay says not found", async () => {
     const s = await sessionWith(3);
     const other = (await createTenant(db.pool, { name: 'other', actor: 'test' })).id;
@@ -190,6 +231,49 @@ describe('tampering', () => {
     expect(r.divergences).toEqual([
       expect.objectContaining({ kind: 'snapshot_corrupt', sequence: 100 }),
     ]);
+  });
+
+  it('passes over every corrupt snapshot, newest first, down to genesis when none is sound', async () => {
+    const s = await sessionWith(160);
+    const honest = await agate.replay({ tenantId, sessionId: s.id, from: 'genesis' });
+    const corrupt = (sequence: number) =>
+      tamper(
+        `UPDATE game.snapshots SET state = jsonb_set(state, '{total}', '0') WHERE session_id = $1 AND sequence = $2`,
+        [s.id, sequence],
+      );
+    await corrupt(150);
+    await corrupt(100);
+    const below = await agate.replay({ tenantId, sessionId: s.id, to: 149 });
+    expect(below.snapshotUsed).toEqual({ sequence: 50, reason: 'interval' });
+    expect(below.divergences.map((d) => [d.kind, d.sequence])).toEqual([['snapshot_corrupt', 100]]);
+    const older = await agate.replay({ tenantId, sessionId: s.id });
+    expect(older).toMatchObject({ snapshotUsed: { sequence: 50 }, stateHash: honest.stateHash });
+    expect(older.divergences.map((d) => [d.kind, d.sequence])).toEqual([
+      ['snapshot_corrupt', 150],
+      ['snapshot_corrupt', 100],
+    ]);
+    await corrupt(50);
+    const none = await agate.replay({ tenantId, sessionId: s.id });
+    expect(none).toMatchObject({ snapshotUsed: null, eventsReplayed: 160 });
+    expect(none.stateHash).toBe(honest.stateHash);
+    expect(none.divergences.map((d) => d.sequence)).toEqual([150, 100, 50]);
+  });
+
+  it('an event changed on a later page is reported there, with the next page in flight', async () => {
+    const s = await sessionWith(4_500, 500);
+    await tamper(
+      `UPDATE game.events SET event_data = '{"by": 7}' WHERE session_id = $1 AND sequence = 3001`,
+      [s.id],
+    );
+    await expect(
+      agate.replay({ tenantId, sessionId: s.id, from: 'genesis' }),
+    ).rejects.toMatchObject({
+      code: 'integrity_violation',
+      message: expect.stringMatching(/^Event 3001 /) as unknown,
+    });
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.divergences[0]).toMatchObject({ kind: 'chain', sequence: 3001 });
+    expect((await agate.replay({ tenantId, sessionId: s.id, to: 2_500 })).sequence).toBe(2_500);
   });
 
   it('a snapshot rewritten with a matching hash is caught by verify, with the paths that differ', async () => {
