@@ -1,6 +1,6 @@
 // Replay speed of agate: the pure fold in process, a genesis replay from PostgreSQL next to a raw
-// read of the same rows (each in its own process, for its peak RSS), and the current state from a
-// snapshot plus a short tail.
+// read of the same rows (each in its own process, compiled to JavaScript as in production, for its
+// peak RSS), and the current state without Redis from a snapshot plus a short tail.
 // Usage: npx tsx bench/replay.bench.ts [--quick]   (`npm run bench` runs this with everything else)
 import { parseBenchArgs } from './support/bench-args.js';
 import { replayOptions } from './support/bench-plan.js';

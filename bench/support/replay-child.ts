@@ -1,5 +1,5 @@
 // One measurement of the replay bench, alone in its process so that its peak RSS is its own.
-// Usage: node --import tsx bench/support/replay-child.ts <agate-genesis|raw-read> <url> <tenant> <session>
+// Usage (compiled by compileChild in run-child.ts): node replay-child.js <agate-genesis|raw-read> <url> <tenant> <session>
 // Prints one JSON line (see ChildResult in run-child.ts).
 import { createClient, createPool } from '../../src/db/index.js';
 import { defaultGames } from '../../src/game/index.js';

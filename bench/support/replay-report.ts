@@ -9,7 +9,7 @@ export type ReplayFigures = {
   p50Ms: number | null;
   p99Ms: number | null;
   maxRssMb: number | null;
-  /** Peak RSS of the child before its measured work: Node, tsx, modules and a connection. */
+  /** Peak RSS of the child before its measured work: Node, the compiled modules and a connection. */
   baseRssMb: number | null;
   /** events/s of the agate genesis replay over the raw read's, same session, same run. */
   ratioToRaw: number | null;

@@ -15,6 +15,7 @@ import { replayRow } from './replay-report.js';
 import type { ReplayRow } from './replay-report.js';
 import { fillSession, timeTailReplays } from './replay-sessions.js';
 import type { FilledSession } from './replay-sessions.js';
+import { compileChild } from './compile-child.js';
 import { runChild } from './run-child.js';
 import type { ChildMode, ChildResult } from './run-child.js';
 
@@ -97,9 +98,10 @@ async function measureGenesis(
 ): Promise<Measured & { stateHashes: string[] }> {
   const agateRuns: ChildResult[] = [];
   const rawRuns: ChildResult[] = [];
+  const child = compileChild();
   for (let run = 1; run <= options.genesisRuns; run += 1) {
     for (const mode of ['agate-genesis', 'raw-read'] as const) {
-      const result = await runChild({ mode, url, tenantId, sessionId: big.sessionId });
+      const result = await runChild(child, { mode, url, tenantId, sessionId: big.sessionId });
       options.log(
         `  ${mode} run ${run}: ${Math.round(result.ms)} ms, ${Math.round((result.events * 1000) / result.ms)} events/s, max RSS ${Math.round(result.maxRssMb)} MB`,
       );
@@ -129,7 +131,7 @@ async function measureTail(
   const row = replayRow(
     {
       scenario: `snapshot-tail-${session.events}`,
-      label: `snapshot + ${options.tail}-event tail, ${n} events`,
+      label: `current state, snapshot + ${options.tail}-event tail, ${n} events`,
       events: session.events,
     },
     { p50Ms: percentile(replays.latenciesMs, 50), p99Ms: percentile(replays.latenciesMs, 99) },
@@ -170,7 +172,7 @@ async function measureDatabase(options: Run): Promise<Measured> {
       if (big === undefined) throw new Error('the big session was not stored');
       options.log(`genesis replay of ${big.events} events, ${options.genesisRuns} run(s) each`);
       const genesis = await measureGenesis(options, db.url, tenant.id, big);
-      options.log('current state from snapshot + tail');
+      options.log('current state without Redis: snapshot + tail');
       const rows = [...genesis.rows];
       const problems = [...genesis.problems];
       for (const session of filled) {

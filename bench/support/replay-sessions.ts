@@ -1,3 +1,5 @@
+import { createCacheHealth, currentState } from '../../src/cache/index.js';
+import type { CurrentState } from '../../src/cache/index.js';
 import { playSession } from '../../src/game/index.js';
 import type { GateEventInput } from '../../src/game/index.js';
 import type { Agate } from '../../src/runtime/index.js';
@@ -13,7 +15,7 @@ export type FilledSession = {
 
 export type TailReplays = {
   latenciesMs: number[];
-  /** The last timed result, for the cross-check against a genesis replay. */
+  /** The last checked replay, for the cross-check against a genesis replay. */
   last: ReplayResult;
   problems: string[];
 };
@@ -81,10 +83,23 @@ function checkTailReplay(session: FilledSession, tail: number, result: ReplayRes
   return problems;
 }
 
+function checkCurrentState(
+  session: FilledSession,
+  replayed: ReplayResult,
+  current: CurrentState,
+): string[] {
+  if (current.source === 'replay' && current.stateHash === replayed.stateHash) return [];
+  return [
+    `${session.events}-event session: current state ${current.stateHash}@${current.sequence} from ${current.source}, replay ${replayed.stateHash}@${replayed.sequence}`,
+  ];
+}
+
 /**
- * Times `agate.replay` of the current state (newest snapshot plus the tail), `samples` times
- * after `warmups` untimed calls, one call at a time. Every result is checked; problems are
- * collected rather than thrown so the figures still print.
+ * Times `currentState` without Redis (the newest snapshot plus the tail, as a server without a
+ * cache serves it), `samples` times after `warmups` untimed calls, one call at a time. Before
+ * each call an untimed `agate.replay` checks that the snapshot and the tail are the ones
+ * expected, and the timed result must agree with it. Problems are collected rather than thrown
+ * so the figures still print.
  */
 export async function timeTailReplays(
   agate: Agate,
@@ -93,16 +108,18 @@ export async function timeTailReplays(
   options: { tail: number; warmups: number; samples: number },
 ): Promise<TailReplays> {
   const ref = { tenantId, sessionId: session.sessionId };
+  const health = createCacheHealth();
   const problems: string[] = [];
   let last: ReplayResult | undefined;
   const latenciesMs: number[] = [];
   for (let i = 0; i < options.warmups + options.samples; i += 1) {
+    last = await agate.replay(ref);
+    problems.push(...checkTailReplay(session, options.tail, last));
     const t0 = performance.now();
-    const result = await agate.replay(ref);
+    const current = await currentState(agate, null, health, ref);
     const ms = performance.now() - t0;
     if (i >= options.warmups) latenciesMs.push(ms);
-    problems.push(...checkTailReplay(session, options.tail, result));
-    last = result;
+    problems.push(...checkCurrentState(session, last, current));
   }
   if (last === undefined) throw new Error('timeTailReplays needs at least one call');
   return { latenciesMs, last, problems: [...new Set(problems)] };

@@ -23,14 +23,13 @@ export type ChildResult = z.infer<typeof childResultSchema>;
 export type ChildArgs = { mode: ChildMode; url: string; tenantId: string; sessionId: string };
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const childFile = fileURLToPath(new URL('./replay-child.ts', import.meta.url));
-
 /**
- * Runs one measurement in a fresh Node process (through tsx, like the bench), so that its peak
- * RSS belongs to that measurement alone. The child prints one JSON line; its stderr passes through.
+ * Runs one measurement in a fresh Node process, from the child that `compileChild` (compile-child.ts) built, so
+ * that its peak RSS belongs to that measurement alone. The child prints one JSON line; its
+ * stderr passes through.
  */
-export function runChild(args: ChildArgs): Promise<ChildResult> {
-  const argv = ['--import', 'tsx', childFile, args.mode, args.url, args.tenantId, args.sessionId];
+export function runChild(compiledChild: string, args: ChildArgs): Promise<ChildResult> {
+  const argv = [compiledChild, args.mode, args.url, args.tenantId, args.sessionId];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, {
       cwd: repoRoot,
