@@ -1,6 +1,7 @@
 // One measurement of the replay bench, alone in its process so that its peak RSS is its own.
 // Usage (compiled by compileChild in run-child.ts): node replay-child.js <agate-genesis|raw-read> <url> <tenant> <session>
 // Prints one JSON line (see ChildResult in run-child.ts).
+import { readFileSync } from 'node:fs';
 import { createClient, createPool } from '../../src/db/index.js';
 import { defaultGames } from '../../src/game/index.js';
 import { createAgate } from '../../src/runtime/index.js';
@@ -41,7 +42,19 @@ function parseArgs(argv: readonly string[]): ChildArgs {
   return { mode: known, url, tenantId, sessionId };
 }
 
+/**
+ * This process's peak resident set, in MB: VmHWM from /proc where there is one. Not
+ * `resourceUsage().maxRSS`: Linux carries the high-water mark across fork and exec, so a child
+ * of a large parent (the whole bench) reports the parent's size before doing anything.
+ */
 function maxRssMb(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+    if (kb !== undefined) return Number(kb) / 1024;
+  } catch {
+    // No /proc (not Linux): fall back to getrusage.
+  }
   return process.resourceUsage().maxRSS / 1024;
 }
 

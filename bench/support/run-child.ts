@@ -11,7 +11,7 @@ export const childResultSchema = z.strictObject({
   /** Wall time of the replay or read alone (connecting and loading modules are not in it). */
   ms: z.number(),
   events: z.number().int(),
-  /** Peak resident set of the whole child, from `process.resourceUsage().maxRSS`. */
+  /** Peak resident set of the whole child (VmHWM: its own, not its parent's). */
   maxRssMb: z.number(),
   /** The same peak just before the measured work began: what loading and connecting cost. */
   baseRssMb: z.number(),
