@@ -1,5 +1,5 @@
 import type { PoolClient } from '../src/db/index.js';
-import { boundsOf } from '../src/events/index.js';
+import { boundsOf, pageParams, pageQuery } from '../src/events/index.js';
 import type { EventBounds } from '../src/events/index.js';
 
 /** A stored event with what replay checks and folds, and nothing else. */
@@ -38,22 +38,14 @@ export function tailEventsOf(rows: readonly TailRow[] | null): TailEvent[] {
 export const tailPageSize = 2_000;
 
 /**
- * Parameters: session, after, to, first event time, last event time, limit. One page of the
- * tail as one JSON array of `TailRow`s: the client parses it with one JSON.parse instead of
- * decoding every field of every row, which halves its cost per event (the data is the jsonb's
- * own text, so it parses to the same value as a plain read). The time bounds (`boundsOf`) let
- * PostgreSQL read only the partitions that can hold the session; known at planning (an unnamed
- * statement, so a custom plan), they let it walk one partition's primary key in order and stop
- * at the limit.
+ * One page of the tail (`pageQuery`, the store's own page read) as one JSON array of `TailRow`s:
+ * the client parses it with one JSON.parse instead of decoding every field of every row, which
+ * halves its cost per event (the data is the jsonb's own text, so it parses to the same value as
+ * a plain read). The time bounds (`boundsOf`) let PostgreSQL read only the partitions that can
+ * hold the session; known at planning (an unnamed statement, so a custom plan), they let it walk
+ * one partition's primary key in order and stop at the limit.
  */
-const tailPageQuery = `
-  SELECT json_agg(${tailRowJson()} ORDER BY sequence) AS page
-    FROM (SELECT event_id, sequence, event_type, event_version, event_data, hash
-            FROM game.events
-           WHERE session_id = $1 AND sequence > $2 AND sequence <= $3
-             AND server_time >= $4 AND server_time <= $5
-           ORDER BY sequence
-           LIMIT $6) AS tail`;
+const tailPageQuery = `SELECT json_agg(${tailRowJson()} ORDER BY sequence) AS page FROM (${pageQuery}) AS tail`;
 
 async function selectTailPage(
   tx: PoolClient,
@@ -63,15 +55,9 @@ async function selectTailPage(
   to: number,
   limit: number,
 ): Promise<TailEvent[]> {
-  if (bounds.firstEventAt === null || bounds.lastEventAt === null || after >= to) return [];
-  const result = await tx.query<{ page: TailRow[] | null }>(tailPageQuery, [
-    sessionId,
-    after,
-    to,
-    bounds.firstEventAt,
-    bounds.lastEventAt,
-    limit,
-  ]);
+  const params = pageParams(sessionId, bounds, after, to, limit);
+  if (params === undefined) return [];
+  const result = await tx.query<{ page: TailRow[] | null }>(tailPageQuery, params);
   return tailEventsOf(result.rows[0]?.page ?? null);
 }
 

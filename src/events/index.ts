@@ -26,7 +26,14 @@ export { defaultLimits, resolveLimits } from './limits.js';
 export type { Limits } from './limits.js';
 export { drawSeed, prepareBatch, shapeBatch } from './prepare-batch.js';
 export type { NewEvent, PreparedEvent, ShapedEvent } from './prepare-batch.js';
-export { boundsOf, readEvents, selectEventPage, streamEvents } from './read-events.js';
+export {
+  boundsOf,
+  pageParams,
+  pageQuery,
+  readEvents,
+  selectEventPage,
+  streamEvents,
+} from './read-events.js';
 export type {
   EventBounds,
   EventPage,

@@ -93,6 +93,18 @@ export function boundsOf(session: EventBounds): EventBounds {
   };
 }
 
+/** `pageQuery`'s parameters, or undefined when the range holds no event (nothing to ask). */
+export function pageParams(
+  sessionId: string,
+  bounds: Bounds,
+  after: number,
+  to: number,
+  limit: number,
+): unknown[] | undefined {
+  if (bounds.firstEventAt === null || bounds.lastEventAt === null || after >= to) return undefined;
+  return [sessionId, after, to, bounds.firstEventAt, bounds.lastEventAt, limit];
+}
+
 /**
  * One page of a session's events in sequence order, in the caller's transaction (which sets the
  * tenant). The session's first and last event times (`boundsOf`) bound server_time, so
@@ -106,15 +118,9 @@ export async function selectEventPage(
   to: number,
   limit: number,
 ): Promise<StoredEvent[]> {
-  if (bounds.firstEventAt === null || bounds.lastEventAt === null || after >= to) return [];
-  const result = await tx.query<EventRow>(pageQuery, [
-    sessionId,
-    after,
-    to,
-    bounds.firstEventAt,
-    bounds.lastEventAt,
-    limit,
-  ]);
+  const params = pageParams(sessionId, bounds, after, to, limit);
+  if (params === undefined) return [];
+  const result = await tx.query<EventRow>(pageQuery, params);
   return result.rows.map((r) => ({
     eventId: r.event_id,
     sessionId: r.session_id,

@@ -48,6 +48,28 @@ const inc = (eventId: string) => ({
   data: { by: 1 },
 });
 
+/**
+ * Runs `work` with auto_explain sending every nested plan to the client, and returns what it
+ * returned with the plans of the duplicate probe among them.
+ */
+async function withProbePlans<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; probes: Explained[] }> {
+  await db.pool.query(
+    `LOAD 'auto_explain'; SET auto_explain.log_min_duration = 0;
+     SET auto_explain.log_nested_statements = on; SET auto_explain.log_format = 'json';
+     SET auto_explain.log_level = 'notice'`,
+  );
+  explained.length = 0;
+  try {
+    const result = await work();
+    const probes = explained.filter((e) => /ev\.event_id\s*=\s*x\.id/.test(e['Query Text']));
+    return { result, probes };
+  } finally {
+    await db.pool.query('RESET auto_explain.log_min_duration');
+  }
+}
+
 describe('the duplicate check of game.append_events', () => {
   it('probes the (session_id, event_id) index per id, even in a long session', async () => {
     const session = await store.createSession({ tenantId, rules: 'tiny' });
@@ -60,19 +82,14 @@ describe('the duplicate check of game.append_events', () => {
       expect(result.ok).toBe(true);
     }
     await db.pool.query('ANALYZE game.events');
-    await db.pool.query(`LOAD 'auto_explain'`);
-    await db.pool.query(
-      `SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;
-       SET auto_explain.log_format = 'json'; SET auto_explain.log_level = 'notice'`,
-    );
     const batch = Array.from({ length: 10 }, () => inc(uuidv7()));
-    const first = await store.appendEvents({ ...ref, events: batch });
-    const retry = await store.appendEvents({ ...ref, events: batch });
-    await db.pool.query('RESET auto_explain.log_min_duration');
+    const { result: replies, probes: checks } = await withProbePlans(async () => [
+      await store.appendEvents({ ...ref, events: batch }),
+      await store.appendEvents({ ...ref, events: batch }),
+    ]);
 
-    expect(first).toMatchObject({ ok: true, duplicate: false, firstSequence: 2_001 });
-    expect(retry).toMatchObject({ ok: true, duplicate: true, firstSequence: 2_001 });
-    const checks = explained.filter((e) => /ev\.event_id\s*=\s*x\.id/.test(e['Query Text']));
+    expect(replies[0]).toMatchObject({ ok: true, duplicate: false, firstSequence: 2_001 });
+    expect(replies[1]).toMatchObject({ ok: true, duplicate: true, firstSequence: 2_001 });
     expect(checks).toHaveLength(2);
     for (const check of checks) {
       const indexes = indexesOf(check.Plan);
@@ -87,21 +104,12 @@ describe('the duplicate check of game.append_events', () => {
     const stored = uuidv7();
     expect((await store.appendEvents({ ...ref, events: [inc(stored)] })).ok).toBe(true);
     const minted = { type: 'counter.incremented', version: 1, data: { by: 1 } };
-    await db.pool.query(
-      `SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;
-       SET auto_explain.log_format = 'json'; SET auto_explain.log_level = 'notice'`,
+    const { result: fresh, probes: probesForMinted } = await withProbePlans(() =>
+      store.appendEvents({ ...ref, events: [minted, minted] }),
     );
-    explained.length = 0;
-    const fresh = await store.appendEvents({ ...ref, events: [minted, minted] });
-    const probesForMinted = explained.filter((e) =>
-      /ev\.event_id\s*=\s*x\.id/.test(e['Query Text']),
+    const { result: mixed, probes: probesForMixed } = await withProbePlans(() =>
+      store.appendEvents({ ...ref, events: [minted, inc(stored)] }),
     );
-    explained.length = 0;
-    const mixed = await store.appendEvents({ ...ref, events: [minted, inc(stored)] });
-    const probesForMixed = explained.filter((e) =>
-      /ev\.event_id\s*=\s*x\.id/.test(e['Query Text']),
-    );
-    await db.pool.query('RESET auto_explain.log_min_duration');
 
     expect(fresh).toMatchObject({ ok: true, duplicate: false, firstSequence: 2 });
     expect(probesForMinted).toHaveLength(0);
