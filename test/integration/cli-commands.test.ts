@@ -36,10 +36,10 @@ afterAll(() => db.drop());
 /** A session of archive-gate played by the bot, stored through the normal append path. */
 async function playedSession(
   events: number,
-  options: { tenant?: string; playerId?: string; end?: boolean } = {},
+  options: { tenant?: string; playerId?: string; end?: boolean; seed?: string } = {},
 ): Promise<string> {
   const tenant = options.tenant ?? tenantId;
-  const seed = `cli-${uuidv7()}`;
+  const seed = options.seed ?? `cli-${uuidv7()}`;
   const session = await agate.store.createSession({
     tenantId: tenant,
     rules: 'archive-gate',
@@ -282,7 +282,11 @@ describe.concurrent('the agate CLI', () => {
 
   describe('agate snapshot', () => {
     it('saves a manual snapshot at the last sequence and prints its hash', async () => {
-      const sessionId = await playedSession(33);
+      // A fixed seed whose 33rd event is no day boundary: with a random one (1 in ~9) the inline
+      // snapshotter had already saved a day snapshot at 33, and the manual one was not created.
+      const seed = 'cli-snapshot';
+      expect(playSession(seed, {}, 33, 'bot').at(-1)?.type).not.toBe('day.ended');
+      const sessionId = await playedSession(33, { seed });
       const library = await agate.replay({ tenantId, sessionId });
       const json = parsed<Record<string, unknown>>(
         await cli(['snapshot', sessionId, '--tenant', tenantId, '--json']),
