@@ -10,6 +10,7 @@ export const errorCodes = [
   'unknown_event_type',
   'unknown_rules',
   'invalid_event',
+  'seed_not_allowed',
   'invalid_request',
   'payload_too_large',
   'batch_too_large',
@@ -26,6 +27,7 @@ export const errorCodes = [
   'unauthorized',
   'rate_limited',
   'not_found',
+  'uri_too_long',
   'schema_out_of_date',
   'internal',
 ] as const;
