@@ -59,7 +59,7 @@ export type ReplayResult = {
   trace: TraceStep[] | null;
 };
 
-function rulesOf(games: GameCatalog, session: Session): GameRules {
+export function rulesOf(games: GameCatalog, session: Session): GameRules {
   const rules = games.find(session.rules, session.rulesVersion);
   if (rules === undefined) {
     throw new AgateError(
@@ -81,7 +81,7 @@ function targetOf(session: Session, to: number | undefined): number {
   return to;
 }
 
-function foldSessionOf(session: Session): FoldSession {
+export function foldSessionOf(session: Session): FoldSession {
   return {
     sessionId: session.id,
     tenantId: session.tenantId,
