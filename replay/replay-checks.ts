@@ -19,12 +19,17 @@ export type PickedStart = {
   tail?: TailEvent[];
 };
 
-function corruptSnapshot(snap: StoredSnapshot, actual: string): Divergence {
+/** What an analyst runs to replace a session's bad snapshots with ones rebuilt from its log. */
+export function rebuildCommand(sessionId: string, tenantId: string): string {
+  return `agate snapshot rebuild ${sessionId} --tenant ${tenantId}`;
+}
+
+function corruptSnapshot(session: Session, snap: StoredSnapshot, actual: string): Divergence {
   return {
     kind: 'snapshot_corrupt',
     sequence: snap.sequence,
     event: null,
-    message: `The snapshot at ${snap.sequence} does not hash to its recorded hash; it was not used. Delete it and run agate snapshot to rebuild it.`,
+    message: `The snapshot at ${snap.sequence} does not hash to its recorded hash; it was not used. Run ${rebuildCommand(session.id, session.tenantId)} to replace it with one rebuilt from the log.`,
     expectedHash: snap.stateHash,
     actualHash: actual,
   };
@@ -64,44 +69,85 @@ async function pickSnapshotOneByOne(
       const previousHash = await chainHashAt(tx, session, snap.sequence);
       return { start: { sequence: snap.sequence, state, previousHash }, used: snap, corrupt };
     }
-    corrupt.push(corruptSnapshot(snap, actual));
+    corrupt.push(corruptSnapshot(session, snap, actual));
   }
   return { used: null, corrupt };
 }
 
-/** With verify: does the replayed state agree with a stored snapshot at this sequence? */
+/**
+ * With verify: does every stored snapshot at the folder's sequence agree with itself and with the
+ * replayed state? Its stored state must hash to its recorded hash (else `snapshot_corrupt`, which
+ * a plain replay would pass over) and that hash must be the replayed state's (else `snapshot`, a
+ * rewrite with a matching hash). `event` is the one just applied (none at sequence 0).
+ */
 export async function checkSnapshotAt(
   tx: PoolClient,
-  sessionId: string,
+  session: Session,
   checks: readonly StoredSnapshot[],
   folder: Folder,
-  event: ReplayEvent,
+  event: ReplayEvent | undefined,
   out: Divergence[],
 ): Promise<void> {
   for (const snap of checks) {
     if (snap.sequence !== folder.sequence) continue;
+    const stored = await loadSnapshotState(tx, session.id, snap.sequence);
+    const content = stateHash(stored);
     const actual = stateHash(folder.state);
-    if (actual === snap.stateHash) continue;
-    const stored = await loadSnapshotState(tx, sessionId, snap.sequence);
+    if (content === snap.stateHash && actual === snap.stateHash) continue;
+    const at = event ? { eventId: event.eventId, type: event.type } : null;
+    const paths = diffPaths(stored, folder.state);
+    if (content !== snap.stateHash) {
+      out.push({ ...corruptSnapshot(session, snap, content), event: at, paths });
+      continue;
+    }
     out.push({
       kind: 'snapshot',
       sequence: snap.sequence,
-      event: { eventId: event.eventId, type: event.type },
-      message: `The ${snap.reason} snapshot at ${snap.sequence} disagrees with the replayed state (rules v${snap.rulesVersion}).`,
+      event: at,
+      message: `The ${snap.reason} snapshot at ${snap.sequence} disagrees with the replayed state (rules v${snap.rulesVersion}). Run ${rebuildCommand(session.id, session.tenantId)} to replace it with one rebuilt from the log.`,
       expectedHash: snap.stateHash,
       actualHash: actual,
-      paths: diffPaths(stored, folder.state),
+      paths,
+    });
+  }
+}
+
+/**
+ * With verify, once the fold has reached the session's last sequence: a snapshot or an anchor
+ * beyond it means events (and the session row's count) were removed after they were recorded.
+ */
+export function checkBeyondEnd(
+  session: Session,
+  snapshots: readonly StoredSnapshot[],
+  anchors: readonly Anchor[],
+  out: Divergence[],
+): void {
+  const last = session.lastSequence;
+  for (const snap of snapshots) {
+    if (snap.sequence <= last) continue;
+    out.push({
+      kind: 'snapshot',
+      sequence: snap.sequence,
+      event: null,
+      message: `The ${snap.reason} snapshot at ${snap.sequence} is beyond the session's last sequence ${last}: events were removed after it was written, or it belongs to no event.`,
+      expectedHash: snap.stateHash,
+    });
+  }
+  for (const anchor of anchors) {
+    if (anchor.sequence <= last) continue;
+    out.push({
+      kind: 'anchor',
+      sequence: anchor.sequence,
+      event: null,
+      message: `The nightly job anchored this session at ${anchor.sequence}, beyond its last sequence ${last}: events were removed after that night.`,
+      expectedHash: anchor.headHash,
     });
   }
 }
 
 /** With verify, at the session's end: is the stored head the end of the chain? */
-export function checkHead(
-  session: Session,
-  target: number,
-  folder: Folder,
-  out: Divergence[],
-): void {
+export function checkHead(session: Session, folder: Folder, out: Divergence[]): void {
+  const target = folder.sequence;
   if (target !== session.lastSequence || folder.chainHead === null) return;
   if (folder.chainHead.toString('hex') === session.headHash) return;
   out.push({

@@ -5,12 +5,13 @@ import { checkRef, notFound, selectSession } from '../src/events/index.js';
 import type { EventStore, Session } from '../src/events/index.js';
 import type { GameCatalog, GameRules } from '../src/game/index.js';
 import type { Divergence } from './divergence.js';
-import { createFolder, stateHash } from './fold.js';
+import { createFolder, integrityError, stateHash } from './fold.js';
 import type { Folder, FoldSession, ReplayEvent } from './fold.js';
 import { listSnapshots } from './load-snapshots.js';
 import type { StoredSnapshot } from './load-snapshots.js';
 import {
   checkAnchorAt,
+  checkBeyondEnd,
   checkHead,
   checkSnapshotAt,
   integrityDivergence,
@@ -33,7 +34,10 @@ export type ReplayOptions = {
   to?: number;
   /** Start from the newest usable snapshot (default) or from the initial state. */
   from?: 'snapshot' | 'genesis';
-  /** Replay from genesis and check every stored snapshot and the chain on the way. */
+  /**
+   * Replay from genesis through the whole session (whatever `to` is) and check every stored
+   * snapshot, every chain link, every anchor and the head; the state returned is still at `to`.
+   */
   verify?: boolean;
   /** Record the state hash (and with 'state' the state) after every event. */
   trace?: boolean | 'state';
@@ -55,7 +59,7 @@ export type ReplayResult = {
   trace: TraceStep[] | null;
 };
 
-function rulesOf(games: GameCatalog, session: Session): GameRules {
+export function rulesOf(games: GameCatalog, session: Session): GameRules {
   const rules = games.find(session.rules, session.rulesVersion);
   if (rules === undefined) {
     throw new AgateError(
@@ -77,7 +81,7 @@ function targetOf(session: Session, to: number | undefined): number {
   return to;
 }
 
-function foldSessionOf(session: Session): FoldSession {
+export function foldSessionOf(session: Session): FoldSession {
   return {
     sessionId: session.id,
     tenantId: session.tenantId,
@@ -141,11 +145,11 @@ type VerifyChecks = { snapshots: StoredSnapshot[]; at: Set<number>; anchors: Anc
 async function verifyChecks(
   tx: PoolClient,
   sessionId: string,
-  target: number,
   verify: boolean,
 ): Promise<VerifyChecks> {
   if (!verify) return null;
-  const snapshots = await listSnapshots(tx, sessionId, target);
+  // Every snapshot, even past the last sequence: one there is itself a finding.
+  const snapshots = await listSnapshots(tx, sessionId, Number.MAX_SAFE_INTEGER);
   const anchors = await listAnchors(tx, sessionId);
   const at = new Set([...snapshots, ...anchors].map((c) => c.sequence));
   return { snapshots, at, anchors };
@@ -154,7 +158,10 @@ async function verifyChecks(
 type FoldRun = {
   tx: PoolClient;
   session: Session;
+  /** The sequence whose state is asked for. */
   target: number;
+  /** How far the fold goes: the target, or with verify the session's last sequence. */
+  end: number;
   folder: Folder;
   /** The first page of the tail, when it came with the snapshot. */
   firstPage: TailEvent[] | undefined;
@@ -162,23 +169,43 @@ type FoldRun = {
   trace: TraceStep[] | null;
   withState: boolean;
   divergences: Divergence[];
+  /** The state at the target, once the fold has passed it. */
+  atTarget: { state: unknown } | null;
 };
+
+async function checkAt(run: FoldRun, event: ReplayEvent | undefined): Promise<void> {
+  const { checks, folder } = run;
+  if (run.folder.sequence === run.target) run.atTarget = { state: folder.state };
+  if (checks === null || !checks.at.has(folder.sequence)) return;
+  await checkSnapshotAt(run.tx, run.session, checks.snapshots, folder, event, run.divergences);
+  if (event !== undefined) checkAnchorAt(checks.anchors, folder, event, run.divergences);
+}
+
+/** Events the read did not return although the session row counts them: a loud error, never a short state. */
+function missingTail(run: FoldRun): AgateError {
+  const { folder, end } = run;
+  return integrityError(
+    'gap',
+    folder.sequence + 1,
+    `The session's events stop at ${folder.sequence} but it has ${run.session.lastSequence}: events ${folder.sequence + 1} to ${end} are missing from the store.`,
+  );
+}
 
 /** Streams the tail into the folder; with verify, an integrity failure becomes a divergence. */
 async function foldTail(run: FoldRun): Promise<void> {
   const { tx, session, folder, checks } = run;
   let current: ReplayEvent | undefined;
   try {
-    const pages = readTailPages(tx, session, folder.sequence, run.target, run.firstPage);
+    await checkAt(run, undefined);
+    const pages = readTailPages(tx, session, folder.sequence, run.end, run.firstPage);
     for await (const page of pages) {
       for (const event of page) {
         current = event;
-        applyOne(folder, event, run.trace, run.withState);
-        if (checks === null || !checks.at.has(folder.sequence)) continue;
-        await checkSnapshotAt(tx, session.id, checks.snapshots, folder, event, run.divergences);
-        checkAnchorAt(checks.anchors, folder, event, run.divergences);
+        applyOne(folder, event, event.sequence <= run.target ? run.trace : null, run.withState);
+        await checkAt(run, event);
       }
     }
+    if (folder.sequence < run.end) throw missingTail(run);
   } catch (error) {
     if (checks === null || !isAgateError(error, 'integrity_violation')) throw error;
     run.divergences.push(integrityDivergence(error, current));
@@ -196,24 +223,43 @@ async function replayIn(
   const verify = options.verify === true;
   const picked = await pickSnapshot(tx, session, target, newest);
   const folder = createFolder(rules, foldSessionOf(session), picked.start);
-  const checks = await verifyChecks(tx, session.id, target, verify);
+  const checks = await verifyChecks(tx, session.id, verify);
   const startedAt = folder.sequence;
   const trace = traceFor(options.trace, target - startedAt);
-  const withState = options.trace === 'state';
-  const divergences = [...picked.corrupt];
-  const firstPage = picked.tail;
-  await foldTail({ tx, session, target, folder, firstPage, checks, trace, withState, divergences });
-  if (verify && divergences.length === 0) checkHead(session, target, folder, divergences);
+  const run: FoldRun = {
+    tx,
+    session,
+    target,
+    end: verify ? session.lastSequence : target,
+    folder,
+    firstPage: picked.tail,
+    checks,
+    trace,
+    withState: options.trace === 'state',
+    divergences: [...picked.corrupt],
+    atTarget: null,
+  };
+  await foldTail(run);
+  const { divergences } = run;
+  if (checks !== null) {
+    checkHead(session, folder, divergences);
+    if (folder.sequence === session.lastSequence) {
+      checkBeyondEnd(session, checks.snapshots, checks.anchors, divergences);
+    }
+  }
+  // With verify a break before the target leaves the state where the fold stopped.
+  const sequence = run.atTarget === null ? folder.sequence : target;
+  const state = run.atTarget === null ? folder.state : run.atTarget.state;
   return {
     sessionId: session.id,
     rulesVersion: session.rulesVersion,
-    sequence: folder.sequence,
-    stateHash: stateHash(folder.state),
-    state: folder.state,
+    sequence,
+    stateHash: stateHash(state),
+    state,
     verified: verify ? divergences.length === 0 : null,
     divergences,
     snapshotUsed: picked.used && { sequence: picked.used.sequence, reason: picked.used.reason },
-    eventsReplayed: folder.sequence - startedAt,
+    eventsReplayed: sequence - startedAt,
     trace,
   };
 }

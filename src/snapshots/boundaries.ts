@@ -4,6 +4,16 @@ export type Boundary = { sequence: number; reason: SnapshotReason };
 /** A snapshot every this many events (at 50, 100, ...). */
 export const snapshotInterval = 50;
 
+/** Why a snapshot belongs after the event at `sequence` of `type`, or null (interval wins a tie). */
+export function boundaryAt(
+  sequence: number,
+  type: string,
+  dayBoundaryTypes: readonly string[],
+): SnapshotReason | null {
+  if (sequence > 0 && sequence % snapshotInterval === 0) return 'interval';
+  return dayBoundaryTypes.includes(type) ? 'day_boundary' : null;
+}
+
 /**
  * The snapshots a committed batch calls for: every multiple of the interval it reached, and
  * every event that ends one of the game's days. One per sequence (interval wins a tie), ascending.
@@ -16,8 +26,8 @@ export function snapshotBoundaries(
   const found: Boundary[] = [];
   types.forEach((type, i) => {
     const sequence = firstSequence + i;
-    if (sequence % snapshotInterval === 0) found.push({ sequence, reason: 'interval' });
-    else if (dayBoundaryTypes.includes(type)) found.push({ sequence, reason: 'day_boundary' });
+    const reason = boundaryAt(sequence, type, dayBoundaryTypes);
+    if (reason !== null) found.push({ sequence, reason });
   });
   return found;
 }

@@ -1,5 +1,13 @@
-export { snapshotBoundaries, snapshotInterval } from './boundaries.js';
+export { boundaryAt, snapshotBoundaries, snapshotInterval } from './boundaries.js';
 export type { Boundary, SnapshotReason } from './boundaries.js';
 export { inlineSnapshotter, snapshotSession } from './snapshotter.js';
 export { writeSnapshot } from './write-snapshot.js';
 export type { SnapshotTarget, WrittenSnapshot } from './write-snapshot.js';
+export { rebuildSnapshots } from './rebuild-snapshots.js';
+export type {
+  DeletedSnapshot,
+  RebuildSnapshotsInput,
+  RebuildSnapshotsResult,
+  RebuiltSnapshot,
+  SnapshotProblem,
+} from './rebuild-snapshots.js';

@@ -1,9 +1,9 @@
-import { uuidv7 } from 'uuidv7';
 import { withTenant } from '../db/index.js';
 import { checkRef } from '../events/index.js';
 import { replayInTransaction } from '../../replay/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
 import type { SnapshotReason } from './boundaries.js';
+import { insertSnapshot } from './insert-snapshot.js';
 
 export type SnapshotTarget = {
   tenantId: string;
@@ -25,21 +25,15 @@ export async function writeSnapshot(
   const { tenantId, sessionId } = checkRef(target);
   return withTenant(deps.pool, { tenantId }, async (tx) => {
     const replay = await replayInTransaction(tx, deps.games, sessionId, { to: target.sequence });
-    const r = await tx.query(
-      `INSERT INTO game.snapshots (id, tenant_id, session_id, sequence, rules_version, state, state_hash, reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (session_id, sequence) DO NOTHING`,
-      [
-        uuidv7(),
-        tenantId,
-        replay.sessionId,
-        replay.sequence,
-        replay.rulesVersion,
-        JSON.stringify(replay.state),
-        Buffer.from(replay.stateHash, 'hex'),
-        target.reason,
-      ],
-    );
-    return { sequence: replay.sequence, stateHash: replay.stateHash, created: r.rowCount === 1 };
+    const created = await insertSnapshot(tx, {
+      tenantId,
+      sessionId: replay.sessionId,
+      sequence: replay.sequence,
+      rulesVersion: replay.rulesVersion,
+      state: replay.state,
+      stateHash: replay.stateHash,
+      reason: target.reason,
+    });
+    return { sequence: replay.sequence, stateHash: replay.stateHash, created };
   });
 }

@@ -142,6 +142,7 @@ describe.concurrent('the agate CLI', () => {
           '',
           'replay',
           'snapshot',
+          'snapshot rebuild',
           'sessions list',
           'gdpr export',
           'gdpr erase',
@@ -308,6 +309,48 @@ describe.concurrent('the agate CLI', () => {
       expect(again.code).toBe(0);
       expect(again.stdout).toContain('already saved');
       expect(again.stdout).toContain(library.stateHash);
+    });
+
+    it('rebuilds an edited snapshot from the log, reports it and audits it with actor cli', async () => {
+      const sessionId = await playedSession(120);
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SET LOCAL session_replication_role = replica');
+        const r = await client.query(
+          `UPDATE game.snapshots SET state = jsonb_set(state, '{day}', '99')
+            WHERE session_id = $1 AND sequence = 100`,
+          [sessionId],
+        );
+        expect(r.rowCount).toBe(1);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      const before = await agate.replay({ tenantId, sessionId, verify: true });
+      expect(before.divergences).toEqual([
+        expect.objectContaining({ kind: 'snapshot_corrupt', sequence: 100 }),
+      ]);
+      const rebuild = ['snapshot', 'rebuild', sessionId, '--tenant', tenantId];
+      expect(before.divergences[0]?.message).toContain(
+        rebuild.join(' ').replace('snapshot', 'agate snapshot'),
+      );
+      const json = parsed<{ deleted: unknown[]; written: { sequence: number }[] }>(
+        await cli([...rebuild, '--json']),
+      );
+      expect(json.deleted).toEqual([{ sequence: 100, reason: 'interval', problem: 'corrupt' }]);
+      expect(json.written.map((w) => w.sequence)).toEqual([100]);
+      const after = await agate.replay({ tenantId, sessionId, verify: true });
+      expect(after).toMatchObject({ verified: true, divergences: [] });
+      const text = await cli([...rebuild, '--all']);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(/deleted: \d+\n(.*\n)* {2}written: \d+/);
+      expect(text.stdout).toContain('100 (interval): asked');
+      const audited = await auditEntries(sessionId, 'snapshots.rebuilt');
+      expect(audited.map((a) => [a.actor, a.details.all])).toEqual([
+        ['cli', false],
+        ['cli', true],
+      ]);
     });
   });
 

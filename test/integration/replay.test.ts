@@ -1,3 +1,4 @@
+import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldAll } from '../../replay/index.js';
 import type { NewEvent, Session } from '../../src/events/index.js';
@@ -166,14 +167,24 @@ describe('replay', () => {
 });
 
 /** Changes the store behind its back, as a superuser with triggers off would. */
-async function tamper(sql: string, values: unknown[]): Promise<void> {
+async function tamper(sql: string, values: unknown[], rows = 1): Promise<void> {
+  await tamperAll([[sql, values, rows]]);
+}
+
+/** Several changes behind the store's back in one transaction, each changing `rows` rows. */
+async function tamperAll(changes: [sql: string, values: unknown[], rows: number][]): Promise<void> {
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN');
     await client.query('SET LOCAL session_replication_role = replica');
-    const r = await client.query(sql, values);
-    expect(r.rowCount).toBe(1);
+    for (const [sql, values, rows] of changes) {
+      const r = await client.query(sql, values);
+      expect(r.rowCount).toBe(rows);
+    }
     await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
   } finally {
     client.release();
   }
@@ -296,5 +307,115 @@ describe('tampering', () => {
       expect.objectContaining({ kind: 'snapshot', sequence: 50, paths: ['$.total'] }),
     ]);
     expect(r.divergences[0]?.event?.eventId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+/** Records the session's head at a sequence as the nightly job does (an `anchor.recorded` entry). */
+async function anchor(s: Session, sequence: number, headHash: string): Promise<void> {
+  await db.pool.query(
+    `INSERT INTO admin.audit_log (id, tenant_id, actor, action, subject, details)
+     VALUES ($1, $2, 'nightly', 'anchor.recorded', $3, $4)`,
+    [uuidv7(), s.tenantId, s.id, JSON.stringify({ sequence, headHash })],
+  );
+}
+
+describe('verify checks every snapshot, link, anchor and the head', () => {
+  it('says false for a snapshot whose state was edited with its hash kept, naming it corrupt', async () => {
+    const s = await sessionWith(120);
+    await tamper(
+      `UPDATE game.snapshots SET state = jsonb_set(state, '{total}', '-5') WHERE session_id = $1 AND sequence = 50`,
+      [s.id],
+    );
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.verified).toBe(false);
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'snapshot_corrupt', sequence: 50, paths: ['$.total'] }),
+    ]);
+    expect(r.divergences[0]?.message).toContain(
+      `agate snapshot rebuild ${s.id} --tenant ${tenantId}`,
+    );
+  });
+
+  it('says false for a snapshot whose hash alone was edited', async () => {
+    const s = await sessionWith(60);
+    await tamper(
+      `UPDATE game.snapshots SET state_hash = '\\x00' WHERE session_id = $1 AND sequence = 50`,
+      [s.id],
+    );
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.verified).toBe(false);
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'snapshot_corrupt', sequence: 50, paths: [] }),
+    ]);
+  });
+
+  it('checks the whole session even when asked for the state at an earlier sequence', async () => {
+    const s = await sessionWith(60);
+    const honest = await agate.replay({ tenantId, sessionId: s.id, to: 20, from: 'genesis' });
+    await tamper(
+      `UPDATE game.events SET event_data = '{"by": 99}' WHERE session_id = $1 AND sequence = 40`,
+      [s.id],
+    );
+    const r = await agate.replay({ tenantId, sessionId: s.id, to: 20, verify: true, trace: true });
+    expect(r).toMatchObject({ verified: false, sequence: 20, stateHash: honest.stateHash });
+    expect(r.trace).toHaveLength(20);
+    expect(r.divergences).toEqual([expect.objectContaining({ kind: 'chain', sequence: 40 })]);
+  });
+
+  it('checks a snapshot at sequence 0 against the initial state', async () => {
+    const s = await sessionWith(5);
+    const written = await agate.snapshot({ tenantId, sessionId: s.id });
+    await tamper(
+      `INSERT INTO game.snapshots (id, tenant_id, session_id, sequence, rules_version, state, state_hash, reason)
+       SELECT $2, tenant_id, session_id, 0, rules_version, state, state_hash, 'manual'
+         FROM game.snapshots WHERE session_id = $1 AND sequence = $3`,
+      [s.id, uuidv7(), written.sequence],
+    );
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.verified).toBe(false);
+    expect(r.divergences).toEqual([expect.objectContaining({ kind: 'snapshot', sequence: 0 })]);
+  });
+
+  it('a deleted tail is a gap for a plain replay and for verify, never a shorter state', async () => {
+    const s = await sessionWith(60);
+    await tamper('DELETE FROM game.events WHERE session_id = $1 AND sequence > 55', [s.id], 5);
+    await expect(agate.replay({ tenantId, sessionId: s.id })).rejects.toMatchObject({
+      code: 'integrity_violation',
+      details: { kind: 'gap', sequence: 56 },
+    });
+    await expect(
+      agate.replay({ tenantId, sessionId: s.id, from: 'genesis' }),
+    ).rejects.toMatchObject({ code: 'integrity_violation', details: { sequence: 56 } });
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.verified).toBe(false);
+    expect(r.divergences).toEqual([expect.objectContaining({ kind: 'gap', sequence: 56 })]);
+  });
+
+  it('an anchor or a snapshot beyond a cut-back session row says events were removed', async () => {
+    const s = await sessionWith(60);
+    await anchor(s, 60, s.headHash);
+    const events = await allEvents(agate.store, s);
+    const at50 = events[49]?.hash as string;
+    await tamperAll([
+      ['DELETE FROM game.events WHERE session_id = $1 AND sequence > 50', [s.id], 10],
+      [
+        'UPDATE game.sessions SET last_sequence = 50, head_hash = $2 WHERE id = $1',
+        [s.id, Buffer.from(at50, 'hex')],
+        1,
+      ],
+      [
+        `INSERT INTO game.snapshots (id, tenant_id, session_id, sequence, rules_version, state, state_hash, reason)
+         SELECT $2, tenant_id, session_id, 55, rules_version, state, state_hash, 'manual'
+           FROM game.snapshots WHERE session_id = $1 AND sequence = 50`,
+        [s.id, uuidv7()],
+        1,
+      ],
+    ]);
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.verified).toBe(false);
+    expect(r.divergences.map((d) => [d.kind, d.sequence])).toEqual([
+      ['snapshot', 55],
+      ['anchor', 60],
+    ]);
   });
 });
