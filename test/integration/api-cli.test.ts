@@ -322,16 +322,20 @@ describe('operator keys from the CLI', () => {
 
   it('refuses keys create and keys list without a tenant or --operator, or with both, as usage errors', async () => {
     const tenant = '0190c8f4-0000-7000-8000-000000000000';
-    for (const args of [
-      ['keys', 'create', '--json'],
-      ['keys', 'create', '--tenant', tenant],
-      ['keys', 'create', '--operator', '--tenant', tenant],
-      ['keys', 'create', '--operator', '--role', 'admin'],
-      ['keys', 'list'],
-      ['keys', 'list', '--operator', '--tenant', tenant],
-    ]) {
-      const result = await runCli(args, env());
+    const neither = /give --tenant <id> and --role <role> for a tenant key, or --operator/;
+    const conflict = /option '--operator' cannot be used with option '--(tenant|role) </;
+    const listOne = /give exactly one of --tenant <id> or --operator/;
+    for (const [args, message] of [
+      [['keys', 'create', '--json'], neither],
+      [['keys', 'create', '--tenant', tenant], neither],
+      [['keys', 'create', '--operator', '--tenant', tenant], conflict],
+      [['keys', 'create', '--operator', '--role', 'admin'], conflict],
+      [['keys', 'list'], listOne],
+      [['keys', 'list', '--operator', '--tenant', tenant], /option '--operator' cannot be used/],
+    ] as const) {
+      const result = await runCli([...args], env());
       expect([args, result.code, result.stdout]).toEqual([args, 2, '']);
+      expect(result.stderr, args.join(' ')).toMatch(message);
     }
   });
 });
