@@ -293,6 +293,24 @@ describe('operator keys', () => {
     expect(made.status).toBe(201);
   });
 
+  it('never takes a tenant key for an operator key or the other way round when the prefix is swapped', async () => {
+    const operator = await api.newOperatorKey();
+    const before = await databaseFingerprint(api.db);
+    const asTenantKey = `agk_${operator.key.slice(4)}`;
+    const asOperatorKey = `ago_${keysA.admin.key.slice(4)}`;
+    for (const [key, url, body] of [
+      [asTenantKey, `/v1/sessions/${ids.session}`, undefined],
+      [asTenantKey, '/v1/tenants', { name: 'swapped' }],
+      [asOperatorKey, '/v1/tenants', { name: 'swapped' }],
+      [asOperatorKey, `/v1/sessions/${ids.session}`, undefined],
+    ] as const) {
+      const method = body === undefined ? 'GET' : 'POST';
+      const reply = await api.call(method, url, { key, body });
+      expect([url, reply.status, reply.json.code]).toEqual([url, 401, 'unauthorized']);
+    }
+    expect(await databaseFingerprint(api.db)).toEqual(before);
+  });
+
   it('refuses an operator key on every tenant route with 403, shows it nothing and audits each try', async () => {
     const operator = await api.newOperatorKey();
     const before = await databaseFingerprint(api.db);

@@ -315,6 +315,21 @@ describe('operator keys from the CLI', () => {
         await direct.end();
       }
       expect(await count()).toBe(before);
+      // Rotation inserts a new operator key: refused too, and the old key stays live.
+      const live = await cliJson(['keys', 'create', '--operator', '--json']);
+      const rotation = await runCli(['keys', 'rotate', live.id ?? '', '--json'], {
+        DATABASE_URL: url.toString(),
+      });
+      expect([rotation.code, rotation.stdout]).toEqual([1, '']);
+      expect(rotation.stderr).toMatch(
+        new RegExp(`login ${login} may not create operator keys.*\\[forbidden\\]`),
+      );
+      const after = await db.pool.query<{ id: string; revoked: boolean }>(
+        'SELECT id, revoked_at IS NOT NULL AS revoked FROM public.operator_keys WHERE id = $1',
+        [live.id],
+      );
+      expect(after.rows).toEqual([{ id: live.id, revoked: false }]);
+      expect(await count()).toBe(before + 1);
     } finally {
       await withAdmin((admin) => admin.query(`DROP ROLE ${login}`));
     }
