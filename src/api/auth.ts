@@ -1,11 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Pool, TenantRole } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
-import { lookupKey } from '../keys/index.js';
-import type { ApiKeyPrincipal, ApiKeyRole } from '../keys/index.js';
+import { lookupKey, recordOperatorUse } from '../keys/index.js';
+import type { ApiKeyPrincipal, KeyPrincipal, KeyRole, OperatorPrincipal } from '../keys/index.js';
 
-/** Who may call a route: key roles, or `public` (health checks). A route without it is closed. */
-export type RouteAccess = readonly ApiKeyRole[] | 'public';
+/**
+ * Who may call a route: key roles (`operator` for operator keys, which belong to no tenant), or
+ * `public` (health checks). A route without it is closed.
+ */
+export type RouteAccess = readonly KeyRole[] | 'public';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -13,7 +16,7 @@ declare module 'fastify' {
   }
 }
 
-const principals = new WeakMap<FastifyRequest, ApiKeyPrincipal>();
+const principals = new WeakMap<FastifyRequest, KeyPrincipal>();
 
 function bearerOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -22,9 +25,26 @@ function bearerOf(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+function refusal(principal: KeyPrincipal, access: RouteAccess | undefined): AgateError {
+  const needs =
+    access === undefined || access === 'public' ? 'a role no key has' : access.join(' or ');
+  if (principal.role === 'operator') {
+    return new AgateError(
+      'forbidden',
+      `An operator key belongs to no tenant and may not call this route; use a key of the tenant (agate keys create --tenant <id>). The route needs ${needs}.`,
+    );
+  }
+  return new AgateError(
+    'forbidden',
+    `A ${principal.role} key may not call this route; it needs ${needs}.`,
+  );
+}
+
 /**
  * Checks the API key of every request before its body is read: 401 without a valid key, 403 when
- * the key's role may not call the route. The tenant always comes from the key.
+ * the key's role may not call the route. The tenant always comes from the key. Every request
+ * with an operator key is recorded in the audit log before anything else happens, refused or
+ * not (ADR 0014).
  */
 export function registerAuth(app: FastifyInstance, pool: Pool): void {
   app.addHook('onRequest', async (request) => {
@@ -38,24 +58,53 @@ export function registerAuth(app: FastifyInstance, pool: Pool): void {
     if (principal === undefined) {
       throw new AgateError('unauthorized', 'The API key is unknown or revoked; use a valid key.');
     }
-    if (access === undefined || !access.includes(principal.role)) {
-      throw new AgateError(
-        'forbidden',
-        `A ${principal.role} key may not call this route; it needs ${access === undefined ? 'a role no key has' : access.join(' or ')}.`,
-      );
+    const allowed = access !== undefined && access.includes(principal.role);
+    if (principal.role === 'operator') {
+      await recordOperatorUse(pool, {
+        keyId: principal.id,
+        request: `${request.method} ${request.routeOptions.url ?? request.url}`,
+        requestId: request.id,
+        allowed,
+      });
     }
+    if (!allowed) throw refusal(principal, access);
     principals.set(request, principal);
   });
 }
 
-/** The authenticated key of a request that passed `registerAuth`. */
-export function principalOf(request: FastifyRequest): ApiKeyPrincipal {
+function keyOf(request: FastifyRequest): KeyPrincipal {
   const principal = principals.get(request);
   if (principal === undefined) {
     throw new AgateError(
       'internal',
       `Route ${request.url} reads the API key but is not protected.`,
     );
+  }
+  return principal;
+}
+
+/** The id of the key (a tenant's or an operator key) of a request that passed `registerAuth`. */
+export function keyIdOf(request: FastifyRequest): string {
+  return keyOf(request).id;
+}
+
+/** The authenticated tenant key of a request that passed `registerAuth`. */
+export function principalOf(request: FastifyRequest): ApiKeyPrincipal {
+  const principal = keyOf(request);
+  if (principal.role === 'operator') {
+    throw new AgateError(
+      'tenant_required',
+      'An operator key belongs to no tenant; use a key of the tenant for this route.',
+    );
+  }
+  return principal;
+}
+
+/** The operator key of a request to a route whose access is `['operator']`. */
+export function operatorOf(request: FastifyRequest): OperatorPrincipal {
+  const principal = keyOf(request);
+  if (principal.role !== 'operator') {
+    throw new AgateError('forbidden', 'This route needs an operator key.');
   }
   return principal;
 }

@@ -109,13 +109,15 @@ export function openApiDocument(
       title: 'agate',
       version: info.version,
       description:
-        'Event store and deterministic replay for game sessions. Authenticate with `Authorization: Bearer <API key>`; the tenant comes from the key.',
+        'Event store and deterministic replay for game sessions. Authenticate with `Authorization: Bearer <API key>`; the tenant comes from the key. Operations list the key roles they admit in `x-agate-roles`; `operator` is an operator key (`ago_…`), which belongs to no tenant.',
     },
     servers: [{ url: '/' }],
     paths,
     components: {
       schemas: writer.components,
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'agk_…' } },
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'agk_… or ago_…' },
+      },
     },
   };
 }

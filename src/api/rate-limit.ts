@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AgateError } from '../errors/index.js';
-import { principalOf } from './auth.js';
+import { keyIdOf } from './auth.js';
 
 /**
  * A token bucket per API key: `burst` requests at once, refilled at `perSecond`. `now` is the
@@ -94,7 +94,7 @@ export function registerRateLimit(app: FastifyInstance, options: RateLimitOption
   const limit = `${options.perSecond} per second, bursts of ${options.burst}`;
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.access === 'public' || request.is404) return;
-    const verdict = limiter.take(principalOf(request).id);
+    const verdict = limiter.take(keyIdOf(request));
     if (verdict.ok) return;
     const seconds = verdict.retryAfterSeconds;
     void reply.header('retry-after', String(seconds));

@@ -1,9 +1,19 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { AgateError } from '../errors/index.js';
-import { apiKeyRoles, createKey, revokeKey } from '../keys/index.js';
-import type { ApiKeyRole } from '../keys/index.js';
+import {
+  apiKeyRoles,
+  createKey,
+  createOperatorKey,
+  listOperatorKeys,
+  listTenantKeys,
+  revokeKey,
+  rotateKey,
+} from '../keys/index.js';
+import type { ApiKeyRole, ListedKey, ListedOperatorKey } from '../keys/index.js';
+import type { Pool } from '../db/index.js';
 import { tenantArgument } from './cli-arguments.js';
+import { cliActor } from './cli-audit.js';
 import { openAgate } from './open-agate.js';
 
 function role(value: string): ApiKeyRole {
@@ -21,52 +31,129 @@ function label(value: string): string {
   return value;
 }
 
+/** Runs `work` on the database of the environment and closes it, whatever happens. */
+async function withPool<T>(work: (pool: Pool) => Promise<T>): Promise<T> {
+  const opened = await openAgate(process.env, { inline: true });
+  try {
+    return await work(opened.agate.pool);
+  } finally {
+    await opened.close();
+  }
+}
+
+type CreateFlags = {
+  tenant?: string;
+  operator?: boolean;
+  role?: ApiKeyRole;
+  label?: string;
+  json?: boolean;
+};
+
+async function create(flags: CreateFlags, command: Command): Promise<void> {
+  const { tenant, role: keyRole, label: keyLabel } = flags;
+  let work: (pool: Pool) => Promise<{ id: string; key: string; role: string }>;
+  if (flags.operator === true) {
+    work = (pool) => createOperatorKey(pool, { label: keyLabel, actor: cliActor });
+  } else if (tenant !== undefined && keyRole !== undefined) {
+    work = (pool) =>
+      createKey(pool, { tenantId: tenant, role: keyRole, label: keyLabel, actor: cliActor });
+  } else {
+    command.error(
+      'error: give --tenant <id> and --role <role> for a tenant key, or --operator for an operator key',
+      { exitCode: 2 },
+    );
+  }
+  const created = await withPool(work);
+  console.log(
+    flags.json === true
+      ? JSON.stringify({ id: created.id, key: created.key })
+      : `Created ${created.role} key ${created.id}. The key, shown only now:\n${created.key}`,
+  );
+}
+
+function describeKey(key: ListedKey | ListedOperatorKey): string {
+  const used = 'lastUsedAt' in key ? `  last used ${key.lastUsedAt?.toISOString() ?? 'never'}` : '';
+  const state = key.revokedAt === null ? 'live' : `revoked ${key.revokedAt.toISOString()}`;
+  return `${key.id}  ${key.role}  created ${key.createdAt.toISOString()}  ${state}${used}${key.label === null ? '' : `  ${key.label}`}`;
+}
+
+async function list(
+  flags: { tenant?: string; operator?: boolean; json?: boolean },
+  command: Command,
+) {
+  if ((flags.operator === true) === (flags.tenant !== undefined)) {
+    command.error('error: give exactly one of --tenant <id> or --operator', { exitCode: 2 });
+  }
+  const { tenant } = flags;
+  const keys: (ListedKey | ListedOperatorKey)[] = await withPool((pool) =>
+    tenant === undefined ? listOperatorKeys(pool) : listTenantKeys(pool, tenant),
+  );
+  if (flags.json === true) console.log(JSON.stringify({ keys }));
+  else console.log(keys.length === 0 ? 'No keys.' : keys.map(describeKey).join('\n'));
+}
+
 export function addKeysCommands(program: Command): void {
-  const keys = program.command('keys').description('API keys (DATABASE_URL)');
+  const keys = program.command('keys').description('API keys and operator keys (DATABASE_URL)');
   keys
     .command('create')
-    .description('create an API key for a tenant; the key is printed once and never stored')
-    .requiredOption('--tenant <id>', 'the tenant the key acts for (a UUID)', tenantArgument)
-    .requiredOption('--role <role>', `one of ${apiKeyRoles.join(', ')}`, role)
+    .description(
+      'create a tenant key (--tenant, --role) or an operator key (--operator: database owner only); the key is printed once and never stored',
+    )
+    .option('--tenant <id>', 'the tenant the key acts for (a UUID)', tenantArgument)
+    .option('--role <role>', `one of ${apiKeyRoles.join(', ')}`, role)
+    .addOption(
+      new Option(
+        '--operator',
+        'an operator key: belongs to no tenant, may create tenants',
+      ).conflicts(['tenant', 'role']),
+    )
     .option('--label <text>', 'what the key is for', label)
     .option('--json', 'print {id, key} as JSON')
-    .action(async (flags: { tenant: string; role: ApiKeyRole; label?: string; json?: boolean }) => {
-      const opened = await openAgate(process.env, { inline: true });
-      try {
-        const created = await createKey(opened.agate.pool, {
-          tenantId: flags.tenant,
-          role: flags.role,
-          label: flags.label,
-          actor: 'cli',
-        });
-        console.log(
-          flags.json === true
-            ? JSON.stringify({ id: created.id, key: created.key })
-            : `Created ${created.role} key ${created.id}. The key, shown only now:\n${created.key}`,
-        );
-      } finally {
-        await opened.close();
+    .action(create);
+  keys
+    .command('list')
+    .description(
+      'list the keys of a tenant (--tenant) or the operator keys (--operator), never their secrets',
+    )
+    .option('--tenant <id>', 'the tenant whose keys to list (a UUID)', tenantArgument)
+    .addOption(new Option('--operator', 'list the operator keys').conflicts(['tenant']))
+    .option('--json', 'print {keys: [...]} as JSON')
+    .action(list);
+  keys
+    .command('rotate')
+    .description(
+      'replace a live key with a new secret of the same tenant, role and label; the old one is revoked',
+    )
+    .argument('<id>', 'the key id (not the key)')
+    .option('--json', 'print {id, key, replaces, revokedAt} as JSON')
+    .action(async (id: string, flags: { json?: boolean }) => {
+      const rotated = await withPool((pool) => rotateKey(pool, { id, actor: cliActor }));
+      if (rotated === undefined) {
+        throw new AgateError('invalid_request', `No key has the id ${id}; check the id.`);
       }
+      const { key, replaces, revokedAt } = rotated;
+      console.log(
+        flags.json === true
+          ? JSON.stringify({ id: rotated.id, key, replaces, revokedAt })
+          : `Revoked key ${replaces}; its replacement ${rotated.id}, shown only now:\n${key}`,
+      );
     });
   keys
     .command('revoke')
-    .description('revoke an API key; requests with it are refused from then on')
+    .description(
+      'revoke a tenant key or an operator key; requests with it are refused from then on',
+    )
     .argument('<id>', 'the key id (not the key)')
     .option('--json', 'print {id, revokedAt} as JSON')
     .action(async (id: string, flags: { json?: boolean }) => {
-      const opened = await openAgate(process.env, { inline: true });
-      try {
-        const revoked = await revokeKey(opened.agate.pool, { id, actor: 'cli' });
-        if (revoked === undefined) {
-          throw new AgateError('invalid_request', `No API key has the id ${id}; check the id.`);
-        }
-        console.log(
-          flags.json === true
-            ? JSON.stringify({ id: revoked.id, revokedAt: revoked.revokedAt })
-            : `${revoked.alreadyRevoked ? 'Already revoked' : 'Revoked'} key ${revoked.id}`,
-        );
-      } finally {
-        await opened.close();
+      const revoked = await withPool((pool) => revokeKey(pool, { id, actor: cliActor }));
+      if (revoked === undefined) {
+        throw new AgateError('invalid_request', `No API key has the id ${id}; check the id.`);
       }
+      console.log(
+        flags.json === true
+          ? JSON.stringify({ id: revoked.id, revokedAt: revoked.revokedAt })
+          : `${revoked.alreadyRevoked ? 'Already revoked' : 'Revoked'} key ${revoked.id}`,
+      );
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createTenant } from '../tenants/index.js';
+import { createTenant, listTenants } from '../tenants/index.js';
 import { openAgate } from './open-agate.js';
 
 export function addTenantsCommands(program: Command): void {
@@ -17,6 +17,25 @@ export function addTenantsCommands(program: Command): void {
           flags.json === true
             ? JSON.stringify({ id: tenant.id, name: tenant.name })
             : `Created tenant ${tenant.name}: ${tenant.id}`,
+        );
+      } finally {
+        await opened.close();
+      }
+    });
+  tenants
+    .command('list')
+    .description('list every tenant, oldest first')
+    .option('--json', 'print {tenants: [{id, name, createdAt}]} as JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const opened = await openAgate(process.env, { inline: true });
+      try {
+        const all = await listTenants(opened.agate.pool);
+        console.log(
+          flags.json === true
+            ? JSON.stringify({ tenants: all })
+            : all.length === 0
+              ? 'No tenants.'
+              : all.map((t) => `${t.id}  ${t.createdAt.toISOString()}  ${t.name}`).join('\n'),
         );
       } finally {
         await opened.close();

@@ -5,7 +5,16 @@ export { isUuid, requireTenantId, withMaintenance, withTenant } from './tenant-c
 export type { TenantContext, TenantRole } from './tenant-context.js';
 export { defaultMigrationsDir, loadMigrations, migrate, schemaStatus } from './migrate.js';
 export type { MigrationReport, SchemaStatus } from './migrate.js';
-export { apiKeys, auditLog, events, players, sessions, snapshots, tenants } from './schema.js';
+export {
+  apiKeys,
+  auditLog,
+  events,
+  operatorKeys,
+  players,
+  sessions,
+  snapshots,
+  tenants,
+} from './schema.js';
 export { openEmbeddedPool } from './embedded-pool.js';
 export type { EmbeddedPool, EmbeddedPoolOptions } from './embedded-pool.js';
 export { embeddedClientFor } from './embedded-registry.js';

@@ -61,6 +61,23 @@ export const apiKeys = pgTable(
   ],
 );
 
+/**
+ * Operator keys: credentials of no tenant, the only ones that act across tenants (ADR 0014).
+ * Row-level security is forced with no policy (migration 0009): only agate_maintenance reads them.
+ */
+export const operatorKeys = pgTable(
+  'operator_keys',
+  {
+    id: uuid('id').primaryKey(),
+    keyHash: bytea('key_hash').notNull(),
+    label: text('label'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    revokedAt: timestamptz('revoked_at'),
+  },
+  (t) => [uniqueIndex('operator_keys_key_hash_key').on(t.keyHash)],
+);
+
 export const players = pgTable(
   'players',
   {

@@ -1,7 +1,16 @@
-/** What an API key may do; its tenant comes with it. */
+/** What a tenant's API key may do; its tenant comes with it. */
 export const apiKeyRoles = ['game_server', 'analyst', 'admin'] as const;
 
 export type ApiKeyRole = (typeof apiKeyRoles)[number];
 
-/** The key as the server knows it after a lookup: never the secret itself. */
+/** Every role a route may admit: the tenant roles, and `operator` for operator keys (ADR 0014). */
+export type KeyRole = ApiKeyRole | 'operator';
+
+/** A tenant's key as the server knows it after a lookup: never the secret itself. */
 export type ApiKeyPrincipal = { id: string; tenantId: string; role: ApiKeyRole };
+
+/** An operator key as the server knows it: it belongs to no tenant. */
+export type OperatorPrincipal = { id: string; role: 'operator' };
+
+/** Whoever a valid key names. */
+export type KeyPrincipal = ApiKeyPrincipal | OperatorPrincipal;

@@ -1,17 +1,28 @@
 import type { Pool } from '../db/index.js';
 import { fromPgError } from '../db/index.js';
-import { hashKey, looksLikeKey } from './key-secret.js';
-import type { ApiKeyPrincipal, ApiKeyRole } from './key-roles.js';
+import { hashKey, keyKindOf } from './key-secret.js';
+import type { ApiKeyRole, KeyPrincipal } from './key-roles.js';
 
 /**
- * The key's id, tenant and role, or undefined for a malformed, unknown or revoked key. One
- * statement in autocommit: admin.find_api_key runs as agate_maintenance (finding the tenant of a
- * key crosses tenants). Only the hash is compared, by an index lookup, so the secret never
- * reaches the database. Nothing is cached: a revoked key fails on its next request.
+ * The key's id, tenant and role (or, for an operator key, its id and role `operator`), or
+ * undefined for a malformed, unknown or revoked key. One statement in autocommit, chosen by the
+ * key's prefix: admin.find_api_key or admin.find_operator_key, each running as agate_maintenance
+ * (finding the tenant of a key crosses tenants). Only the hash is compared, by an index lookup,
+ * so the secret never reaches the database. Nothing is cached: a revoked key fails on its next
+ * request.
  */
-export async function lookupKey(pool: Pool, key: string): Promise<ApiKeyPrincipal | undefined> {
-  if (!looksLikeKey(key)) return undefined;
+export async function lookupKey(pool: Pool, key: string): Promise<KeyPrincipal | undefined> {
+  const kind = keyKindOf(key);
+  if (kind === undefined) return undefined;
   try {
+    if (kind === 'operator') {
+      const result = await pool.query<{ id: string }>(
+        'SELECT id FROM admin.find_operator_key($1)',
+        [hashKey(key)],
+      );
+      const row = result.rows[0];
+      return row && { id: row.id, role: 'operator' };
+    }
     const result = await pool.query<{ id: string; tenant_id: string; role: string }>(
       'SELECT id, tenant_id, role FROM admin.find_api_key($1)',
       [hashKey(key)],

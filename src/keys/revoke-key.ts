@@ -1,12 +1,13 @@
-import { and, eq } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { uuidv7 } from 'uuidv7';
-import { apiKeys, auditLog, isUuid, requireTenantId, withMaintenance } from '../db/index.js';
+import { isUuid, requireTenantId, withMaintenance } from '../db/index.js';
 import type { Pool } from '../db/index.js';
+import { lockKey, markRevoked } from './key-rows.js';
 
 export type RevokeKeyInput = {
   id: string;
-  /** Only a key of this tenant (an admin revoking through the API); any tenant when absent (CLI). */
+  /**
+   * Only a key of this tenant (an admin revoking through the API); when absent (the CLI), a key
+   * of any tenant or an operator key.
+   */
   tenantId?: string;
   /** Who revokes it, for the audit log: an admin key's id, or `cli`. */
   actor: string;
@@ -14,16 +15,18 @@ export type RevokeKeyInput = {
 
 export type RevokedKey = {
   id: string;
-  tenantId: string;
+  /** The key's tenant; null for an operator key. */
+  tenantId: string | null;
   revokedAt: Date;
   /** True when the key was revoked before: nothing changed and nothing was audited. */
   alreadyRevoked: boolean;
 };
 
 /**
- * Revokes an API key (idempotent: a revoked key keeps its first revocation time) and records it
- * in the audit log, in one transaction as agate_maintenance. Undefined when no such key exists
- * (in the tenant, when one is given). The next request with the key is refused.
+ * Revokes an API key or an operator key (idempotent: a revoked key keeps its first revocation
+ * time) and records it in the audit log, in one transaction as agate_maintenance. Undefined
+ * when no such key exists (in the tenant, when one is given). The next request with the key is
+ * refused.
  */
 export async function revokeKey(
   pool: Pool,
@@ -33,31 +36,18 @@ export async function revokeKey(
   if (!isUuid(input.id)) return undefined;
   const id = input.id.toLowerCase();
   return withMaintenance(pool, async (tx) => {
-    const db = drizzle(tx);
-    const [found] = await db
-      .select({ tenantId: apiKeys.tenantId, revokedAt: apiKeys.revokedAt })
-      .from(apiKeys)
-      .where(
-        and(
-          eq(apiKeys.id, id),
-          tenantId === undefined ? undefined : eq(apiKeys.tenantId, tenantId),
-        ),
-      )
-      .for('update');
+    const found = await lockKey(tx, id, tenantId);
     if (found === undefined) return undefined;
+    const keyTenant = found.kind === 'tenant' ? found.tenantId : null;
     if (found.revokedAt !== null) {
-      return { id, tenantId: found.tenantId, revokedAt: found.revokedAt, alreadyRevoked: true };
+      return { id, tenantId: keyTenant, revokedAt: found.revokedAt, alreadyRevoked: true };
     }
     const revokedAt = new Date();
-    await db.update(apiKeys).set({ revokedAt, updatedAt: revokedAt }).where(eq(apiKeys.id, id));
-    await db.insert(auditLog).values({
-      id: uuidv7(),
-      tenantId: found.tenantId,
+    await markRevoked(tx, { id, tenantId: keyTenant }, revokedAt, {
       actor: input.actor,
-      action: 'api_key.revoked',
-      subject: id,
+      action: 'revoked',
       details: {},
     });
-    return { id, tenantId: found.tenantId, revokedAt, alreadyRevoked: false };
+    return { id, tenantId: keyTenant, revokedAt, alreadyRevoked: false };
   });
 }

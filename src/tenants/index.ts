@@ -1,2 +1,3 @@
 export { createTenant } from './create-tenant.js';
 export type { CreatedTenant, CreateTenantInput, Tenant } from './create-tenant.js';
+export { listTenants } from './list-tenants.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from 'uuidv7';
 import type { ApiKeyRole } from '../../src/keys/index.js';
-import { revokeKey } from '../../src/keys/index.js';
+import { revokeKey, rotateKey } from '../../src/keys/index.js';
 import { createApiFixture, databaseFingerprint, inc } from '../support/api.js';
 import type { ApiFixture, TestKey } from '../support/api.js';
 
@@ -84,6 +84,15 @@ const routes: Route[] = [
     path: (i) => `/v1/api-keys/${i.key}`,
     roles: ['admin'],
     foreign: true,
+  },
+  {
+    // Operator keys only (the operator describe below): every tenant key, admin too, gets 403.
+    name: 'create tenant',
+    method: 'POST',
+    path: () => '/v1/tenants',
+    body: { name: 'made by a tenant key' },
+    roles: [],
+    foreign: false,
   },
 ];
 
@@ -193,5 +202,131 @@ describe('the auth matrix', () => {
     });
     expect(strip(foreign.json)).toEqual(strip(missing.json));
     expect(foreign.status).toBe(missing.status);
+  });
+});
+
+/** The audit entries an operator key's requests left, oldest first. */
+async function usesOf(keyId: string) {
+  const found = await api.db.pool.query<{
+    subject: string;
+    details: { allowed: boolean; requestId: string };
+    tenant: string | null;
+  }>(
+    `SELECT subject, details, tenant_id AS tenant FROM admin.audit_log
+      WHERE action = 'operator_key.used' AND actor = $1 ORDER BY occurred_at, id`,
+    [keyId],
+  );
+  return found.rows;
+}
+
+describe('operator keys', () => {
+  it("refuses a tenant admin's POST /v1/tenants with 403 and creates no tenant and no key", async () => {
+    const before = await databaseFingerprint(api.db);
+    const reply = await api.call('POST', '/v1/tenants', {
+      key: keysA.admin.key,
+      body: { name: 'a tenant of my own' },
+    });
+    expect([reply.status, reply.json.code]).toEqual([403, 'forbidden']);
+    const after = await databaseFingerprint(api.db);
+    expect(after).toEqual(before);
+    expect(Number(after.tenants)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('creates a tenant and its first admin key with an operator key, audited under the key id', async () => {
+    const operator = await api.newOperatorKey();
+    expect(operator.key).toMatch(/^ago_[A-Za-z0-9_-]{43}$/);
+    const before = await databaseFingerprint(api.db);
+    const reply = await api.call('POST', '/v1/tenants', {
+      key: operator.key,
+      body: { name: 'made by the operator' },
+    });
+    expect(reply.status).toBe(201);
+    const tenantId = reply.json.id as string;
+    const adminKey = reply.json.adminKey as { id: string; key: string; role: string };
+    expect([reply.json.name, adminKey.role]).toEqual(['made by the operator', 'admin']);
+    const after = await databaseFingerprint(api.db);
+    expect(Number(after.tenants) - Number(before.tenants)).toBe(1);
+    expect(Number(after.keys) - Number(before.keys)).toBe(1);
+    const audit = await api.db.pool.query<{ action: string; tenant: string | null }>(
+      `SELECT action, tenant_id AS tenant FROM admin.audit_log WHERE actor = $1
+        ORDER BY occurred_at, id`,
+      [operator.id],
+    );
+    expect(audit.rows).toEqual([
+      { action: 'operator_key.used', tenant: null },
+      { action: 'tenant.created', tenant: tenantId },
+      { action: 'api_key.created', tenant: tenantId },
+    ]);
+    expect(await usesOf(operator.id)).toEqual([
+      {
+        subject: 'POST /v1/tenants',
+        details: { allowed: true, requestId: expect.any(String) as string },
+        tenant: null,
+      },
+    ]);
+    // The first admin key works in the new tenant and nowhere else.
+    const own = await api.call('POST', '/v1/api-keys', {
+      key: adminKey.key,
+      body: { role: 'game_server' },
+    });
+    expect(own.status).toBe(201);
+    const foreign = await api.call('GET', `/v1/sessions/${ids.session}`, { key: adminKey.key });
+    expect(foreign.status).toBe(404);
+  });
+
+  it('refuses a revoked operator key and a rotated-away one with 401; the replacement works', async () => {
+    const revokedOperator = await api.newOperatorKey();
+    await revokeKey(api.db.pool, { id: revokedOperator.id, actor: 'test' });
+    const rotatedAway = await api.newOperatorKey();
+    const replacement = await rotateKey(api.db.pool, { id: rotatedAway.id, actor: 'test' });
+    expect(replacement?.key).toMatch(/^ago_/);
+    const before = await databaseFingerprint(api.db);
+    for (const key of [revokedOperator.key, rotatedAway.key]) {
+      const reply = await api.call('POST', '/v1/tenants', { key, body: { name: 'never made' } });
+      expect([reply.status, reply.json.code]).toEqual([401, 'unauthorized']);
+    }
+    expect(await databaseFingerprint(api.db)).toEqual(before);
+    const made = await api.call('POST', '/v1/tenants', {
+      key: replacement?.key,
+      body: { name: 'made by the replacement' },
+    });
+    expect(made.status).toBe(201);
+  });
+
+  it('never takes a tenant key for an operator key or the other way round when the prefix is swapped', async () => {
+    const operator = await api.newOperatorKey();
+    const before = await databaseFingerprint(api.db);
+    const asTenantKey = `agk_${operator.key.slice(4)}`;
+    const asOperatorKey = `ago_${keysA.admin.key.slice(4)}`;
+    for (const [key, url, body] of [
+      [asTenantKey, `/v1/sessions/${ids.session}`, undefined],
+      [asTenantKey, '/v1/tenants', { name: 'swapped' }],
+      [asOperatorKey, '/v1/tenants', { name: 'swapped' }],
+      [asOperatorKey, `/v1/sessions/${ids.session}`, undefined],
+    ] as const) {
+      const method = body === undefined ? 'GET' : 'POST';
+      const reply = await api.call(method, url, { key, body });
+      expect([url, reply.status, reply.json.code]).toEqual([url, 401, 'unauthorized']);
+    }
+    expect(await databaseFingerprint(api.db)).toEqual(before);
+  });
+
+  it('refuses an operator key on every tenant route with 403, shows it nothing and audits each try', async () => {
+    const operator = await api.newOperatorKey();
+    const before = await databaseFingerprint(api.db);
+    const tenantRoutes = routes.filter((r) => r.name !== 'create tenant');
+    for (const route of tenantRoutes) {
+      const reply = await send(route, operator.key);
+      expect([route.name, reply.status, reply.json.code]).toEqual([route.name, 403, 'forbidden']);
+      expect(reply.raw.body).not.toContain(ids.session);
+      expect(reply.raw.body).not.toContain(tenantA);
+    }
+    const after = await databaseFingerprint(api.db);
+    expect({ ...after, audit: before.audit }).toEqual(before);
+    expect(Number(after.audit) - Number(before.audit)).toBe(tenantRoutes.length);
+    const uses = await usesOf(operator.id);
+    expect(uses.map((u) => [u.subject.split(' ')[0], u.details.allowed, u.tenant])).toEqual(
+      tenantRoutes.map((r) => [r.method, false, null]),
+    );
   });
 });

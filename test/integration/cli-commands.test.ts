@@ -148,7 +148,11 @@ describe.concurrent('the agate CLI', () => {
           'gdpr erase',
           'fixtures import',
           'tenants create',
+          'tenants list',
           'keys create',
+          'keys list',
+          'keys rotate',
+          'keys revoke',
         ]),
       );
       for (const { path, exitCode, text } of helps) {

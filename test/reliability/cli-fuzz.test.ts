@@ -219,9 +219,12 @@ describe('the CLI, fed arbitrary arguments in process', () => {
     expect(withTenant.length).toBeGreaterThanOrEqual(8);
     const outcomes = [];
     for (const path of withTenant) {
-      const args = minimalArgs(vocabulary, path).map((a, i, all) =>
-        all[i - 1] === '--tenant' ? `${tenant}'; SET ROLE postgres; --` : a,
-      );
+      const malformed = `${tenant}'; SET ROLE postgres; --`;
+      const minimal = minimalArgs(vocabulary, path);
+      // Where --tenant is optional (keys create and list also take --operator), it is added.
+      const args = minimal.includes('--tenant')
+        ? minimal.map((a, i, all) => (all[i - 1] === '--tenant' ? malformed : a))
+        : [...minimal, '--tenant', malformed];
       const run = await parse(args);
       tried += 1;
       outcomes.push([path.join(' '), run.kind, run.code]);

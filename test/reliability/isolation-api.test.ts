@@ -26,6 +26,7 @@ let api: ApiFixture;
 let a: SeededTenant;
 let b: SeededTenant;
 let tables: TenantTable[];
+let operator: { id: string; key: string };
 let attempts = 0;
 let foreignSeen = 0;
 let storedVerbatim = 0;
@@ -64,6 +65,7 @@ beforeAll(async () => {
   a = await seedTenant(api, 'a');
   b = await seedTenant(api, 'b');
   tables = await tenantTables(api.db.pool);
+  operator = await api.newOperatorKey();
 });
 afterAll(async () => {
   tally(
@@ -138,11 +140,10 @@ async function smuggleThroughNames(text: string, headers: Record<string, string>
     expect(row.rows[0]).toEqual({ tenant: b.id, ref: text, name: text });
     storedVerbatim += 1;
   }
-  const tenant = await asB(
-    { method: 'POST', url: '/v1/tenants', body: { name: text } },
-    admin,
-    headers,
-  );
+  // A tenant admin may not create a tenant (ADR 0014); the operator stores the name verbatim.
+  const byAdmin = { method: 'POST', url: '/v1/tenants', body: { name: text } } as const;
+  expect((await asB(byAdmin, admin, headers)).status, text).toBe(403);
+  const tenant = await asB(byAdmin, operator.key, headers);
   expect(tenant.status, text).toBe(201);
   const made = await api.db.pool.query(
     'SELECT t.name, k.tenant_id::text AS "keyTenant" FROM public.tenants t JOIN public.api_keys k ON k.tenant_id = t.id WHERE t.id = $1',
@@ -211,6 +212,24 @@ describe('the tenant isolation battery, through the API', () => {
       }
     }
     expect(sessionRefusals).toBeGreaterThan(calls.length);
+    expect(await tenantDigest(api.db.pool, tables, a.id)).toEqual(before);
+  });
+
+  it("refuses the operator key with 403 on every route that names tenant A's session, player or key", async () => {
+    const before = await tenantDigest(api.db.pool, tables, a.id);
+    const calls = [
+      ...foreignCalls(idsOf(a, a.liveSession)),
+      ...foreignCalls(idsOf(a, a.endedSession)),
+      { method: 'POST', url: '/v1/sessions', body: { rules: 'tiny' } } as const,
+      { method: 'POST', url: '/v1/players', body: { externalRef: 'operator' } } as const,
+      { method: 'POST', url: '/v1/api-keys', body: { role: 'admin' } } as const,
+      { method: 'GET', url: '/v1/leaderboard?rules=tiny' } as const,
+    ];
+    for (const call of calls) {
+      const reply = await asB(call, operator.key, { 'x-tenant-id': a.id });
+      const what = `${call.method} ${call.url}`;
+      expect([what, reply.status, reply.json.code]).toEqual([what, 403, 'forbidden']);
+    }
     expect(await tenantDigest(api.db.pool, tables, a.id)).toEqual(before);
   });
 

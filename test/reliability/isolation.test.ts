@@ -269,6 +269,7 @@ describe('the tenant isolation battery, in the database', () => {
     // A new SECURITY DEFINER function crosses RLS: it must join this battery before it lands.
     expect(definers.rows.map((r) => r.fn)).toEqual([
       'admin.find_api_key(bytea)',
+      'admin.find_operator_key(bytea)',
       'game.session_rules(uuid,uuid)',
     ]);
     const sessions = [a.liveSession, a.endedSession, a.liveSession.toUpperCase()];
@@ -297,7 +298,40 @@ describe('the tenant isolation battery, in the database', () => {
           [hash],
         );
         hold(`${actor.name}: find_api_key(forged)`, outcome, countOf(outcome, 'n'));
+        const operator = await actor.run(
+          b.id,
+          'SELECT count(*)::int AS n FROM admin.find_operator_key($1)',
+          [hash],
+        );
+        hold(`${actor.name}: find_operator_key(forged)`, operator, countOf(operator, 'n'));
       }
+    }
+  });
+
+  it('keeps public.operator_keys from every tenant role, and answers for an operator key only by its own lookup', async () => {
+    const operator = await api.newOperatorKey();
+    const hash = createHash('sha256').update(operator.key).digest();
+    for (const actor of actors) {
+      const read = await actor.run(b.id, 'SELECT count(*)::int AS n FROM public.operator_keys');
+      attempts += 1;
+      expect(refused(read), `${actor.name} reads operator_keys: ${JSON.stringify(read)}`).toBe(
+        true,
+      );
+      for (const sql of [
+        'UPDATE public.operator_keys SET revoked_at = NULL',
+        'DELETE FROM public.operator_keys',
+        `INSERT INTO public.operator_keys (id, key_hash) VALUES ('${b.id}', '\\x00')`,
+      ]) {
+        refuse(`${actor.name}: ${sql}`, await actor.run(b.id, sql));
+      }
+      const asTenantKey = await actor.run(
+        b.id,
+        'SELECT count(*)::int AS n FROM admin.find_api_key($1)',
+        [hash],
+      );
+      hold(`${actor.name}: find_api_key(operator key)`, asTenantKey, countOf(asTenantKey, 'n'));
+      const found = await actor.run(b.id, 'SELECT id FROM admin.find_operator_key($1)', [hash]);
+      expect(found).toMatchObject({ ok: true, rows: [{ id: operator.id }] });
     }
   });
 

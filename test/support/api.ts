@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { createServer } from '../../src/api/index.js';
-import { createKey } from '../../src/keys/index.js';
+import { createKey, createOperatorKey } from '../../src/keys/index.js';
 import type { ApiKeyRole } from '../../src/keys/index.js';
 import type { NewEvent } from '../../src/events/index.js';
 import { createAgate } from '../../src/runtime/index.js';
@@ -28,6 +28,8 @@ export type ApiFixture = {
   app: FastifyInstance;
   newTenant(name?: string): Promise<string>;
   newKey(tenantId: string, role: ApiKeyRole): Promise<TestKey>;
+  /** An operator key (ADR 0014), created as the test login (a superuser). */
+  newOperatorKey(): Promise<{ id: string; key: string }>;
   call(method: InjectOptions['method'], url: string, options?: CallOptions): Promise<Reply>;
   close(): Promise<void>;
 };
@@ -55,6 +57,10 @@ export async function createApiFixture(): Promise<ApiFixture> {
     newKey: async (tenantId, role) => {
       const created = await createKey(db.pool, { tenantId, role, actor: 'test' });
       return { id: created.id, key: created.key, tenantId, role };
+    },
+    newOperatorKey: async () => {
+      const created = await createOperatorKey(db.pool, { actor: 'test' });
+      return { id: created.id, key: created.key };
     },
     call: async (method, url, options = {}) => {
       const headers: Record<string, string> = { ...options.headers };
@@ -94,6 +100,8 @@ export async function databaseFingerprint(db: TestDatabase): Promise<Record<stri
            (SELECT count(*) FROM game.events) AS events,
            (SELECT count(*) FROM public.api_keys) AS keys,
            (SELECT count(*) FROM public.api_keys WHERE revoked_at IS NOT NULL) AS revoked,
+           (SELECT count(*) FROM public.tenants) AS tenants,
+           (SELECT count(*) FROM public.operator_keys) AS operator_keys,
            (SELECT count(*) FROM admin.audit_log) AS audit`);
   return result.rows[0] ?? {};
 }

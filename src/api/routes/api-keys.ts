@@ -4,7 +4,7 @@ import { AgateError } from '../../errors/index.js';
 import { apiKeyRoles, createKey, revokeKey } from '../../keys/index.js';
 import { createTenant } from '../../tenants/index.js';
 import type { ApiContext } from '../api-context.js';
-import { principalOf } from '../auth.js';
+import { operatorOf, principalOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
 import { createdKeySchema, idParams, storableText, time } from '../schemas.js';
 
@@ -29,8 +29,9 @@ const createdTenantSchema = z
   .meta({ id: 'CreatedTenant' });
 
 /**
- * Tenants and keys, for admins. Each change is written to the audit log (actor: the admin key's
- * id) in the same transaction as the change. Keys are managed in the admin's own tenant only.
+ * Tenants, for operator keys (ADR 0014), and keys, for admins. Each change is written to the
+ * audit log (actor: the operator or admin key's id) in the same transaction as the change. Keys
+ * are managed in the admin's own tenant only; a tenant admin can never create a tenant.
  */
 export function registerApiKeyRoutes(app: FastifyInstance, context: ApiContext): void {
   const { pool } = context.agate;
@@ -42,17 +43,22 @@ export function registerApiKeyRoutes(app: FastifyInstance, context: ApiContext):
       method: 'POST',
       url: '/v1/tenants',
       operationId: 'createTenant',
-      summary: 'Create a tenant and its first admin key (shown only in this response).',
+      summary:
+        'Create a tenant and its first admin key (shown only in this response); needs an operator key.',
       tag,
-      access: ['admin'],
+      access: ['operator'],
       body: createTenantBody,
       responses: {
         201: { description: 'The tenant and its admin key.', body: createdTenantSchema },
       },
     },
     async ({ body }, request, reply) => {
-      const admin = principalOf(request);
-      const tenant = await createTenant(pool, { name: body.name, actor: admin.id, adminKey: true });
+      const operator = operatorOf(request);
+      const tenant = await createTenant(pool, {
+        name: body.name,
+        actor: operator.id,
+        adminKey: true,
+      });
       const key = tenant.adminKey;
       if (key === null) throw new AgateError('internal', 'The tenant was created without its key.');
       void reply.header('cache-control', 'no-store');
