@@ -114,14 +114,24 @@ export function checkHead(
   });
 }
 
+/** An integrity failure as a divergence; `event` is the last one folded before it (if any). */
 export function integrityDivergence(error: AgateError, event: ReplayEvent | undefined): Divergence {
-  const details = error.details as { kind: DivergenceKind; sequence: number };
-  return {
+  const details = error.details as {
+    kind: DivergenceKind;
+    sequence: number;
+    lastMissing?: number;
+    goneMonths?: string[];
+  };
+  const divergence: Divergence = {
     kind: details.kind,
     sequence: details.sequence,
-    event: event ? { eventId: event.eventId, type: event.type } : null,
+    event:
+      event && details.kind !== 'missing' ? { eventId: event.eventId, type: event.type } : null,
     message: error.message,
   };
+  if (details.lastMissing !== undefined) divergence.lastMissing = details.lastMissing;
+  if (details.goneMonths !== undefined) divergence.goneMonths = details.goneMonths;
+  return divergence;
 }
 
 export type Anchor = { sequence: number; headHash: string };

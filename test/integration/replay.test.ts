@@ -166,13 +166,13 @@ describe('replay', () => {
 });
 
 /** Changes the store behind its back, as a superuser with triggers off would. */
-async function tamper(sql: string, values: unknown[]): Promise<void> {
+async function tamper(sql: string, values: unknown[], rows = 1): Promise<void> {
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN');
     await client.query('SET LOCAL session_replication_role = replica');
     const r = await client.query(sql, values);
-    expect(r.rowCount).toBe(1);
+    expect(r.rowCount).toBe(rows);
     await client.query('COMMIT');
   } finally {
     client.release();
@@ -201,13 +201,58 @@ describe('tampering', () => {
     });
   });
 
-  it('an event removed behind the store is a gap at its sequence', async () => {
+  it('an event removed from the middle is missing: replay names it, verify reports its range', async () => {
     const s = await sessionWith(30);
     await tamper('DELETE FROM game.events WHERE session_id = $1 AND sequence = 12', [s.id]);
     const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
-    expect(r.divergences[0]).toMatchObject({ kind: 'gap', sequence: 12 });
+    expect(r.verified).toBe(false);
+    expect(r.sequence).toBe(11);
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'missing', sequence: 12, lastMissing: 12, goneMonths: [] }),
+    ]);
     await expect(agate.replay({ tenantId, sessionId: s.id })).rejects.toMatchObject({
       code: 'integrity_violation',
+      message: expect.stringMatching(
+        /^Event 12 of session .* is missing .* deleted behind/,
+      ) as unknown,
+      details: { kind: 'missing', sequence: 12, lastMissing: 12 },
+    });
+  });
+
+  it('events removed from the end are missing: no replay stops short of its target', async () => {
+    const s = await sessionWith(60);
+    await tamper('DELETE FROM game.events WHERE session_id = $1 AND sequence > 52', [s.id], 8);
+    const tail = {
+      code: 'integrity_violation',
+      details: { kind: 'missing', sequence: 53, lastMissing: 60 },
+    };
+    for (const from of ['snapshot', 'genesis'] as const)
+      await expect(agate.replay({ tenantId, sessionId: s.id, from })).rejects.toMatchObject(tail);
+    await expect(agate.replay({ tenantId, sessionId: s.id, to: 55 })).rejects.toMatchObject({
+      details: { kind: 'missing', sequence: 53, lastMissing: 55 },
+    });
+    expect((await agate.replay({ tenantId, sessionId: s.id, to: 52 })).sequence).toBe(52);
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'missing', sequence: 53, lastMissing: 60, event: null }),
+    ]);
+    await expect(
+      agate.store.readEvents({ tenantId, sessionId: s.id, after: 50 }),
+    ).rejects.toMatchObject(tail);
+  });
+
+  it('a session whose events are all gone is missing every one, from genesis and from a snapshot', async () => {
+    const s = await sessionWith(55);
+    await tamper('DELETE FROM game.events WHERE session_id = $1', [s.id], 55);
+    const all = {
+      code: 'integrity_violation',
+      details: { kind: 'missing', sequence: 1, lastMissing: 55 },
+    };
+    await expect(
+      agate.replay({ tenantId, sessionId: s.id, from: 'genesis' }),
+    ).rejects.toMatchObject(all);
+    await expect(agate.replay({ tenantId, sessionId: s.id })).rejects.toMatchObject({
+      details: { kind: 'missing', sequence: 51, lastMissing: 55 },
     });
   });
 
