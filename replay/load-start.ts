@@ -56,9 +56,8 @@ const startQuery = `
               'event_id, sequence, event_type, event_version, event_data, hash',
               `session_id = s.id AND sequence > snap.sequence AND sequence <= snap.tail_end
                AND server_time >= s.first_event_at AND server_time <= s.last_event_at`,
-            )}
-                   ORDER BY sequence
-                   LIMIT $3) AS t)
+              'ORDER BY sequence LIMIT $3',
+            )}) AS t)
            AS snap_tail
     FROM game.sessions s
     LEFT JOIN LATERAL (

@@ -49,23 +49,25 @@ const maxPage = 1_000;
  * archived ones (archive.events, the parent retention attaches old months to, under the same
  * tenant policy), as one UNION ALL with `where` (which must bound server_time by the session's
  * range) in each branch. With the bounds known at planning, PostgreSQL prunes every partition
- * outside the range: a session of recent months reads no archived partition at all.
+ * outside the range: a session of recent months reads no archived partition at all. `page`
+ * (`ORDER BY sequence LIMIT $n`) goes into each branch and around the union, so each branch
+ * walks its primary key in order and stops at the limit, merged without a sort (a plain UNION
+ * ALL under one ORDER BY ... LIMIT would read and sort every row of the range instead).
  */
-export function storedEvents(columns: string, where: string): string {
-  return `SELECT ${columns} FROM game.events WHERE ${where}
+export function storedEvents(columns: string, where: string, page = ''): string {
+  return `(SELECT ${columns} FROM game.events WHERE ${where} ${page})
    UNION ALL
-   SELECT ${columns} FROM archive.events WHERE ${where}`;
+   (SELECT ${columns} FROM archive.events WHERE ${where} ${page})
+   ${page}`;
 }
 
 /** Parameters: session, after, to, first event time, last event time, limit. */
-export const pageQuery = `
-  ${storedEvents(
-    `event_id, session_id, sequence, event_type, event_version, event_data, client_time,
-     server_time, hash`,
-    `session_id = $1 AND sequence > $2 AND sequence <= $3 AND server_time >= $4 AND server_time <= $5`,
-  )}
-   ORDER BY sequence
-   LIMIT $6`;
+export const pageQuery = storedEvents(
+  `event_id, session_id, sequence, event_type, event_version, event_data, client_time,
+   server_time, hash`,
+  'session_id = $1 AND sequence > $2 AND sequence <= $3 AND server_time >= $4 AND server_time <= $5',
+  'ORDER BY sequence LIMIT $6',
+);
 
 function checkCursor(name: string, value: unknown, min: number, fallback: number): number {
   if (value === undefined) return fallback;
