@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addMonths, formatMonth, maintainPartitions, monthOf } from '../../partitions/index.js';
 import type { Backend } from '../../partitions/index.js';
 import { foldAll } from '../../replay/index.js';
@@ -221,6 +221,114 @@ describe.each<Backend>(['native', 'pg_partman'])(
         expect(await refused(`DELETE FROM archive.${name}`)).toBe('AG001');
         expect(await refused(`TRUNCATE archive.${name}`)).toBe('AG001');
       }
+    });
+  },
+);
+
+describe.each<Backend>(['native', 'pg_partman'])(
+  'a session whose months are gone, with the %s backend',
+  (backend) => {
+    // Each test drops months of its own database.
+    const dbs: TestDatabase[] = [];
+    let db: TestDatabase;
+    let agate: Agate;
+    let tenantId: string;
+    let playerId: string;
+
+    beforeEach(async () => {
+      db = await createTestDatabase();
+      dbs.push(db);
+      if (backend === 'pg_partman') await withPartman(db);
+      agate = createAgate({ pool: db.pool, games: tinyGames });
+      tenantId = (await createTenant(db.pool, { name: 'gone', actor: 'test' })).id;
+      playerId = (await createPlayer(db.pool, { tenantId })).id;
+    });
+    afterAll(async () => {
+      for (const each of dbs) await each.drop();
+    });
+
+    it('names the months that are gone: dropped from the archive by an operator, or by retention with --drop', async () => {
+      const spanning = await playOver(agate, db, tenantId, playerId, playedMonths);
+      const archivedOnly = await playOver(agate, db, tenantId, playerId, [1]);
+      const recent = await playOver(agate, db, tenantId, playerId, [5]);
+      await maintainPartitions(db.url, { backend, now: at(5), retentionMonths: 2 });
+
+      await db.pool.query(`DROP TABLE archive.${partition(1)}`);
+      const first = { code: 'integrity_violation' as const };
+      await expect(
+        agate.replay({ tenantId, sessionId: spanning.session.id, from: 'genesis' }),
+      ).rejects.toMatchObject({
+        ...first,
+        message: expect.stringContaining(
+          `Events 26 to 50 of session ${spanning.session.id} are missing from the store: no partition holds its months ${month(1)} any more`,
+        ) as unknown,
+        details: { kind: 'missing', sequence: 26, lastMissing: 50, goneMonths: [month(1)] },
+      });
+      await expect(
+        agate.replay({ tenantId, sessionId: archivedOnly.session.id }),
+      ).rejects.toMatchObject({
+        ...first,
+        details: { kind: 'missing', sequence: 1, lastMissing: perMonth, goneMonths: [month(1)] },
+      });
+      await expect(exportPlayer(db.pool, { tenantId, playerId })).rejects.toMatchObject({
+        ...first,
+        details: { sequence: 26, goneMonths: [month(1)] },
+      });
+      const verified = await agate.replay({
+        tenantId,
+        sessionId: spanning.session.id,
+        verify: true,
+      });
+      expect(verified).toMatchObject({ verified: false, sequence: 25 });
+      expect(verified.divergences).toEqual([
+        expect.objectContaining({
+          kind: 'missing',
+          sequence: 26,
+          lastMissing: 50,
+          goneMonths: [month(1)],
+        }),
+      ]);
+
+      const dropped = await maintainPartitions(db.url, {
+        backend,
+        now: at(7),
+        retentionMonths: 2,
+        drop: true,
+      });
+      expect(dropped.ran && dropped.tables[0]?.dropped).toEqual([3, 4].map(partition));
+      await expect(
+        agate.replay({ tenantId, sessionId: spanning.session.id, to: 60, from: 'genesis' }),
+      ).rejects.toMatchObject({
+        details: { sequence: 26, goneMonths: [1, 3, 4].map(month) },
+      });
+      expect(await agate.replay({ tenantId, sessionId: recent.session.id })).toMatchObject({
+        sequence: perMonth,
+        stateHash: recent.trace.at(-1)?.stateHash,
+      });
+    });
+
+    it('names a month an earlier version left detached in the archive, until maintenance attaches it', async () => {
+      const archived = await playOver(agate, db, tenantId, playerId, [1]);
+      await maintainPartitions(db.url, { backend, now: at(5), retentionMonths: 2 });
+      const name = partition(1);
+      // What retention left before archive.events: a detached month with its own guard.
+      await db.pool.query(`ALTER TABLE archive.events DETACH PARTITION archive.${name}`);
+      await db.pool.query(
+        `CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON archive.${name} FOR EACH ROW EXECUTE FUNCTION admin.refuse_change()`,
+      );
+      await expect(
+        agate.replay({ tenantId, sessionId: archived.session.id }),
+      ).rejects.toMatchObject({
+        code: 'integrity_violation',
+        message: expect.stringContaining(
+          `its months ${month(1)} sit in the archive schema without being attached: run agate partitions maintain`,
+        ) as unknown,
+        details: { sequence: 1, lastMissing: perMonth, goneMonths: [month(1)] },
+      });
+      await maintainPartitions(db.url, { backend, now: at(5) });
+      expect(await archivedParts(db)).toContain(name);
+      const r = await agate.replay({ tenantId, sessionId: archived.session.id, verify: true });
+      expect(r).toMatchObject({ verified: true, sequence: perMonth });
     });
   },
 );
