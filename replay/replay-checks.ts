@@ -32,9 +32,12 @@ function corruptSnapshot(snap: StoredSnapshot, actual: string): Divergence {
 
 /**
  * The newest snapshot at or below the target, of the session's rules version, whose state hashes
- * to its recorded hash; the ones passed over for a bad hash are returned as divergences. `newest`
- * is that snapshot as `selectSessionStart` read it: when its hash holds (the usual case) nothing
- * more is read; when it does not, the older ones are tried one by one.
+ * to its recorded hash and whose sequence still has its event (the chain resumes from that
+ * event's hash; a snapshot past a deleted or dropped event would let a replay reach its target
+ * over events that are gone, so it is passed over and the reader names what is missing); the
+ * ones passed over for a bad hash are returned as divergences. `newest` is that snapshot as
+ * `selectSessionStart` read it: when it holds (the usual case) nothing more is read; when it
+ * does not, the older ones are tried one by one.
  */
 export async function pickSnapshot(
   tx: PoolClient,
@@ -43,7 +46,7 @@ export async function pickSnapshot(
   newest: SnapshotCandidate | null,
 ): Promise<PickedStart> {
   if (newest === null) return { used: null, corrupt: [] };
-  if (stateHash(newest.state) === newest.stateHash) {
+  if (newest.chainHash !== undefined && stateHash(newest.state) === newest.stateHash) {
     const { state, chainHash: previousHash, tail, ...used } = newest;
     return { start: { sequence: newest.sequence, state, previousHash }, used, corrupt: [], tail };
   }
@@ -60,11 +63,13 @@ async function pickSnapshotOneByOne(
     if (snap.rulesVersion !== session.rulesVersion || snap.sequence === 0) continue;
     const state = await loadSnapshotState(tx, session.id, snap.sequence);
     const actual = stateHash(state);
-    if (actual === snap.stateHash) {
-      const previousHash = await chainHashAt(tx, session, snap.sequence);
-      return { start: { sequence: snap.sequence, state, previousHash }, used: snap, corrupt };
+    if (actual !== snap.stateHash) {
+      corrupt.push(corruptSnapshot(snap, actual));
+      continue;
     }
-    corrupt.push(corruptSnapshot(snap, actual));
+    const previousHash = await chainHashAt(tx, session, snap.sequence);
+    if (previousHash === undefined) continue;
+    return { start: { sequence: snap.sequence, state, previousHash }, used: snap, corrupt };
   }
   return { used: null, corrupt };
 }

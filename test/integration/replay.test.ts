@@ -241,19 +241,31 @@ describe('tampering', () => {
     ).rejects.toMatchObject(tail);
   });
 
-  it('a session whose events are all gone is missing every one, from genesis and from a snapshot', async () => {
+  it('events deleted up to the newest snapshot are missing too: that snapshot is passed over', async () => {
+    const s = await sessionWith(60);
+    await tamper(
+      'DELETE FROM game.events WHERE session_id = $1 AND sequence BETWEEN 41 AND 50',
+      [s.id],
+      10,
+    );
+    await expect(agate.replay({ tenantId, sessionId: s.id })).rejects.toMatchObject({
+      code: 'integrity_violation',
+      details: { kind: 'missing', sequence: 41, lastMissing: 50 },
+    });
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'missing', sequence: 41, lastMissing: 50 }),
+    ]);
+  });
+
+  it('a session whose events are all gone is missing every one, whatever the replay starts from', async () => {
     const s = await sessionWith(55);
     await tamper('DELETE FROM game.events WHERE session_id = $1', [s.id], 55);
-    const all = {
-      code: 'integrity_violation',
-      details: { kind: 'missing', sequence: 1, lastMissing: 55 },
-    };
-    await expect(
-      agate.replay({ tenantId, sessionId: s.id, from: 'genesis' }),
-    ).rejects.toMatchObject(all);
-    await expect(agate.replay({ tenantId, sessionId: s.id })).rejects.toMatchObject({
-      details: { kind: 'missing', sequence: 51, lastMissing: 55 },
-    });
+    for (const from of ['genesis', 'snapshot'] as const)
+      await expect(agate.replay({ tenantId, sessionId: s.id, from })).rejects.toMatchObject({
+        code: 'integrity_violation',
+        details: { kind: 'missing', sequence: 1, lastMissing: 55 },
+      });
   });
 
   it('a changed session head is reported by verify', async () => {
