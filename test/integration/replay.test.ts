@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldAll } from '../../replay/index.js';
 import type { NewEvent, Session } from '../../src/events/index.js';
 import { createAgate } from '../../src/runtime/index.js';
+import { writeSnapshot } from '../../src/snapshots/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
 import { allEvents } from '../support/store-fixture.js';
@@ -266,6 +267,19 @@ describe('tampering', () => {
         code: 'integrity_violation',
         details: { kind: 'missing', sequence: 1, lastMissing: 55 },
       });
+  });
+
+  it('the snapshotter refuses to save a state short of its target, and saves nothing', async () => {
+    const s = await sessionWith(30);
+    await tamper('DELETE FROM game.events WHERE session_id = $1 AND sequence > 24', [s.id], 6);
+    const deps = { pool: db.pool, store: agate.store, games: tinyGames };
+    await expect(
+      writeSnapshot(deps, { tenantId, sessionId: s.id, sequence: 30, reason: 'manual' }),
+    ).rejects.toMatchObject({
+      code: 'integrity_violation',
+      details: { kind: 'missing', sequence: 25, lastMissing: 30 },
+    });
+    expect(await snapshotsOf(s.id)).toEqual([]);
   });
 
   it('a changed session head is reported by verify', async () => {
