@@ -13,14 +13,13 @@ function monthOfName(table: PartitionedTable, name: string): Month | undefined {
 
 /**
  * Attaches every month of `table` that retention keeps in the archive schema (either backend, or
- * an earlier version of agate) and that is not attached yet to its archive parent
- * (`archive.events`), in the caller's transaction, so the store reads it under the parent's
- * tenant policy. A detached month carries its own append-only row trigger; attaching clones the
+ * an earlier version of agate) and that is not attached yet to its archive parent of the same
+ * name (`archive.events`, `archive.audit_log`), in the caller's transaction, so the store reads
+ * it under the parent's tenant policy. A detached month carries its own append-only row trigger; attaching clones the
  * parent's under the same name, so its own goes first (in this transaction: a failure restores
  * it). The month's bounds come from its name, which both backends give it. Returns the names.
  */
 export async function attachArchived(db: Queryable, table: PartitionedTable): Promise<string[]> {
-  if (!table.archiveParent) return [];
   const r = await db.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relkind = 'r' AND NOT c.relispartition AND c.relname LIKE $2

@@ -71,8 +71,8 @@ async function runPartman(
 /**
  * Maintains one table in the caller's transaction (session time zone UTC): the plan for the
  * native backend, or pg_partman's own functions for the same outcome, then the TRUNCATE guard
- * on every partition, every archived month attached to its archive parent (where the table has
- * one) and the append-only guards on every archived month.
+ * on every partition, every archived month attached to its archive parent and the append-only
+ * guards on every archived month.
  */
 export async function runTable(db: Queryable, input: RunInput): Promise<Backend> {
   const layout = await currentLayout(db, input.table);

@@ -141,10 +141,16 @@ export function integrityDivergence(error: AgateError, event: ReplayEvent | unde
 
 export type Anchor = { sequence: number; headHash: string };
 
-/** The head hashes the nightly job recorded for this session (`anchor.recorded` in the audit log). */
+/**
+ * The head hashes the nightly job recorded for this session (`anchor.recorded` in the audit log,
+ * live months and those retention archived).
+ */
 export async function listAnchors(tx: PoolClient, sessionId: string): Promise<Anchor[]> {
   const r = await tx.query<{ sequence: string; head: string }>(
     `SELECT details->>'sequence' AS sequence, details->>'headHash' AS head FROM admin.audit_log
+      WHERE action = 'anchor.recorded' AND subject = $1
+     UNION ALL
+     SELECT details->>'sequence', details->>'headHash' FROM archive.audit_log
       WHERE action = 'anchor.recorded' AND subject = $1`,
     [sessionId],
   );

@@ -43,12 +43,17 @@ const sessionIdsQuery = `
    ORDER BY id
    LIMIT $3`;
 
-const auditQuery = `
+/** The player's audit entries from live and archived months, each branch ordered and limited. */
+const auditPage = (table: string) => `
   SELECT id, occurred_at, occurred_at::text AS cursor, actor, action, subject, details
-    FROM admin.audit_log
+    FROM ${table}
    WHERE subject = $1 AND (occurred_at, id) > ($2::timestamptz, $3::uuid)
    ORDER BY occurred_at, id
    LIMIT $4`;
+const auditQuery = `(${auditPage('admin.audit_log')})
+  UNION ALL (${auditPage('archive.audit_log')})
+  ORDER BY occurred_at, id
+  LIMIT $4`;
 
 type AuditRow = {
   id: string;

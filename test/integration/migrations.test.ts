@@ -128,41 +128,51 @@ describe('agate migrate', () => {
     try {
       await migrate(client, dir);
       // What retention did before 0011: detach the month, move it to archive, guard it.
-      const month = await client.query<{ name: string; start: Date }>(
-        `SELECT c.relname AS name, date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start
-           FROM pg_class c WHERE c.relname = 'events_p' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')`,
+      const month = await client.query<{ suffix: string; start: Date }>(
+        `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM') AS suffix,
+                date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start`,
       );
-      const name = month.rows[0]?.name ?? '';
-      await client.query(`ALTER TABLE game.events DETACH PARTITION game.${name}`);
-      await client.query(`ALTER TABLE game.${name} SET SCHEMA archive`);
-      await client.query(
-        `CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON archive.${name} FOR EACH ROW EXECUTE FUNCTION admin.refuse_change()`,
-      );
-      await writeFile(journal, full);
-      expect((await migrate(client, dir)).applied).toEqual(['0011_archived_events']);
-      const attached = await client.query<{ parent: string; lo: Date; hi: Date }>(
-        `SELECT i.inhparent::regclass::text AS parent, b[1]::timestamptz AS lo, b[2]::timestamptz AS hi
-           FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
-                regexp_match(pg_get_expr(c.relpartbound, c.oid), $re$FROM \\('([^']+)'\\) TO \\('([^']+)'\\)$re$) AS b
-          WHERE c.oid = $1::regclass`,
-        [`archive.${name}`],
-      );
+      const suffix = month.rows[0]?.suffix ?? '';
       const start = month.rows[0]?.start ?? new Date(0);
       const next = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
-      expect(attached.rows).toEqual([{ parent: 'archive.events', lo: start, hi: next }]);
-      const triggers = await client.query<{ tgname: string; cloned: boolean }>(
-        `SELECT tgname, tgparentid <> 0 AS cloned FROM pg_trigger
-          WHERE tgrelid = $1::regclass AND NOT tgisinternal ORDER BY 1`,
-        [`archive.${name}`],
-      );
-      expect(triggers.rows).toEqual([
-        { tgname: 'refuse_truncate', cloned: false },
-        { tgname: 'refuse_update_delete', cloned: true },
-      ]);
-      const policy = await client.query<{ forced: boolean }>(
-        "SELECT relforcerowsecurity AS forced FROM pg_class WHERE oid = 'archive.events'::regclass",
-      );
-      expect(policy.rows[0]?.forced).toBe(true);
+      const tables = [
+        { live: 'game.events', archive: 'archive.events', name: `events_p${suffix}` },
+        { live: 'admin.audit_log', archive: 'archive.audit_log', name: `audit_log_p${suffix}` },
+      ];
+      for (const t of tables) {
+        const schema = t.live.split('.')[0] ?? '';
+        await client.query(`ALTER TABLE ${t.live} DETACH PARTITION ${schema}.${t.name}`);
+        await client.query(`ALTER TABLE ${schema}.${t.name} SET SCHEMA archive`);
+        await client.query(
+          `CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON archive.${t.name} FOR EACH ROW EXECUTE FUNCTION admin.refuse_change()`,
+        );
+      }
+      await writeFile(journal, full);
+      expect((await migrate(client, dir)).applied).toEqual(['0011_archived_events']);
+      for (const t of tables) {
+        const attached = await client.query<{ parent: string; lo: Date; hi: Date }>(
+          `SELECT i.inhparent::regclass::text AS parent, b[1]::timestamptz AS lo, b[2]::timestamptz AS hi
+             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
+                  regexp_match(pg_get_expr(c.relpartbound, c.oid), $re$FROM \\('([^']+)'\\) TO \\('([^']+)'\\)$re$) AS b
+            WHERE c.oid = $1::regclass`,
+          [`archive.${t.name}`],
+        );
+        expect(attached.rows).toEqual([{ parent: t.archive, lo: start, hi: next }]);
+        const triggers = await client.query<{ tgname: string; cloned: boolean }>(
+          `SELECT tgname, tgparentid <> 0 AS cloned FROM pg_trigger
+            WHERE tgrelid = $1::regclass AND NOT tgisinternal ORDER BY 1`,
+          [`archive.${t.name}`],
+        );
+        expect(triggers.rows).toEqual([
+          { tgname: 'refuse_truncate', cloned: false },
+          { tgname: 'refuse_update_delete', cloned: true },
+        ]);
+        const policy = await client.query<{ forced: boolean }>(
+          'SELECT relforcerowsecurity AS forced FROM pg_class WHERE oid = $1::regclass',
+          [t.archive],
+        );
+        expect(policy.rows[0]?.forced).toBe(true);
+      }
     } finally {
       await client.end();
     }

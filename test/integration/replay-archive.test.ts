@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { uuidv7 } from 'uuidv7';
 import { addMonths, formatMonth, maintainPartitions, monthOf } from '../../partitions/index.js';
 import type { Backend } from '../../partitions/index.js';
 import { foldAll } from '../../replay/index.js';
@@ -96,6 +97,11 @@ describe.each<Backend>(['native', 'pg_partman'])(
       playerId = (await createPlayer(db.pool, { tenantId })).id;
       spanning = await playOver(agate, db, tenantId, playerId, playedMonths);
       archivedOnly = await playOver(agate, db, tenantId, playerId, [1]);
+      await db.pool.query(
+        `INSERT INTO admin.audit_log (id, tenant_id, occurred_at, actor, action, subject)
+         VALUES ($1, $2, $3, 'test', 'player.noted', $4)`,
+        [uuidv7(), tenantId, at(1), playerId],
+      );
       const report = await maintainPartitions(db.url, {
         backend,
         now: at(5),
@@ -161,7 +167,7 @@ describe.each<Backend>(['native', 'pg_partman'])(
       expect(analyst.sequence).toBe(perMonth);
     });
 
-    it('reads and exports every event, in order, from live and archived months', async () => {
+    it('reads and exports every event and audit entry, in order, from live and archived months', async () => {
       const streamed: number[] = [];
       for await (const e of agate.store.streamEvents({
         tenantId,
@@ -179,6 +185,9 @@ describe.each<Backend>(['native', 'pg_partman'])(
       expect(page.events.map((e) => e.sequence)).toEqual([71, 72, 73, 74, 75, 76, 77, 78, 79, 80]);
       expect(page.events[4]?.serverTime).toEqual(at(2));
       const exported = await exportPlayer(db.pool, { tenantId, playerId });
+      expect(exported.auditEntries.map((e) => [e.action, e.occurredAt])).toEqual([
+        ['player.noted', at(1)],
+      ]);
       expect(exported.events.map((e) => [e.sessionId, e.sequence])).toEqual([
         ...spanning.inputs.map((_, i) => [spanning.session.id, i + 1]),
         ...archivedOnly.inputs.map((_, i) => [archivedOnly.session.id, i + 1]),
@@ -305,6 +314,22 @@ describe.each<Backend>(['native', 'pg_partman'])(
         sequence: perMonth,
         stateHash: recent.trace.at(-1)?.stateHash,
       });
+    });
+
+    it('checks the anchors the nightly job recorded in months now archived', async () => {
+      const played = await playOver(agate, db, tenantId, playerId, [1, 4]);
+      await db.pool.query(
+        `INSERT INTO admin.audit_log (id, tenant_id, occurred_at, actor, action, subject, details)
+         VALUES ($1, $2, $3, 'nightly', 'anchor.recorded', $4, $5)`,
+        [uuidv7(), tenantId, at(1), played.session.id, { sequence: 10, headHash: '00'.repeat(32) }],
+      );
+      await maintainPartitions(db.url, { backend, now: at(5), retentionMonths: 2 });
+      const archivedAudit = await db.pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM archive.audit_log WHERE action = 'anchor.recorded'",
+      );
+      expect(archivedAudit.rows[0]?.n).toBe(1);
+      const r = await agate.replay({ tenantId, sessionId: played.session.id, verify: true });
+      expect(r.divergences).toEqual([expect.objectContaining({ kind: 'anchor', sequence: 10 })]);
     });
 
     it('names a month an earlier version left detached in the archive, until maintenance attaches it', async () => {
