@@ -1,4 +1,5 @@
 import type { Queryable } from '../src/db/index.js';
+import { attachArchived } from './attach-archived.js';
 import { archivedPartitions, currentLayout, defaultRows, listPartitions } from './inspect.js';
 import { createDefault, createMonth, detachMonth, moveMonthFromDefault } from './native-backend.js';
 import {
@@ -70,7 +71,8 @@ async function runPartman(
 /**
  * Maintains one table in the caller's transaction (session time zone UTC): the plan for the
  * native backend, or pg_partman's own functions for the same outcome, then the TRUNCATE guard
- * on every partition and the append-only guards on every archived one.
+ * on every partition, every archived month attached to its archive parent and the append-only
+ * guards on every archived month.
  */
 export async function runTable(db: Queryable, input: RunInput): Promise<Backend> {
   const layout = await currentLayout(db, input.table);
@@ -79,6 +81,7 @@ export async function runTable(db: Queryable, input: RunInput): Promise<Backend>
   else await runPartman(db, input.partman, input, layout);
   for (const p of await listPartitions(db, input.table))
     await guardTruncate(db, input.table.schema, p.name);
+  await attachArchived(db, input.table);
   for (const name of await archivedPartitions(db, input.table)) await guardArchived(db, name);
   return input.partman === null ? 'native' : 'pg_partman';
 }

@@ -16,5 +16,8 @@ export function qualified(t: PartitionedTable): string {
   return `${t.schema}.${t.table}`;
 }
 
-/** Where detached partitions are kept (pg_partman's retention_schema too). */
+/**
+ * Where detached partitions are kept (pg_partman's retention_schema too), each attached to a
+ * parent of its table's name there (`archive.events`), which the store reads with the live one.
+ */
 export const archiveSchema = 'archive';

@@ -1,5 +1,5 @@
 import type { PoolClient } from '../src/db/index.js';
-import { sessionColumns, toSession } from '../src/events/index.js';
+import { sessionColumns, storedEvents, toSession } from '../src/events/index.js';
 import type { Session, SessionRow } from '../src/events/index.js';
 import type { StoredSnapshot } from './load-snapshots.js';
 import { tailEventsOf, tailPageSize, tailRowJson } from './read-tail.js';
@@ -37,26 +37,27 @@ type StartRow = SessionRow & {
  * first page of the events after it, as `readTailPages` would read it. The page's upper bound is
  * worked out in the lateral join so that both bounds are index conditions: at most a page of
  * rows is read whatever the plan. Every table is read under the caller's tenant (RLS), through
- * (session_id, sequence) keys; the events' time bounds prune partitions at run time.
+ * (session_id, sequence) keys; events from live and archived months (`storedEvents`), whose time
+ * bounds prune partitions at run time.
  */
 const startQuery = `
   SELECT ${sessionColumns},
          snap.sequence AS snap_sequence, snap.rules_version AS snap_rules_version,
          snap.state AS snap_state, snap.state_hash AS snap_state_hash,
          snap.reason AS snap_reason, snap.created_at AS snap_created_at,
-         (SELECT e.hash FROM game.events e
-           WHERE e.session_id = s.id AND e.sequence = snap.sequence
-             AND e.server_time >= s.first_event_at AND e.server_time <= s.last_event_at)
+         (SELECT e.hash FROM (${storedEvents(
+           'hash',
+           `session_id = s.id AND sequence = snap.sequence
+            AND server_time >= s.first_event_at AND server_time <= s.last_event_at`,
+         )}) AS e)
            AS snap_chain_hash,
          (SELECT json_agg(${tailRowJson('t.')} ORDER BY t.sequence)
-            FROM (SELECT e.event_id, e.sequence, e.event_type, e.event_version, e.event_data,
-                         e.hash
-                    FROM game.events e
-                   WHERE e.session_id = s.id
-                     AND e.sequence > snap.sequence AND e.sequence <= snap.tail_end
-                     AND e.server_time >= s.first_event_at AND e.server_time <= s.last_event_at
-                   ORDER BY e.sequence
-                   LIMIT $3) AS t)
+            FROM (${storedEvents(
+              'event_id, sequence, event_type, event_version, event_data, hash',
+              `session_id = s.id AND sequence > snap.sequence AND sequence <= snap.tail_end
+               AND server_time >= s.first_event_at AND server_time <= s.last_event_at`,
+              'ORDER BY sequence LIMIT $3',
+            )}) AS t)
            AS snap_tail
     FROM game.sessions s
     LEFT JOIN LATERAL (

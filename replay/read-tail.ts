@@ -1,5 +1,11 @@
 import type { PoolClient } from '../src/db/index.js';
-import { boundsOf, pageParams, pageQuery } from '../src/events/index.js';
+import {
+  boundsOf,
+  missingEvents,
+  missingRange,
+  pageParams,
+  pageQuery,
+} from '../src/events/index.js';
 import type { EventBounds } from '../src/events/index.js';
 
 /** A stored event with what replay checks and folds, and nothing else. */
@@ -66,9 +72,12 @@ type TailSession = EventBounds & { id: string };
 /**
  * The session's events after `after` up to `to`, in pages of `tailPageSize`, in the caller's
  * transaction; `first`, when given and not empty, is the first page, already read (it must be
- * the events from `after` on). The next page is asked for as soon as a page arrives, so
- * PostgreSQL reads it while the caller folds this one; at most two pages are in memory. Stopping
- * early waits for the page in flight.
+ * the events from `after` on). It reaches `to` or fails: every sequence from `after + 1` to `to`
+ * must arrive, so a page that skips one, or ends short of `to` (or an empty read), yields the
+ * events before the hole and then throws `integrity_violation` (`missingEvents`: the first and
+ * last missing sequence and the months that are gone). The next page is asked for as soon as a
+ * page arrives, so PostgreSQL reads it while the caller folds this one; at most two pages are in
+ * memory. Stopping early waits for the page in flight.
  */
 export async function* readTailPages(
   tx: PoolClient,
@@ -81,11 +90,19 @@ export async function* readTailPages(
   const fetchAfter = (cursor: number) =>
     selectTailPage(tx, session.id, bounds, cursor, to, tailPageSize);
   let next = first !== undefined && first.length > 0 ? Promise.resolve(first) : fetchAfter(after);
+  let cursor = after;
   try {
     for (;;) {
       const page = await next;
+      const missing = missingRange(page, cursor, to, tailPageSize);
+      if (missing !== undefined) {
+        next = Promise.resolve([]);
+        if (missing.index > 0) yield page.slice(0, missing.index);
+        throw await missingEvents(tx, session, missing.first, missing.last);
+      }
       const last = page.at(-1)?.sequence;
       if (last === undefined) return;
+      cursor = last;
       next = fetchAfter(last);
       // Handled by the `await` above on the next turn; this only keeps a failure that lands
       // while the caller is busy from counting as an unhandled rejection meanwhile.

@@ -37,9 +37,12 @@ function corruptSnapshot(session: Session, snap: StoredSnapshot, actual: string)
 
 /**
  * The newest snapshot at or below the target, of the session's rules version, whose state hashes
- * to its recorded hash; the ones passed over for a bad hash are returned as divergences. `newest`
- * is that snapshot as `selectSessionStart` read it: when its hash holds (the usual case) nothing
- * more is read; when it does not, the older ones are tried one by one.
+ * to its recorded hash and whose sequence still has its event (the chain resumes from that
+ * event's hash; a snapshot past a deleted or dropped event would let a replay reach its target
+ * over events that are gone, so it is passed over and the reader names what is missing); the
+ * ones passed over for a bad hash are returned as divergences. `newest` is that snapshot as
+ * `selectSessionStart` read it: when it holds (the usual case) nothing more is read; when it
+ * does not, the older ones are tried one by one.
  */
 export async function pickSnapshot(
   tx: PoolClient,
@@ -48,7 +51,7 @@ export async function pickSnapshot(
   newest: SnapshotCandidate | null,
 ): Promise<PickedStart> {
   if (newest === null) return { used: null, corrupt: [] };
-  if (stateHash(newest.state) === newest.stateHash) {
+  if (newest.chainHash !== undefined && stateHash(newest.state) === newest.stateHash) {
     const { state, chainHash: previousHash, tail, ...used } = newest;
     return { start: { sequence: newest.sequence, state, previousHash }, used, corrupt: [], tail };
   }
@@ -65,11 +68,13 @@ async function pickSnapshotOneByOne(
     if (snap.rulesVersion !== session.rulesVersion || snap.sequence === 0) continue;
     const state = await loadSnapshotState(tx, session.id, snap.sequence);
     const actual = stateHash(state);
-    if (actual === snap.stateHash) {
-      const previousHash = await chainHashAt(tx, session, snap.sequence);
-      return { start: { sequence: snap.sequence, state, previousHash }, used: snap, corrupt };
+    if (actual !== snap.stateHash) {
+      corrupt.push(corruptSnapshot(session, snap, actual));
+      continue;
     }
-    corrupt.push(corruptSnapshot(session, snap, actual));
+    const previousHash = await chainHashAt(tx, session, snap.sequence);
+    if (previousHash === undefined) continue;
+    return { start: { sequence: snap.sequence, state, previousHash }, used: snap, corrupt };
   }
   return { used: null, corrupt };
 }
@@ -160,22 +165,38 @@ export function checkHead(session: Session, folder: Folder, out: Divergence[]): 
   });
 }
 
+/** An integrity failure as a divergence; `event` is the last one folded before it (if any). */
 export function integrityDivergence(error: AgateError, event: ReplayEvent | undefined): Divergence {
-  const details = error.details as { kind: DivergenceKind; sequence: number };
-  return {
+  const details = error.details as {
+    kind: DivergenceKind;
+    sequence: number;
+    lastMissing?: number;
+    goneMonths?: string[];
+  };
+  const divergence: Divergence = {
     kind: details.kind,
     sequence: details.sequence,
-    event: event ? { eventId: event.eventId, type: event.type } : null,
+    event:
+      event && details.kind !== 'missing' ? { eventId: event.eventId, type: event.type } : null,
     message: error.message,
   };
+  if (details.lastMissing !== undefined) divergence.lastMissing = details.lastMissing;
+  if (details.goneMonths !== undefined) divergence.goneMonths = details.goneMonths;
+  return divergence;
 }
 
 export type Anchor = { sequence: number; headHash: string };
 
-/** The head hashes the nightly job recorded for this session (`anchor.recorded` in the audit log). */
+/**
+ * The head hashes the nightly job recorded for this session (`anchor.recorded` in the audit log,
+ * live months and those retention archived).
+ */
 export async function listAnchors(tx: PoolClient, sessionId: string): Promise<Anchor[]> {
   const r = await tx.query<{ sequence: string; head: string }>(
     `SELECT details->>'sequence' AS sequence, details->>'headHash' AS head FROM admin.audit_log
+      WHERE action = 'anchor.recorded' AND subject = $1
+     UNION ALL
+     SELECT details->>'sequence', details->>'headHash' FROM archive.audit_log
       WHERE action = 'anchor.recorded' AND subject = $1`,
     [sessionId],
   );

@@ -185,7 +185,7 @@ async function checkAt(run: FoldRun, event: ReplayEvent | undefined): Promise<vo
 function missingTail(run: FoldRun): AgateError {
   const { folder, end } = run;
   return integrityError(
-    'gap',
+    'missing',
     folder.sequence + 1,
     `The session's events stop at ${folder.sequence} but it has ${run.session.lastSequence}: events ${folder.sequence + 1} to ${end} are missing from the store.`,
   );

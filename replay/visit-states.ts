@@ -38,7 +38,7 @@ function checkEnd(session: Session, folder: Folder, anchors: readonly Anchor[]):
   const last = session.lastSequence;
   if (folder.sequence < last) {
     throw integrityError(
-      'gap',
+      'missing',
       folder.sequence + 1,
       `The session's events stop at ${folder.sequence} but it has ${last}: events ${folder.sequence + 1} to ${last} are missing from the store.`,
     );

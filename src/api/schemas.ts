@@ -124,12 +124,23 @@ export const stateSchema = z
 
 export const divergenceSchema = z
   .object({
-    kind: z.enum(['chain', 'gap', 'duplicate', 'head', 'anchor', 'snapshot', 'snapshot_corrupt']),
+    kind: z.enum([
+      'chain',
+      'missing',
+      'gap',
+      'duplicate',
+      'head',
+      'anchor',
+      'snapshot',
+      'snapshot_corrupt',
+    ]),
     sequence: z.number().int(),
     event: z.object({ eventId: uuid, type: z.string() }).nullable(),
     message: z.string(),
     expectedHash: z.string().optional(),
     actualHash: z.string().optional(),
+    lastMissing: z.number().int().optional(),
+    goneMonths: z.array(z.string()).optional(),
     paths: z.array(z.string()).optional(),
   })
   .meta({ id: 'Divergence' });

@@ -31,7 +31,8 @@ export {
   pageParams,
   pageQuery,
   readEvents,
-  selectEventPage,
+  selectCompletePage,
+  storedEvents,
   streamEvents,
 } from './read-events.js';
 export type {
@@ -41,6 +42,8 @@ export type {
   StoredEvent,
   StreamEventsInput,
 } from './read-events.js';
+export { missingEvents, missingRange } from './missing-events.js';
+export type { MissingRange } from './missing-events.js';
 export { toSession } from './session.js';
 export type { Session, SessionStatus } from './session.js';
 export type { AfterAppend, AppendedBatch, StoreDeps } from './store-deps.js';

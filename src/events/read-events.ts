@@ -3,6 +3,7 @@ import type { PoolClient } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { checkRef, notFound } from './get-session.js';
 import type { SessionRef } from './get-session.js';
+import { missingEvents, missingRange } from './missing-events.js';
 import type { StoreDeps } from './store-deps.js';
 
 export type StoredEvent = {
@@ -43,15 +44,30 @@ type EventRow = {
 
 const maxPage = 1_000;
 
+/**
+ * A session's events wherever retention keeps them: the live months (game.events) and the
+ * archived ones (archive.events, the parent retention attaches old months to, under the same
+ * tenant policy), as one UNION ALL with `where` (which must bound server_time by the session's
+ * range) in each branch. With the bounds known at planning, PostgreSQL prunes every partition
+ * outside the range: a session of recent months reads no archived partition at all. `page`
+ * (`ORDER BY sequence LIMIT $n`) goes into each branch and around the union, so each branch
+ * walks its primary key in order and stops at the limit, merged without a sort (a plain UNION
+ * ALL under one ORDER BY ... LIMIT would read and sort every row of the range instead).
+ */
+export function storedEvents(columns: string, where: string, page = ''): string {
+  return `(SELECT ${columns} FROM game.events WHERE ${where} ${page})
+   UNION ALL
+   (SELECT ${columns} FROM archive.events WHERE ${where} ${page})
+   ${page}`;
+}
+
 /** Parameters: session, after, to, first event time, last event time, limit. */
-export const pageQuery = `
-  SELECT event_id, session_id, sequence, event_type, event_version, event_data, client_time,
-         server_time, hash
-    FROM game.events
-   WHERE session_id = $1 AND sequence > $2 AND sequence <= $3
-     AND server_time >= $4 AND server_time <= $5
-   ORDER BY sequence
-   LIMIT $6`;
+export const pageQuery = storedEvents(
+  `event_id, session_id, sequence, event_type, event_version, event_data, client_time,
+   server_time, hash`,
+  'session_id = $1 AND sequence > $2 AND sequence <= $3 AND server_time >= $4 AND server_time <= $5',
+  'ORDER BY sequence LIMIT $6',
+);
 
 function checkCursor(name: string, value: unknown, min: number, fallback: number): number {
   if (value === undefined) return fallback;
@@ -110,7 +126,7 @@ export function pageParams(
  * tenant). The session's first and last event times (`boundsOf`) bound server_time, so
  * PostgreSQL reads only the partitions that can hold them.
  */
-export async function selectEventPage(
+async function selectEventPage(
   tx: PoolClient,
   sessionId: string,
   bounds: Bounds,
@@ -134,6 +150,25 @@ export async function selectEventPage(
   }));
 }
 
+/**
+ * `selectEventPage`, proven complete (`missingRange`): a page that skips a sequence, or ends
+ * short of `to` with fewer than `limit` events, is `integrity_violation` naming the first missing
+ * sequence and why it is gone (`missingEvents`). In the caller's transaction.
+ */
+export async function selectCompletePage(
+  tx: PoolClient,
+  sessionId: string,
+  bounds: Bounds,
+  after: number,
+  to: number,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const events = await selectEventPage(tx, sessionId, bounds, after, to, limit);
+  const missing = missingRange(events, after, to, limit);
+  if (missing === undefined) return events;
+  throw await missingEvents(tx, { id: sessionId, ...bounds }, missing.first, missing.last);
+}
+
 /** A keyset page: events with sequence > `after`, at most `limit` (default 100, max 1,000). */
 export async function readEvents(deps: StoreDeps, input: ReadEventsInput): Promise<EventPage> {
   const { tenantId, sessionId } = checkRef(input);
@@ -142,9 +177,10 @@ export async function readEvents(deps: StoreDeps, input: ReadEventsInput): Promi
   return withTenant(deps.pool, { tenantId, role: input.role }, async (tx) => {
     const bounds = await loadBounds(tx, sessionId);
     if (bounds === undefined) throw notFound(sessionId);
-    const events = await selectEventPage(tx, sessionId, bounds, after, bounds.lastSequence, limit);
-    const last = events.at(-1)?.sequence;
-    return { events, nextAfter: last !== undefined && last < bounds.lastSequence ? last : null };
+    const last = bounds.lastSequence;
+    const events = await selectCompletePage(tx, sessionId, bounds, after, last, limit);
+    const seen = events.at(-1)?.sequence;
+    return { events, nextAfter: seen !== undefined && seen < last ? seen : null };
   });
 }
 
@@ -165,9 +201,8 @@ export async function* streamEvents(
   const to = Math.min(checkCursor('to', input.to, 0, bounds.lastSequence), bounds.lastSequence);
   while (after < to) {
     const page = await withTenant(deps.pool, context, (tx) =>
-      selectEventPage(tx, sessionId, bounds, after, to, pageSize),
+      selectCompletePage(tx, sessionId, bounds, after, to, pageSize),
     );
-    if (page.length === 0) return;
     yield* page;
     after = page[page.length - 1]?.sequence ?? to;
   }

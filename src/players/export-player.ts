@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { isUuid, players, requireTenantId, withTenant } from '../db/index.js';
 import type { Pool, PoolClient, TenantRole } from '../db/index.js';
-import { boundsOf, selectEventPage, selectSession } from '../events/index.js';
+import { boundsOf, selectCompletePage, selectSession } from '../events/index.js';
 import type { Session, StoredEvent } from '../events/index.js';
 import { playerNotFound, toPlayer } from './player.js';
 import type { Player } from './player.js';
@@ -43,12 +43,17 @@ const sessionIdsQuery = `
    ORDER BY id
    LIMIT $3`;
 
-const auditQuery = `
+/** The player's audit entries from live and archived months, each branch ordered and limited. */
+const auditPage = (table: string) => `
   SELECT id, occurred_at, occurred_at::text AS cursor, actor, action, subject, details
-    FROM admin.audit_log
+    FROM ${table}
    WHERE subject = $1 AND (occurred_at, id) > ($2::timestamptz, $3::uuid)
    ORDER BY occurred_at, id
    LIMIT $4`;
+const auditQuery = `(${auditPage('admin.audit_log')})
+  UNION ALL (${auditPage('archive.audit_log')})
+  ORDER BY occurred_at, id
+  LIMIT $4`;
 
 type AuditRow = {
   id: string;
@@ -81,7 +86,7 @@ async function eventsOf(tx: PoolClient, session: Session): Promise<StoredEvent[]
   const found: StoredEvent[] = [];
   let after = 0;
   while (after < session.lastSequence) {
-    const page = await selectEventPage(
+    const page = await selectCompletePage(
       tx,
       session.id,
       bounds,
@@ -89,10 +94,8 @@ async function eventsOf(tx: PoolClient, session: Session): Promise<StoredEvent[]
       session.lastSequence,
       pageSize,
     );
-    const last = page.at(-1);
-    if (last === undefined) break;
     found.push(...page);
-    after = last.sequence;
+    after = page.at(-1)?.sequence ?? session.lastSequence;
   }
   return found;
 }
@@ -121,7 +124,8 @@ async function auditEntriesOf(tx: PoolClient, playerId: string): Promise<PlayerA
 /**
  * Everything held about a player of the tenant: the row (PII included), every session of the
  * player, every event of those sessions (read a page at a time, bounded by each session's last
- * sequence and event times), and the audit entries whose subject is the player. The player,
+ * sequence and event times, from live and archived months; a session missing an event is
+ * `integrity_violation` naming it, never a shorter export), and the audit entries whose subject is the player. The player,
  * sessions and events are read in one transaction as `role`; the audit entries in a second one
  * as agate_app, since agate_analyst has no access to the audit log. `not_found` when the tenant
  * has no such player. Writes nothing (the caller records the export).

@@ -108,3 +108,36 @@ describe('the nightly run on the embedded pool', () => {
     }
   });
 });
+
+describe('retention on the embedded pool', () => {
+  it('keeps archived months replayable, and names a month once it is dropped', async () => {
+    const session = await agate.store.createSession({ tenantId, rules: 'tiny', seed: 'kept' });
+    await appendAt(pool, session, later(1), tinyEvents(10));
+    await appendAt(pool, session, later(4), tinyEvents(10));
+    const live = await agate.replay({ tenantId, sessionId: session.id, trace: true });
+    const report = await maintainPartitions(pool.url, {
+      now: later(5),
+      backend: 'native',
+      retentionMonths: 2,
+    });
+    expect(report.ran && report.tables[0]?.detached).toContain(monthNames('events', 1, 1)[0]);
+    for (let to = 1; to <= 20; to += 1) {
+      const r = await agate.replay({ tenantId, sessionId: session.id, to, from: 'genesis' });
+      expect([to, r.stateHash]).toEqual([to, live.trace?.[to - 1]?.stateHash]);
+    }
+    expect(await agate.replay({ tenantId, sessionId: session.id, verify: true })).toMatchObject({
+      verified: true,
+      divergences: [],
+    });
+    await pool.query(`DROP TABLE archive.${monthNames('events', 1, 1)[0] ?? ''}`);
+    await expect(agate.replay({ tenantId, sessionId: session.id })).rejects.toMatchObject({
+      code: 'integrity_violation',
+      details: {
+        kind: 'missing',
+        sequence: 1,
+        lastMissing: 10,
+        goneMonths: [formatMonth(monthOf(later(1)))],
+      },
+    });
+  });
+});

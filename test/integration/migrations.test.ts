@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,6 +53,7 @@ const migrationTags = [
   '0006_append_duplicate_check_by_index',
   '0007_append_generic_plans',
   '0009_operator_keys',
+  '0011_archived_events',
   '0012_snapshot_rebuild',
 ];
 
@@ -112,6 +113,71 @@ describe('agate migrate', () => {
       await writeFile(join(dir, '0000_base.sql'), '-- edited\nSELECT 1;');
       await expect(migrate(client, dir)).rejects.toMatchObject({ code: 'schema_out_of_date' });
       await expect(schemaStatus(client, dir)).rejects.toThrow(/never edited/);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('attaches the months an earlier version archived, keeping them append-only and under RLS', async () => {
+    const url = await emptyDatabase();
+    const dir = await mkdtemp(join(tmpdir(), 'agate-migrations-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await cp(defaultMigrationsDir(), dir, { recursive: true });
+    const journal = join(dir, 'meta', '_journal.json');
+    const full = await readFile(journal, 'utf8');
+    const parsed = JSON.parse(full) as { entries: { tag: string }[] };
+    parsed.entries = parsed.entries.filter((e) => e.tag !== '0011_archived_events');
+    await writeFile(journal, JSON.stringify(parsed));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await migrate(client, dir);
+      // What retention did before 0011: detach the month, move it to archive, guard it.
+      const month = await client.query<{ suffix: string; start: Date }>(
+        `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM') AS suffix,
+                date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start`,
+      );
+      const suffix = month.rows[0]?.suffix ?? '';
+      const start = month.rows[0]?.start ?? new Date(0);
+      const next = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
+      const tables = [
+        { live: 'game.events', archive: 'archive.events', name: `events_p${suffix}` },
+        { live: 'admin.audit_log', archive: 'archive.audit_log', name: `audit_log_p${suffix}` },
+      ];
+      for (const t of tables) {
+        const schema = t.live.split('.')[0] ?? '';
+        await client.query(`ALTER TABLE ${t.live} DETACH PARTITION ${schema}.${t.name}`);
+        await client.query(`ALTER TABLE ${schema}.${t.name} SET SCHEMA archive`);
+        await client.query(
+          `CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON archive.${t.name} FOR EACH ROW EXECUTE FUNCTION admin.refuse_change()`,
+        );
+      }
+      await writeFile(journal, full);
+      expect((await migrate(client, dir)).applied).toEqual(['0011_archived_events']);
+      for (const t of tables) {
+        const attached = await client.query<{ parent: string; lo: Date; hi: Date }>(
+          `SELECT i.inhparent::regclass::text AS parent, b[1]::timestamptz AS lo, b[2]::timestamptz AS hi
+             FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,
+                  regexp_match(pg_get_expr(c.relpartbound, c.oid), $re$FROM \\('([^']+)'\\) TO \\('([^']+)'\\)$re$) AS b
+            WHERE c.oid = $1::regclass`,
+          [`archive.${t.name}`],
+        );
+        expect(attached.rows).toEqual([{ parent: t.archive, lo: start, hi: next }]);
+        const triggers = await client.query<{ tgname: string; cloned: boolean }>(
+          `SELECT tgname, tgparentid <> 0 AS cloned FROM pg_trigger
+            WHERE tgrelid = $1::regclass AND NOT tgisinternal ORDER BY 1`,
+          [`archive.${t.name}`],
+        );
+        expect(triggers.rows).toEqual([
+          { tgname: 'refuse_truncate', cloned: false },
+          { tgname: 'refuse_update_delete', cloned: true },
+        ]);
+        const policy = await client.query<{ forced: boolean }>(
+          'SELECT relforcerowsecurity AS forced FROM pg_class WHERE oid = $1::regclass',
+          [t.archive],
+        );
+        expect(policy.rows[0]?.forced).toBe(true);
+      }
     } finally {
       await client.end();
     }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldAll } from '../../replay/index.js';
 import type { NewEvent, Session } from '../../src/events/index.js';
 import { createAgate } from '../../src/runtime/index.js';
+import { writeSnapshot } from '../../src/snapshots/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
 import { allEvents } from '../support/store-fixture.js';
@@ -212,14 +213,84 @@ describe('tampering', () => {
     });
   });
 
-  it('an event removed behind the store is a gap at its sequence', async () => {
+  it('an event removed from the middle is missing: replay names it, verify reports its range', async () => {
     const s = await sessionWith(30);
     await tamper('DELETE FROM game.events WHERE session_id = $1 AND sequence = 12', [s.id]);
     const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
-    expect(r.divergences[0]).toMatchObject({ kind: 'gap', sequence: 12 });
+    expect(r.verified).toBe(false);
+    expect(r.sequence).toBe(11);
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'missing', sequence: 12, lastMissing: 12, goneMonths: [] }),
+    ]);
     await expect(agate.replay({ tenantId, sessionId: s.id })).rejects.toMatchObject({
       code: 'integrity_violation',
+      message: expect.stringMatching(
+        /^Event 12 of session .* is missing .* deleted behind/,
+      ) as unknown,
+      details: { kind: 'missing', sequence: 12, lastMissing: 12 },
     });
+  });
+
+  it('events removed from the end are missing: no replay stops short of its target', async () => {
+    const s = await sessionWith(60);
+    await tamper('DELETE FROM game.events WHERE session_id = $1 AND sequence > 52', [s.id], 8);
+    const tail = {
+      code: 'integrity_violation',
+      details: { kind: 'missing', sequence: 53, lastMissing: 60 },
+    };
+    for (const from of ['snapshot', 'genesis'] as const)
+      await expect(agate.replay({ tenantId, sessionId: s.id, from })).rejects.toMatchObject(tail);
+    await expect(agate.replay({ tenantId, sessionId: s.id, to: 55 })).rejects.toMatchObject({
+      details: { kind: 'missing', sequence: 53, lastMissing: 55 },
+    });
+    expect((await agate.replay({ tenantId, sessionId: s.id, to: 52 })).sequence).toBe(52);
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'missing', sequence: 53, lastMissing: 60, event: null }),
+    ]);
+    await expect(
+      agate.store.readEvents({ tenantId, sessionId: s.id, after: 50 }),
+    ).rejects.toMatchObject(tail);
+  });
+
+  it('events deleted up to the newest snapshot are missing too: that snapshot is passed over', async () => {
+    const s = await sessionWith(60);
+    await tamper(
+      'DELETE FROM game.events WHERE session_id = $1 AND sequence BETWEEN 41 AND 50',
+      [s.id],
+      10,
+    );
+    await expect(agate.replay({ tenantId, sessionId: s.id })).rejects.toMatchObject({
+      code: 'integrity_violation',
+      details: { kind: 'missing', sequence: 41, lastMissing: 50 },
+    });
+    const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'missing', sequence: 41, lastMissing: 50 }),
+    ]);
+  });
+
+  it('a session whose events are all gone is missing every one, whatever the replay starts from', async () => {
+    const s = await sessionWith(55);
+    await tamper('DELETE FROM game.events WHERE session_id = $1', [s.id], 55);
+    for (const from of ['genesis', 'snapshot'] as const)
+      await expect(agate.replay({ tenantId, sessionId: s.id, from })).rejects.toMatchObject({
+        code: 'integrity_violation',
+        details: { kind: 'missing', sequence: 1, lastMissing: 55 },
+      });
+  });
+
+  it('the snapshotter refuses to save a state short of its target, and saves nothing', async () => {
+    const s = await sessionWith(30);
+    await tamper('DELETE FROM game.events WHERE session_id = $1 AND sequence > 24', [s.id], 6);
+    const deps = { pool: db.pool, store: agate.store, games: tinyGames };
+    await expect(
+      writeSnapshot(deps, { tenantId, sessionId: s.id, sequence: 30, reason: 'manual' }),
+    ).rejects.toMatchObject({
+      code: 'integrity_violation',
+      details: { kind: 'missing', sequence: 25, lastMissing: 30 },
+    });
+    expect(await snapshotsOf(s.id)).toEqual([]);
   });
 
   it('a changed session head is reported by verify', async () => {
@@ -376,19 +447,21 @@ describe('verify checks every snapshot, link, anchor and the head', () => {
     expect(r.divergences).toEqual([expect.objectContaining({ kind: 'snapshot', sequence: 0 })]);
   });
 
-  it('a deleted tail is a gap for a plain replay and for verify, never a shorter state', async () => {
+  it('a deleted tail is missing for a plain replay and for verify, never a shorter state', async () => {
     const s = await sessionWith(60);
     await tamper('DELETE FROM game.events WHERE session_id = $1 AND sequence > 55', [s.id], 5);
     await expect(agate.replay({ tenantId, sessionId: s.id })).rejects.toMatchObject({
       code: 'integrity_violation',
-      details: { kind: 'gap', sequence: 56 },
+      details: { kind: 'missing', sequence: 56, lastMissing: 60 },
     });
     await expect(
       agate.replay({ tenantId, sessionId: s.id, from: 'genesis' }),
     ).rejects.toMatchObject({ code: 'integrity_violation', details: { sequence: 56 } });
     const r = await agate.replay({ tenantId, sessionId: s.id, verify: true });
     expect(r.verified).toBe(false);
-    expect(r.divergences).toEqual([expect.objectContaining({ kind: 'gap', sequence: 56 })]);
+    expect(r.divergences).toEqual([
+      expect.objectContaining({ kind: 'missing', sequence: 56, lastMissing: 60 }),
+    ]);
   });
 
   it('an anchor or a snapshot beyond a cut-back session row says events were removed', async () => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maintainPartitions } from '../../partitions/index.js';
 import { withTenant } from '../../src/db/index.js';
 import { createApiFixture } from '../support/api.js';
 import type { ApiFixture } from '../support/api.js';
@@ -57,6 +58,10 @@ beforeAll(async () => {
   api = await createApiFixture();
   a = await seedTenant(api, 'a');
   b = await seedTenant(api, 'b');
+  // A month past retention (the clock a month ahead) moves to archive.events: attacked too.
+  const now = new Date();
+  const nextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 15));
+  await maintainPartitions(api.db.url, { now: nextMonth, retentionMonths: 1 });
   tables = await tenantTables(api.db.pool);
   await fillPartitions(api.db.pool, tables, a);
   await fillPartitions(api.db.pool, tables, b);

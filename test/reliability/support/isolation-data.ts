@@ -121,8 +121,9 @@ export async function seedTenant(api: ApiFixture, label: string): Promise<Seeded
 }
 
 /**
- * One row of `tenant` in every partition of game.events and admin.audit_log, the default one
- * included, written as the owner (the append path only ever fills the current month's).
+ * One row of `tenant` in every partition of game.events and admin.audit_log and of their
+ * archive parents (months retention archived), the default ones included, written as the owner
+ * (the append path only ever fills the current month's).
  */
 export async function fillPartitions(
   pool: Pool,
@@ -137,15 +138,16 @@ export async function fillPartitions(
       [table.name],
     );
     const at = bound.rows[0]?.at ?? new Date('2199-06-01T00:00:00Z');
-    if (table.parent === 'game.events') {
+    if (table.parent === 'game.events' || table.parent === 'archive.events') {
       await pool.query(
         `INSERT INTO ${table.parent} (event_id, tenant_id, session_id, sequence, event_type,
                                       event_version, event_data, server_time, hash)
-         VALUES ($1, $2, $3, 1000 + (SELECT count(*) FROM game.events WHERE session_id = $3),
+         VALUES ($1, $2, $3, 1000 + (SELECT count(*) FROM game.events WHERE session_id = $3)
+                                  + (SELECT count(*) FROM archive.events WHERE session_id = $3),
                  'note.written', 1, '{"text": "partition row"}', $4, '\\x00')`,
         [uuidv7(), tenant.id, tenant.carrierSession, at],
       );
-    } else if (table.parent === 'admin.audit_log') {
+    } else if (table.parent === 'admin.audit_log' || table.parent === 'archive.audit_log') {
       await pool.query(
         `INSERT INTO ${table.parent} (id, tenant_id, occurred_at, actor, action, subject)
          VALUES ($1, $2, $3, 'isolation battery', 'probe.seeded', $4)`,
