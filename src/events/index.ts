@@ -35,13 +35,8 @@ export {
   storedEvents,
   streamEvents,
 } from './read-events.js';
-export type {
-  EventBounds,
-  EventPage,
-  ReadEventsInput,
-  StoredEvent,
-  StreamEventsInput,
-} from './read-events.js';
+export type { EventBounds } from './event-bounds.js';
+export type { EventPage, ReadEventsInput, StoredEvent, StreamEventsInput } from './read-events.js';
 export { missingEvents, missingRange } from './missing-events.js';
 export type { MissingRange } from './missing-events.js';
 export { toSession } from './session.js';

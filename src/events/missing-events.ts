@@ -1,6 +1,6 @@
 import type { PoolClient } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
-import type { EventBounds } from './read-events.js';
+import type { EventBounds } from './event-bounds.js';
 
 /** The first and last sequence a read should have returned and did not, and where it noticed. */
 export type MissingRange = { first: number; last: number; index: number };

@@ -3,6 +3,7 @@ import type { PoolClient } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { checkRef, notFound } from './get-session.js';
 import type { SessionRef } from './get-session.js';
+import type { EventBounds } from './event-bounds.js';
 import { missingEvents, missingRange } from './missing-events.js';
 import type { StoreDeps } from './store-deps.js';
 
@@ -24,11 +25,6 @@ export type EventPage = { events: StoredEvent[]; nextAfter: number | null };
 export type StreamEventsInput = SessionRef & { after?: number; to?: number; pageSize?: number };
 
 /** Where a session's events are: its last sequence and the server_time range they span. */
-export type EventBounds = {
-  lastSequence: number;
-  firstEventAt: Date | null;
-  lastEventAt: Date | null;
-};
 type Bounds = EventBounds;
 type EventRow = {
   event_id: string;
