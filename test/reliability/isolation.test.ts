@@ -318,7 +318,7 @@ describe('the tenant isolation battery, in the database', () => {
         api.db.pool,
         'agate_app',
         b.id,
-        'SELECT outcome FROM game.append_events($1, $2, NULL, $3::jsonb, 1000)',
+        'SELECT outcome FROM game.append_events($1, $2, NULL, $3::jsonb, 1000, $$library$$)',
         [b.id, session, events],
       );
       attempts += 1;
