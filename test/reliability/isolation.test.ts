@@ -269,6 +269,7 @@ describe('the tenant isolation battery, in the database', () => {
     // A new SECURITY DEFINER function crosses RLS: it must join this battery before it lands.
     expect(definers.rows.map((r) => r.fn)).toEqual([
       'admin.find_api_key(bytea)',
+      'game.event_seeds(uuid,uuid,uuid[])',
       'game.session_rules(uuid,uuid)',
     ]);
     const sessions = [a.liveSession, a.endedSession, a.liveSession.toUpperCase()];
@@ -285,6 +286,12 @@ describe('the tenant isolation battery, in the database', () => {
             outcome,
             countOf(outcome, 'n'),
           );
+          const seeds = await actor.run(
+            b.id,
+            'SELECT count(*)::int AS n FROM game.event_seeds($1, $2, ARRAY[$3::uuid])',
+            [tenant, session, '0190a000-0000-7000-8000-00000000000b'],
+          );
+          hold(`${actor.name}: event_seeds(${tenant}, A's ${session})`, seeds, countOf(seeds, 'n'));
         }
       }
       const forgedHash = createHash('sha256')
