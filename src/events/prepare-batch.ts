@@ -183,7 +183,7 @@ function seededData(
   throw new AgateError(
     'seed_not_allowed',
     `events[${index}]: ${event.type} consumes randomness and its rules let only the server draw the seed; send it without data.seed and the server records one.`,
-    { details: { index, type: event.type } },
+    { details: { index, eventType: event.type } },
   );
 }
 

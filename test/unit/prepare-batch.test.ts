@@ -41,7 +41,7 @@ describe('preparing a batch', () => {
     expect(() => prepareBatch(gateEventTypes, batch, live)).toThrow(
       expect.objectContaining({
         code: 'seed_not_allowed',
-        details: { index: 0, type: 'day.ended' },
+        details: { index: 0, eventType: 'day.ended' },
       }),
     );
     const [kept] = prepareBatch(gateEventTypes, batch, { ...live, recordedSeeds: true });
