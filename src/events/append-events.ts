@@ -18,8 +18,9 @@ export type AppendInput = {
   /** Recorded in every stored row (default `library`); the HTTP API passes `key:<key id>`. */
   writtenBy?: WrittenBy;
   /**
-   * Only for the trusted paths that carry recorded history (`fixtures import`): keep the events'
-   * recorded seeds whatever the rules say. Never set from a request.
+   * Only for the trusted paths that carry recorded history (`fixtures import`, `agate demo`'s
+   * pre-played plan): keep the events' recorded seeds whatever the rules say (ADR 0013). Never
+   * set from a request.
    */
   recordedSeeds?: boolean;
 };
