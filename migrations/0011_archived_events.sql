@@ -63,6 +63,14 @@ BEGIN
   LOOP
     m := to_date(t.month, 'YYYY_MM')::timestamp AT TIME ZONE 'UTC';
     EXECUTE format('DROP TRIGGER IF EXISTS refuse_update_delete ON archive.%I', t.name);
+    -- A month detached before 0008 never got its written_by column; attaching needs the
+    -- parent's columns, and 'legacy' is what 0008 wrote for every older event.
+    IF t.parent = 'events' THEN
+      EXECUTE format(
+        'ALTER TABLE archive.%I ADD COLUMN IF NOT EXISTS written_by text NOT NULL DEFAULT ''legacy''',
+        t.name);
+      EXECUTE format('ALTER TABLE archive.%I ALTER COLUMN written_by DROP DEFAULT', t.name);
+    END IF;
     EXECUTE format('ALTER TABLE archive.%I ATTACH PARTITION archive.%I FOR VALUES FROM (%L) TO (%L)',
                    t.parent, t.name, m, m + interval '1 month');
   END LOOP;

@@ -37,6 +37,7 @@ export async function fillHotSessions(
       const result = await agate.store.appendEvents({
         ...ref,
         events: inputs.slice(at, at + options.batch),
+        recordedSeeds: true,
       });
       if (!result.ok) throw new Error(`append refused: ${result.reason}: ${result.message}`);
       appends += 1;

@@ -64,7 +64,7 @@ function copyTextOf(tenantId: string, session: RecordedSession, serverTime: stri
   return session.events
     .map(
       (e, i) =>
-        `${e.eventId ?? ''}\t${tenantId}\t${session.id ?? ''}\t${i + 1}\t${e.type}\t1\t${JSON.stringify(e.data).replace(/\\/g, '\\\\')}\t\\N\t${serverTime}\t${fixedHash}\n`,
+        `${e.eventId ?? ''}\t${tenantId}\t${session.id ?? ''}\t${i + 1}\t${e.type}\t1\t${JSON.stringify(e.data).replace(/\\/g, '\\\\')}\t\\N\t${serverTime}\t${fixedHash}\timport\n`,
     )
     .join('');
 }
@@ -83,8 +83,8 @@ async function copyData(client: PoolClient, data: string | string[] | Buffer[]):
 /** The session rows the raw COPY needs, made before the clock (the import makes its own). */
 async function createSessionRows(pool: Pool, tenantId: string, sessions: RecordedSession[]) {
   await pool.query(
-    `INSERT INTO game.sessions (id, tenant_id, rules, rules_version, seed, head_hash, last_sequence)
-     SELECT id, $1, 'bench', 1, seed, '\\x00', n FROM unnest($2::uuid[], $3::text[], $4::bigint[]) AS u(id, seed, n)`,
+    `INSERT INTO game.sessions (id, tenant_id, rules, rules_version, seed, head_hash, last_sequence, written_by)
+     SELECT id, $1, 'bench', 1, seed, '\\x00', n, 'import' FROM unnest($2::uuid[], $3::text[], $4::bigint[]) AS u(id, seed, n)`,
     [
       tenantId,
       sessions.map((s) => s.id),

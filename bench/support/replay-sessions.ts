@@ -29,7 +29,8 @@ async function appendAll(
 ): Promise<void> {
   for (let i = 0; i < inputs.length; i += appendBatch) {
     const events = inputs.slice(i, i + appendBatch);
-    const result = await agate.store.appendEvents({ ...ref, events });
+    // The bot's history with its own seeds, so the replays fold what the bench folds.
+    const result = await agate.store.appendEvents({ ...ref, events, recordedSeeds: true });
     if (!result.ok) throw new Error(`append refused: ${result.reason}: ${result.message}`);
   }
 }

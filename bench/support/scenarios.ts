@@ -56,10 +56,10 @@ function insertSql(batch: number): string {
   const rows = Array.from(
     { length: batch },
     (_, k) =>
-      `($${6 + 2 * k}::uuid, $1::uuid, $2::uuid, $3::bigint + ${k}, $5, 1, $${7 + 2 * k}::jsonb, NULL, now(), $4::bytea)`,
+      `($${6 + 2 * k}::uuid, $1::uuid, $2::uuid, $3::bigint + ${k}, $5, 1, $${7 + 2 * k}::jsonb, NULL, now(), $4::bytea, 'library')`,
   );
   return `INSERT INTO game.events (event_id, tenant_id, session_id, sequence, event_type,
-    event_version, event_data, client_time, server_time, hash) VALUES ${rows.join(', ')}`;
+    event_version, event_data, client_time, server_time, hash, written_by) VALUES ${rows.join(', ')}`;
 }
 
 function insertParams(f: Fixture, session: string, first: number, data: string[]): unknown[] {

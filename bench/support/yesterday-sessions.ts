@@ -1,6 +1,6 @@
 import { uuidv7 } from 'uuidv7';
 import type { Pool } from '../../src/db/index.js';
-import { defaultLimits, prepareBatch, shapeBatch } from '../../src/events/index.js';
+import { defaultLimits, drawSeed, prepareBatch, shapeBatch } from '../../src/events/index.js';
 import type { EventTypeRegistry } from '../../src/events/index.js';
 import { defaultGames, playSession } from '../../src/game/index.js';
 import { chainLink, sessionRootHash } from '../../src/hashing/index.js';
@@ -41,16 +41,18 @@ const rules = 'archive-gate';
 
 const insertSessionsSql = `
   INSERT INTO game.sessions (id, tenant_id, rules, rules_version, seed, config, last_sequence,
-                             head_hash, first_event_at, last_event_at, created_at, updated_at)
-  SELECT u.id, $1, $2, $3, u.seed, u.config, u.last_sequence, decode(u.head, 'hex'), $4, $4, $4, $4
+                             head_hash, first_event_at, last_event_at, created_at, updated_at,
+                             written_by)
+  SELECT u.id, $1, $2, $3, u.seed, u.config, u.last_sequence, decode(u.head, 'hex'), $4, $4, $4, $4,
+         'library'
     FROM unnest($5::uuid[], $6::text[], $7::jsonb[], $8::bigint[], $9::text[])
          AS u(id, seed, config, last_sequence, head)`;
 
 const insertEventsSql = `
   INSERT INTO game.events (event_id, tenant_id, session_id, sequence, event_type, event_version,
-                           event_data, server_time, hash)
+                           event_data, server_time, hash, written_by)
   SELECT u.event_id, $1, u.session_id, u.sequence, u.event_type, u.event_version, u.event_data, $2,
-         decode(u.hash, 'hex')
+         decode(u.hash, 'hex'), 'library'
     FROM unnest($3::uuid[], $4::uuid[], $5::bigint[], $6::text[], $7::int[], $8::jsonb[], $9::text[])
          AS u(event_id, session_id, sequence, event_type, event_version, event_data, hash)`;
 
@@ -91,7 +93,10 @@ function addSession(chunk: Chunk, options: LoadOptions, index: number): LoadedSe
   const seed = `${options.seedPrefix}-${index}`;
   const config = registry.configSchema.parse({});
   const inputs = playSession(seed, config, options.eventsOf(index), `${seed}-bot`);
-  const prepared = prepareBatch(registry, shapeBatch(inputs, defaultLimits));
+  const prepared = prepareBatch(registry, shapeBatch(inputs, defaultLimits), {
+    seedFor: () => drawSeed(),
+    recordedSeeds: true,
+  });
   const identity = { sessionId, tenantId: options.tenantId, seed, rules, rulesVersion };
   let head = sessionRootHash(identity);
   prepared.forEach((event, i) => {

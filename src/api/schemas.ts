@@ -66,6 +66,10 @@ export const sessionSchema = z
     endedAt: time.nullable(),
     createdAt: time,
     updatedAt: time,
+    writtenBy: z.string().meta({
+      description:
+        'The credential that created the session: key:<API key id>, import, fixtures, demo, library or legacy.',
+    }),
   })
   .meta({ id: 'Session' });
 
@@ -111,6 +115,10 @@ export const storedEventSchema = z
     clientTime: time.nullable(),
     serverTime: time,
     hash,
+    writtenBy: z.string().meta({
+      description:
+        'The credential that appended the event: key:<API key id>, import, fixtures, demo, library or legacy. Not part of the hash.',
+    }),
   })
   .meta({ id: 'StoredEvent' });
 

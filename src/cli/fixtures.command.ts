@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AgateError, isAgateError } from '../errors/index.js';
-import { defaultLimits, prepareBatch, shapeBatch } from '../events/index.js';
+import { defaultLimits, drawSeed, prepareBatch, shapeBatch } from '../events/index.js';
 import { importFixture, loadFixtures } from '../fixtures/index.js';
 import type { Fixture } from '../fixtures/index.js';
 import { createAgate } from '../runtime/index.js';
@@ -51,7 +51,11 @@ function checkFixture(agate: Agate, fixture: Fixture): void {
     if (!config.success) {
       throw new AgateError('invalid_request', `its config is not valid for ${fixture.rules}.`);
     }
-    prepareBatch(rules.eventTypes, shapeBatch(fixture.events, agate.store.deps.limits));
+    // A check only, nothing is stored: the recorded seeds are kept, as the import keeps them.
+    prepareBatch(rules.eventTypes, shapeBatch(fixture.events, agate.store.deps.limits), {
+      seedFor: () => drawSeed(),
+      recordedSeeds: true,
+    });
   } catch (error) {
     if (!isAgateError(error)) throw error;
     throw new AgateError(

@@ -50,6 +50,8 @@ export type SessionInfo = {
   endedAt: string | null;
   createdAt: string;
   updatedAt: string;
+  /** The credential that created the session: `key:<API key id>`, `import`, `fixtures`, ... */
+  writtenBy: string;
 };
 
 export type NewEvent = {
@@ -87,6 +89,8 @@ export type StoredEvent = {
   clientTime: string | null;
   serverTime: string;
   hash: string;
+  /** The credential that appended the event; not part of the hash. */
+  writtenBy: string;
 };
 
 export type EventPage = { events: StoredEvent[]; nextAfter: number | null };

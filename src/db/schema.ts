@@ -113,11 +113,15 @@ export const sessions = gameSchema.table(
     status: text('status').notNull().default('active'),
     lastSequence: bigint('last_sequence', { mode: 'number' }).notNull().default(0),
     headHash: bytea('head_hash').notNull(),
+    /** The chain's root (the first event's previous hash); NULL for sessions with events older than migration 0008. */
+    rootHash: bytea('root_hash'),
     firstEventAt: timestamptz('first_event_at'),
     lastEventAt: timestamptz('last_event_at'),
     endedAt: timestamptz('ended_at'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /** The credential that created the session (`writtenBy` in src/events/written-by.ts). */
+    writtenBy: text('written_by').notNull(),
   },
   (t) => [
     unique('sessions_tenant_id_id_key').on(t.tenantId, t.id),
@@ -146,6 +150,8 @@ export const events = gameSchema.table(
     clientTime: timestamptz('client_time'),
     serverTime: timestamptz('server_time').notNull(),
     hash: bytea('hash').notNull(),
+    /** The credential that appended the event; outside the content hash and the chain. */
+    writtenBy: text('written_by').notNull(),
   },
   (t) => [
     primaryKey({ name: 'events_pkey', columns: [t.sessionId, t.sequence, t.serverTime] }),

@@ -56,6 +56,7 @@ export async function playDemoSession(
     rules: demoRules,
     seed: plan.seed,
     config: plan.config,
+    writtenBy: 'demo',
   });
   const sessionId = session.id;
   const dayBoundaryTypes = agate.games.find(demoRules, session.rulesVersion)?.dayBoundaryTypes;
@@ -75,6 +76,9 @@ export async function playDemoSession(
         sessionId,
         expectedSequence: sequence,
         events: batch.events,
+        writtenBy: 'demo',
+        // The plan is history recorded before the run (the bot's own seeds), folded again below.
+        recordedSeeds: true,
       });
     const first = accepted(await send(), sessionId);
     if (batch.retry) {
@@ -93,6 +97,7 @@ export async function playDemoSession(
       sessionId,
       eventId: uuidv7(),
       expectedSequence: sequence,
+      writtenBy: 'demo',
     }),
     sessionId,
   );

@@ -1,9 +1,13 @@
 import { AgateError } from '../errors/index.js';
 import { fromPgError } from '../db/index.js';
 import { checkRef, notFound } from './get-session.js';
-import { prepareBatch, shapeBatch } from './prepare-batch.js';
-import type { NewEvent } from './prepare-batch.js';
+import { fetchEventSeeds } from './event-seeds.js';
+import { prepareBatch, serverSeedIds, shapeBatch } from './prepare-batch.js';
+import type { NewEvent, PreparedEvent, ShapedEvent } from './prepare-batch.js';
+import type { EventTypeRegistry } from './event-types.js';
 import type { AppendedBatch, StoreDeps } from './store-deps.js';
+import { checkWrittenBy } from './written-by.js';
+import type { WrittenBy } from './written-by.js';
 
 export type AppendInput = {
   tenantId: string;
@@ -11,6 +15,14 @@ export type AppendInput = {
   /** Optimistic concurrency: the session's last sequence as the caller last saw it. */
   expectedSequence?: number;
   events: readonly NewEvent[];
+  /** Recorded in every stored row (default `library`); the HTTP API passes `key:<key id>`. */
+  writtenBy?: WrittenBy;
+  /**
+   * Only for the trusted paths that carry recorded history (`fixtures import`, `agate demo`'s
+   * pre-played plan): keep the events' recorded seeds whatever the rules say (ADR 0013). Never
+   * set from a request.
+   */
+  recordedSeeds?: boolean;
 };
 
 export type AppendedEvent = { eventId: string; sequence: number };
@@ -24,18 +36,32 @@ export type AppendAccepted = {
   events: AppendedEvent[];
 };
 
-export type AppendRejected = {
+type Refusal = {
   ok: false;
-  reason: 'session_not_found' | 'session_ended' | 'sequence_conflict' | 'event_id_conflict';
   /** The session's last sequence when the batch was refused (null for a missing session). */
   currentSequence: number | null;
   message: string;
 };
 
+export type AppendRejected =
+  | (Refusal & { reason: 'session_not_found' | 'session_ended' | 'sequence_conflict' })
+  | (Refusal & {
+      /** Some ids were stored before, and this batch is not exactly the one that stored them. */
+      reason: 'event_id_conflict';
+      /** The 0-based index in the batch of the first event that differs from what is stored. */
+      index: number;
+      eventId: string;
+    });
+
 export type AppendResult = AppendAccepted | AppendRejected;
 
 type Outcome = AppendRejected['reason'] | 'appended' | 'duplicate';
-type OutcomeRow = { outcome: Outcome; first_sequence: number | null; last_sequence: number | null };
+type OutcomeRow = {
+  outcome: Outcome;
+  first_sequence: number | null;
+  last_sequence: number | null;
+  conflict_index: number | null;
+};
 
 function checkExpected(expected: unknown): number | null {
   if (expected === undefined || expected === null) return null;
@@ -49,29 +75,73 @@ function checkExpected(expected: unknown): number | null {
 }
 
 function rejected(
-  reason: AppendRejected['reason'],
+  reason: Exclude<AppendRejected['reason'], 'event_id_conflict'>,
   sessionId: string,
   current: number | null,
 ): AppendRejected {
-  const messages: Record<AppendRejected['reason'], string> = {
+  const messages: Record<typeof reason, string> = {
     session_not_found: notFound(sessionId).message,
     session_ended: `Session ${sessionId} has ended; it accepts no more events. Start a new session.`,
     sequence_conflict: `Session ${sessionId} is at sequence ${current}, not the expected one; read the new events, decide again, and append with expectedSequence ${current}.`,
-    event_id_conflict: `Some event ids of this batch were stored by another batch of session ${sessionId}; retry the original batch exactly, or give new events new ids.`,
   };
   return { ok: false, reason, currentSequence: current, message: messages[reason] };
+}
+
+function idConflict(
+  sessionId: string,
+  current: number | null,
+  index: number,
+  prepared: readonly PreparedEvent[],
+): AppendRejected {
+  const eventId = prepared[index]?.eventId ?? '';
+  return {
+    ok: false,
+    reason: 'event_id_conflict',
+    currentSequence: current,
+    index,
+    eventId,
+    message: `events[${index}] (eventId ${eventId}) differs from what session ${sessionId} stored under these ids (another type, version, data, clientTime, order or set of events); retry the original batch exactly, or give new events new ids. Nothing was stored.`,
+  };
+}
+
+/** The batch validated and hashed, with the server's seeds fetched only when an event needs one. */
+async function prepareFor(
+  deps: StoreDeps,
+  ref: { tenantId: string; sessionId: string },
+  registry: EventTypeRegistry,
+  shaped: readonly ShapedEvent[],
+  recordedSeeds: boolean,
+): Promise<PreparedEvent[]> {
+  const ids = serverSeedIds(registry, shaped);
+  const seeds =
+    ids.length === 0
+      ? new Map<string, string>()
+      : await fetchEventSeeds(deps.pool, ref.tenantId, ref.sessionId, ids);
+  return prepareBatch(registry, shaped, {
+    seedFor: (eventId) => {
+      const seed = seeds.get(eventId);
+      if (seed === undefined) throw new AgateError('internal', `No seed for event ${eventId}.`);
+      return seed;
+    },
+    recordedSeeds,
+  });
 }
 
 /**
  * Appends a batch of 1..N events to one session, atomically, in one round trip (the
  * `game.append_events` function): consecutive gapless sequences, the hash chain extended under
  * the session row lock, acknowledged only after commit. A batch whose event ids are all stored
- * returns the sequences they got the first time, whatever `expectedSequence` says. Invalid input
- * throws an `AgateError` before anything is written; refusals by the session's state are returned.
+ * returns the sequences they got the first time, whatever `expectedSequence` says, when it is
+ * the same batch (same ids in the same order, same content and clientTime; compared with the
+ * stored chain under the lock); any difference is `event_id_conflict` naming the first differing
+ * event. A seedless event of a randomness-consuming type gets the server's seed for its id
+ * (`deriveEventSeed`, one extra statement for such batches only). Invalid input throws an
+ * `AgateError` before anything is written; refusals by the session's state are returned.
  */
 export async function appendEvents(deps: StoreDeps, input: AppendInput): Promise<AppendResult> {
   const { tenantId, sessionId } = checkRef(input);
   const expected = checkExpected(input.expectedSequence);
+  const writtenBy = checkWrittenBy(input.writtenBy);
   const shaped = shapeBatch(input.events, deps.limits);
   const rules = await deps.sessionRules.lookup(deps.pool, tenantId, sessionId);
   if (rules === undefined) return rejected('session_not_found', sessionId, null);
@@ -82,18 +152,35 @@ export async function appendEvents(deps: StoreDeps, input: AppendInput): Promise
       `Session ${sessionId} plays ${rules.rules} v${rules.rulesVersion}, which this server does not know; run a version of agate that registers those rules.`,
     );
   }
-  const prepared = prepareBatch(registry, shaped);
+  const prepared = await prepareFor(
+    deps,
+    { tenantId, sessionId },
+    registry,
+    shaped,
+    input.recordedSeeds === true,
+  );
   let row: OutcomeRow | undefined;
   try {
     const result = await deps.pool.query<OutcomeRow>(
-      'SELECT outcome, first_sequence, last_sequence FROM game.append_events($1, $2, $3, $4, $5)',
-      [tenantId, sessionId, expected, JSON.stringify(prepared), deps.limits.lockTimeoutMs],
+      `SELECT outcome, first_sequence, last_sequence, conflict_index
+         FROM game.append_events($1, $2, $3, $4, $5, $6)`,
+      [
+        tenantId,
+        sessionId,
+        expected,
+        JSON.stringify(prepared),
+        deps.limits.lockTimeoutMs,
+        writtenBy,
+      ],
     );
     row = result.rows[0];
   } catch (error) {
     throw fromPgError(error);
   }
   if (row === undefined) throw new AgateError('internal', 'game.append_events returned no row.');
+  if (row.outcome === 'event_id_conflict') {
+    return idConflict(sessionId, row.last_sequence, row.conflict_index ?? 0, prepared);
+  }
   if (row.outcome !== 'appended' && row.outcome !== 'duplicate') {
     return rejected(row.outcome, sessionId, row.last_sequence);
   }

@@ -4,12 +4,15 @@ import { AgateError } from '../errors/index.js';
 import { isUuid, requireTenantId, sessions, violatedConstraint, withTenant } from '../db/index.js';
 import { sessionRootHash } from '../hashing/index.js';
 import { findJsonProblem } from './check-json.js';
+import { drawSessionSecret, insertSessionSecret } from './event-seeds.js';
 import { drawSeed } from './prepare-batch.js';
 import { toSession } from './session.js';
 import type { Session } from './session.js';
 import type { EventTypeCatalog } from './event-types.js';
 import type { Limits } from './limits.js';
 import type { StoreDeps } from './store-deps.js';
+import { checkWrittenBy } from './written-by.js';
+import type { WrittenBy } from './written-by.js';
 
 export type CreateSessionInput = {
   tenantId: string;
@@ -22,6 +25,8 @@ export type CreateSessionInput = {
   config?: Record<string, unknown>;
   /** Defaults to a new UUIDv7. */
   id?: string;
+  /** Recorded in the session row (default `library`); the HTTP API passes `key:<key id>`. */
+  writtenBy?: WrittenBy;
 };
 
 /**
@@ -84,10 +89,14 @@ export function checkSessionInput(
   return { rulesVersion, config: parsed.data };
 }
 
-/** Creates a session with its seed recorded and its rules version pinned. */
+/**
+ * Creates a session with its seed recorded, its rules version pinned, its chain root kept, and
+ * its per-event seed secret (ADR 0013) stored in the same transaction.
+ */
 export async function createSession(deps: StoreDeps, input: CreateSessionInput): Promise<Session> {
   const tenantId = requireTenantId(input.tenantId);
   const { rulesVersion, config } = checkSessionInput(deps.catalog, deps.limits, input);
+  const writtenBy = checkWrittenBy(input.writtenBy);
   const id = input.id?.toLowerCase() ?? uuidv7();
   const seed = input.seed ?? drawSeed();
   const headHash = sessionRootHash({
@@ -110,8 +119,11 @@ export async function createSession(deps: StoreDeps, input: CreateSessionInput):
           seed,
           config,
           headHash,
+          rootHash: headHash,
+          writtenBy,
         })
         .returning();
+      await insertSessionSecret(tx, tenantId, id, drawSessionSecret());
       return inserted;
     });
     if (row === undefined) throw new AgateError('internal', 'The session insert returned no row.');

@@ -4,13 +4,20 @@ import { AgateError } from '../errors/index.js';
 /**
  * One version of one event type. `schema` validates (and may normalise) the event's data; what it
  * returns is what gets stored and hashed. A type that consumes randomness gets a recorded `seed`
- * (a string) in its data: the client's, or one the server draws from a CSPRNG.
+ * (a string) in its data: one the server derives (ADR 0013), or, where the rules allow it, the
+ * client's.
  */
 export type EventTypeDefinition = {
   type: string;
   version: number;
   schema: z.ZodType<Record<string, unknown>>;
   consumesRandomness: boolean;
+  /**
+   * Whether a game server may choose the seed of such an event (default false: the server derives
+   * it, and an append that carries one is refused with `seed_not_allowed`). The trusted paths that
+   * carry recorded history (`agate import`, `fixtures import`) keep their seeds either way.
+   */
+  clientMaySupplySeed?: boolean;
 };
 
 /** The event types of one rules version, looked up by type and version. */

@@ -33,9 +33,9 @@ export type SessionRow = typeof sessions.$inferSelect;
 export const sessionColumns = `
   s.id, s.tenant_id AS "tenantId", s.player_id AS "playerId", s.rules,
   s.rules_version AS "rulesVersion", s.seed, s.config, s.status,
-  s.last_sequence AS "lastSequence", s.head_hash AS "headHash",
+  s.last_sequence AS "lastSequence", s.head_hash AS "headHash", s.root_hash AS "rootHash",
   s.first_event_at AS "firstEventAt", s.last_event_at AS "lastEventAt", s.ended_at AS "endedAt",
-  s.created_at AS "createdAt", s.updated_at AS "updatedAt"`;
+  s.created_at AS "createdAt", s.updated_at AS "updatedAt", s.written_by AS "writtenBy"`;
 
 /** The session in the caller's transaction (which sets the tenant), or undefined. */
 export async function selectSession(

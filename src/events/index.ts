@@ -24,8 +24,9 @@ export { checkRef, getSession, notFound, selectSession, sessionColumns } from '.
 export type { SessionRef, SessionRow } from './get-session.js';
 export { defaultLimits, resolveLimits } from './limits.js';
 export type { Limits } from './limits.js';
-export { drawSeed, prepareBatch, shapeBatch } from './prepare-batch.js';
-export type { NewEvent, PreparedEvent, ShapedEvent } from './prepare-batch.js';
+export { deriveEventSeed, drawSessionSecret, fetchEventSeeds } from './event-seeds.js';
+export { drawSeed, prepareBatch, serverSeedIds, shapeBatch } from './prepare-batch.js';
+export type { NewEvent, PreparedEvent, SeedPolicy, ShapedEvent } from './prepare-batch.js';
 export {
   boundsOf,
   pageParams,
@@ -42,3 +43,5 @@ export type { MissingRange } from './missing-events.js';
 export { toSession } from './session.js';
 export type { Session, SessionStatus } from './session.js';
 export type { AfterAppend, AppendedBatch, StoreDeps } from './store-deps.js';
+export { checkWrittenBy, keyWriter } from './written-by.js';
+export type { WrittenBy } from './written-by.js';

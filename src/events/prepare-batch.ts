@@ -4,7 +4,7 @@ import { isUuid } from '../db/index.js';
 import { eventContentHash } from '../hashing/index.js';
 import { findJsonProblem } from './check-json.js';
 import { newEventId } from './event-id.js';
-import type { EventTypeRegistry } from './event-types.js';
+import type { EventTypeDefinition, EventTypeRegistry } from './event-types.js';
 import type { Limits } from './limits.js';
 
 /** One event as a game server sends it. */
@@ -123,42 +123,88 @@ export function shapeBatch(events: unknown, limits: Limits): ShapedEvent[] {
   return shaped;
 }
 
-/** 128 bits from the CSPRNG, recorded in the event so replay draws the same numbers. */
+/** 128 bits from the CSPRNG: a session's seed when its creator gives none. */
 export function drawSeed(): string {
   return randomBytes(16).toString('hex');
 }
 
+/** Where the seeds of randomness-consuming events come from (ADR 0013). */
+export type SeedPolicy = {
+  /** The server's seed for such an event that carries none (`deriveEventSeed` of its session). */
+  seedFor: (eventId: string) => string;
+  /**
+   * True only on the trusted paths that carry recorded history (`agate import`, `fixtures
+   * import`): a recorded seed is kept whatever the rules say. Otherwise a seed the client chose
+   * is refused (`seed_not_allowed`) unless the type declares `clientMaySupplySeed`.
+   */
+  recordedSeeds: boolean;
+};
+
+function definitionOf(
+  registry: EventTypeRegistry,
+  event: ShapedEvent,
+): EventTypeDefinition | undefined {
+  const version = event.version ?? registry.latestVersion(event.type);
+  return version === undefined ? undefined : registry.find(event.type, version);
+}
+
+/** The ids of the events that will need a server seed: randomness-consuming and seedless. */
+export function serverSeedIds(
+  registry: EventTypeRegistry,
+  events: readonly ShapedEvent[],
+): string[] {
+  return events
+    .filter(
+      (e) => definitionOf(registry, e)?.consumesRandomness === true && e.data.seed === undefined,
+    )
+    .map((e) => e.eventId);
+}
+
+function unknownType(registry: EventTypeRegistry, event: ShapedEvent, index: number): AgateError {
+  const known = registry.latestVersion(event.type);
+  return new AgateError(
+    'unknown_event_type',
+    known === undefined
+      ? `events[${index}]: ${registry.rules} v${registry.rulesVersion} has no event type "${event.type}"; check the type name.`
+      : `events[${index}]: ${event.type} has no version ${event.version}; versions 1..${known} exist.`,
+    { details: { index, type: event.type, version: event.version ?? null } },
+  );
+}
+
+function seededData(
+  definition: EventTypeDefinition,
+  event: ShapedEvent,
+  index: number,
+  seeds: SeedPolicy,
+): Record<string, unknown> {
+  if (!definition.consumesRandomness) return event.data;
+  if (event.data.seed === undefined) return { ...event.data, seed: seeds.seedFor(event.eventId) };
+  if (seeds.recordedSeeds || definition.clientMaySupplySeed === true) return event.data;
+  throw new AgateError(
+    'seed_not_allowed',
+    `events[${index}]: ${event.type} consumes randomness and its rules let only the server draw the seed; send it without data.seed and the server records one.`,
+    { details: { index, eventType: event.type } },
+  );
+}
+
 /**
- * Validates each event against its registered type and version, records a seed where the type
- * consumes randomness and the client gave none, and computes the content hash of what will be
- * stored. Throws `unknown_event_type` or `invalid_event`; nothing has been written.
+ * Validates each event against its registered type and version, records the server's seed where
+ * the type consumes randomness and the event carries none (refusing a client's seed where the
+ * rules do not allow one), and computes the content hash of what will be stored. Throws
+ * `unknown_event_type`, `seed_not_allowed` or `invalid_event`; nothing has been written.
  */
 export function prepareBatch(
   registry: EventTypeRegistry,
   events: readonly ShapedEvent[],
-  newSeed: () => string = drawSeed,
+  seeds: SeedPolicy,
 ): PreparedEvent[] {
   return events.map((event, index) => {
-    const version = event.version ?? registry.latestVersion(event.type);
-    const definition = version === undefined ? undefined : registry.find(event.type, version);
-    if (definition === undefined) {
-      const known = registry.latestVersion(event.type);
-      throw new AgateError(
-        'unknown_event_type',
-        known === undefined
-          ? `events[${index}]: ${registry.rules} v${registry.rulesVersion} has no event type "${event.type}"; check the type name.`
-          : `events[${index}]: ${event.type} has no version ${event.version}; versions 1..${known} exist.`,
-        { details: { index, type: event.type, version: event.version ?? null } },
-      );
-    }
+    const definition = definitionOf(registry, event);
+    if (definition === undefined) throw unknownType(registry, event, index);
     if (event.type === 'session.ended' && index !== events.length - 1) {
       throw invalid(index, 'session.ended must be the last event of its batch');
     }
-    const input =
-      definition.consumesRandomness && event.data.seed === undefined
-        ? { ...event.data, seed: newSeed() }
-        : event.data;
-    const parsed = definition.schema.safeParse(input);
+    const parsed = definition.schema.safeParse(seededData(definition, event, index, seeds));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue === undefined ? 'data' : ['data', ...issue.path.map(String)].join('.');

@@ -18,6 +18,8 @@ export type StoredEvent = {
   serverTime: Date;
   /** Hex chain hash: sha256(previous hash || sequence || content hash). */
   hash: string;
+  /** The credential that appended it (`WrittenBy`, or `legacy`); not part of the hash. */
+  writtenBy: string;
 };
 
 export type ReadEventsInput = SessionRef & { after?: number; limit?: number };
@@ -36,6 +38,7 @@ type EventRow = {
   client_time: Date | null;
   server_time: Date;
   hash: Buffer;
+  written_by: string;
 };
 
 const maxPage = 1_000;
@@ -60,7 +63,7 @@ export function storedEvents(columns: string, where: string, page = ''): string 
 /** Parameters: session, after, to, first event time, last event time, limit. */
 export const pageQuery = storedEvents(
   `event_id, session_id, sequence, event_type, event_version, event_data, client_time,
-   server_time, hash`,
+   server_time, hash, written_by`,
   'session_id = $1 AND sequence > $2 AND sequence <= $3 AND server_time >= $4 AND server_time <= $5',
   'ORDER BY sequence LIMIT $6',
 );
@@ -143,6 +146,7 @@ async function selectEventPage(
     clientTime: r.client_time,
     serverTime: r.server_time,
     hash: r.hash.toString('hex'),
+    writtenBy: r.written_by,
   }));
 }
 

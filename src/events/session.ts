@@ -19,6 +19,8 @@ export type Session = {
   endedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The credential that created the session (`WrittenBy`, or `legacy`). */
+  writtenBy: string;
 };
 
 export function toSession(row: typeof sessions.$inferSelect): Session {
@@ -38,5 +40,6 @@ export function toSession(row: typeof sessions.$inferSelect): Session {
     endedAt: row.endedAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    writtenBy: row.writtenBy,
   };
 }

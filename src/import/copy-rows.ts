@@ -22,7 +22,10 @@ const rowsPerChunk = 500;
 
 /** The columns `copyRows` writes, in its order. */
 export const eventColumns =
-  'event_id, tenant_id, session_id, sequence, event_type, event_version, event_data, client_time, server_time, hash';
+  'event_id, tenant_id, session_id, sequence, event_type, event_version, event_data, client_time, server_time, hash, written_by';
+
+/** What every imported row records as its writer (`WrittenBy`). */
+export const importWriter = 'import';
 
 /** What every row of one session shares: the values its session row got when it was inserted. */
 export type SessionColumns = {
@@ -79,8 +82,10 @@ function timeField(unixMicros: bigint): Buffer {
 }
 
 // Field count, then: event id, tenant, session, sequence, type, version, data (+1 jsonb version
-// byte), client time (NULL or 8 bytes), server time, hash; each with its 4-byte length.
-const fixedBytes = 2 + 20 + 20 + 20 + 12 + 4 + 8 + 5 + 12 + 12 + 36;
+// byte), client time (NULL or 8 bytes), server time, hash, writer; each with its 4-byte length.
+const writerField = Buffer.concat([Buffer.alloc(4), Buffer.from(importWriter, 'utf8')]);
+writerField.writeInt32BE(writerField.length - 4, 0);
+const fixedBytes = 2 + 20 + 20 + 20 + 12 + 4 + 8 + 5 + 12 + 12 + 36 + writerField.length;
 
 /** Writes `text` as UTF-8 after its 32-bit length (and a prefix byte, such as jsonb's 1). */
 function writeText(out: Buffer, at: number, text: string, prefix?: number): number {
@@ -96,7 +101,7 @@ type Row = { event: PreparedEvent; data: string; sequence: number; hash: string 
 /** One row at `at`; `out` has room for it (UTF-8 takes at most 3 bytes per UTF-16 unit). */
 function writeRow(out: Buffer, at: number, row: Row, shared: Buffer): number {
   const { event, sequence } = row;
-  let o = out.writeInt16BE(10, at);
+  let o = out.writeInt16BE(11, at);
   o = writeHex(out, out.writeInt32BE(16, o), event.eventId, 16);
   o += shared.copy(out, o, 0, 40);
   o = out.writeInt32BE(8, o);
@@ -108,7 +113,8 @@ function writeRow(out: Buffer, at: number, row: Row, shared: Buffer): number {
   if (event.clientTime === null) o = out.writeInt32BE(-1, o);
   else o += timeField(BigInt(Date.parse(event.clientTime)) * 1000n).copy(out, o);
   o += shared.copy(out, o, 40);
-  return writeHex(out, out.writeInt32BE(32, o), row.hash, 32);
+  o = writeHex(out, out.writeInt32BE(32, o), row.hash, 32);
+  return o + writerField.copy(out, o);
 }
 
 /** Rows `start` to `end` (exclusive) as one buffer. */
@@ -135,7 +141,8 @@ function chunkOf(
 /**
  * The session's rows of game.events as COPY BINARY data, in chunks, in the column order of
  * `eventColumns`: event_id, tenant_id, session_id, sequence (1..n), event_type, event_version,
- * event_data (jsonb), client_time, server_time, hash (the chain hash of `hashes`, hex).
+ * event_data (jsonb), client_time, server_time, hash (the chain hash of `hashes`, hex),
+ * written_by (`importWriter`).
  */
 export function* copyRows(
   events: readonly PreparedEvent[],

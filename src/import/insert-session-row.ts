@@ -6,6 +6,7 @@
 // in `agate.import_session` (transaction-local) for the copy's guard.
 import type { PoolClient } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
+import { importWriter } from './copy-rows.js';
 import { snapshotsJson } from './event-rows.js';
 import type { PreparedSession } from './prepare-session.js';
 
@@ -24,18 +25,26 @@ const copyTarget = `
       AND NOT c.relrowsecurity
       AND has_table_privilege(session_user, c.oid, 'INSERT'))`;
 
-/** Parameters: id, tenant, player, rules, rules version, seed, config, status, last sequence, head hash (hex), snapshots (JSON). */
+/**
+ * Parameters: id, tenant, player, rules, rules version, seed, config, status, last sequence, head
+ * hash (hex), snapshots (JSON), root hash (hex), writer, seed secret (hex). The secret goes to
+ * game.session_secrets, which agate_app may insert into and never read.
+ */
 const insertSql = `
   WITH t AS (SELECT clock_timestamp() AS at),
   s AS (
     INSERT INTO game.sessions (id, tenant_id, player_id, rules, rules_version, seed, config, status,
                                last_sequence, head_hash, first_event_at, last_event_at, ended_at,
-                               updated_at)
+                               updated_at, root_hash, written_by)
     SELECT $1::uuid, $2::uuid, $3::uuid, $4::text, $5::integer, $6::text, $7::jsonb, $8::text,
            $9::bigint, decode($10::text, 'hex'), t.at, t.at,
-           CASE WHEN $8::text = 'ended' THEN t.at END, t.at
+           CASE WHEN $8::text = 'ended' THEN t.at END, t.at, decode($12::text, 'hex'), $13::text
       FROM t
     RETURNING id, tenant_id, last_event_at
+  ),
+  k AS (
+    INSERT INTO game.session_secrets (session_id, tenant_id, secret)
+    SELECT s.id, s.tenant_id, decode($14::text, 'hex') FROM s
   ),
   n AS (
     INSERT INTO game.snapshots (id, tenant_id, session_id, sequence, rules_version, state,
@@ -79,6 +88,9 @@ function insertParams(session: PreparedSession): unknown[] {
     session.events.length,
     session.headHash,
     snapshotsJson(session.snapshots),
+    session.rootHash,
+    importWriter,
+    session.secret.toString('hex'),
   ];
 }
 

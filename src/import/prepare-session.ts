@@ -1,6 +1,6 @@
 import { uuidv7 } from 'uuidv7';
 import { AgateError } from '../errors/index.js';
-import { prepareBatch, shapeBatch } from '../events/index.js';
+import { deriveEventSeed, drawSessionSecret, prepareBatch, shapeBatch } from '../events/index.js';
 import type { Limits, PreparedEvent } from '../events/index.js';
 import { chainLink, sessionRootHash } from '../hashing/index.js';
 import { snapshotBoundaries } from '../snapshots/index.js';
@@ -24,6 +24,10 @@ export type ImportSnapshot = {
 export type PreparedSession = {
   identity: SessionIdentity;
   tenantId: string;
+  /** The new session's per-event seed secret (ADR 0013), stored with its row. */
+  secret: Buffer;
+  /** The chain's root (hex), kept in the session row for the retry comparison. */
+  rootHash: string;
   events: PreparedEvent[];
   /** Hex chain hash of each event, in sequence order (sequence = index + 1). */
   hashes: string[];
@@ -35,13 +39,16 @@ export type PreparedSession = {
 /**
  * Validates the events with the append path's own code (`shapeBatch`, `prepareBatch`: the same
  * envelope, size, depth and schema checks and seeds), with the session as the batch: its length
- * is bounded by `maxSessionEvents` instead of `maxBatchEvents`.
+ * is bounded by `maxSessionEvents` instead of `maxBatchEvents`. Recorded seeds are kept (the
+ * import is a trusted path that carries history); a seedless randomness event gets the seed an
+ * append would derive from the new session's secret.
  */
 function prepareEvents(
   identity: SessionIdentity,
   events: unknown,
   limits: Limits,
   maxSessionEvents: number,
+  secret: Buffer,
 ): PreparedEvent[] {
   const count = Array.isArray(events) ? events.length : 0;
   if (count > maxSessionEvents) {
@@ -52,23 +59,27 @@ function prepareEvents(
     );
   }
   const shaped = shapeBatch(events, { ...limits, maxBatchEvents: Math.max(count, 1) });
-  return prepareBatch(identity.rules.eventTypes, shaped);
+  return prepareBatch(identity.rules.eventTypes, shaped, {
+    seedFor: (eventId) => deriveEventSeed(secret, eventId),
+    recordedSeeds: true,
+  });
 }
 
 /** sha256(previous || int8 sequence || content hash) from the session's root, as append_events does. */
 function chainOf(identity: SessionIdentity, tenantId: string, events: readonly PreparedEvent[]) {
-  let head = sessionRootHash({
+  const root = sessionRootHash({
     sessionId: identity.id,
     tenantId,
     seed: identity.seed,
     rules: identity.rules.name,
     rulesVersion: identity.rules.version,
   });
+  let head = root;
   const hashes = events.map((event, i) => {
     head = chainLink(head, i + 1, Buffer.from(event.contentHash, 'hex'));
     return head.toString('hex');
   });
-  return { hashes, headHash: head.toString('hex') };
+  return { hashes, headHash: head.toString('hex'), rootHash: root.toString('hex') };
 }
 
 /**
@@ -134,11 +145,14 @@ export function prepareRecordedSession(
 ): PreparedSession {
   const { tenantId, limits, maxSessionEvents } = settings;
   const identity = checkSessionIdentity(games, recorded, limits);
-  const prepared = prepareEvents(identity, recorded.events, limits, maxSessionEvents);
-  const { hashes, headHash } = chainOf(identity, tenantId, prepared);
+  const secret = drawSessionSecret();
+  const prepared = prepareEvents(identity, recorded.events, limits, maxSessionEvents, secret);
+  const { hashes, headHash, rootHash } = chainOf(identity, tenantId, prepared);
   return {
     identity,
     tenantId,
+    secret,
+    rootHash,
     events: prepared,
     hashes,
     headHash,

@@ -18,7 +18,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { fromPgError } from '../db/index.js';
 import type { Pool, PoolClient } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
-import { copyRows, eventColumns } from './copy-rows.js';
+import { copyRows, eventColumns, importWriter } from './copy-rows.js';
 import { jsonChunks } from './event-rows.js';
 import type { InsertedSession } from './insert-session-row.js';
 import type { PreparedSession } from './prepare-session.js';
@@ -30,7 +30,7 @@ const guard = `WHERE tenant_id = nullif(current_setting('app.tenant_id', true), 
 const insertChunkSql = `
   INSERT INTO game.events (${eventColumns})
   SELECT x.event_id, s.tenant_id, s.id, x.sequence, x.event_type, x.event_version, x.event_data,
-         x.client_time, s.last_event_at, x.hash
+         x.client_time, s.last_event_at, x.hash, '${importWriter}'
     FROM game.sessions s
    CROSS JOIN jsonb_to_recordset($2::jsonb) AS x(event_id uuid, sequence bigint, event_type text,
      event_version integer, event_data jsonb, client_time timestamptz, hash bytea)

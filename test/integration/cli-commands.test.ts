@@ -50,6 +50,7 @@ async function playedSession(
     tenantId: tenant,
     sessionId: session.id,
     events: playSession(seed, {}, events, 'bot'),
+    recordedSeeds: true,
   });
   expect(appended.ok).toBe(true);
   if (options.end === true) {

@@ -80,7 +80,7 @@ describe('agate demo on PostgreSQL and Redis', () => {
     await db.drop();
   });
 
-  it('gives the same state hashes and event counts as the embedded database for the seed', async () => {
+  it('gives the same state hashes and event counts as the embedded database for the seed, and records demo as the writer', async () => {
     const env = { DATABASE_URL: db.url, REDIS_URL: redisUrl, AGATE_QUEUE_PREFIX: queuePrefix };
     const server = parsed(await runCli(['demo', '--json', '--sessions', '8'], env));
     tenants.push(server.tenantId);
@@ -91,6 +91,12 @@ describe('agate demo on PostgreSQL and Redis', () => {
     expect(multiset(server)).toEqual(multiset(embedded));
     expect(server.snapshots).toBe(embedded.snapshots);
     expect(server.sessions.map((s) => s.id)).not.toEqual(embedded.sessions.map((s) => s.id));
+    const writers = await db.pool.query<{ w: string }>(
+      `SELECT written_by AS w FROM game.events WHERE tenant_id = $1
+        UNION SELECT written_by FROM game.sessions WHERE tenant_id = $1`,
+      [server.tenantId],
+    );
+    expect(writers.rows).toEqual([{ w: 'demo' }]);
   });
 
   it('prints a summary with a replay command that works', async () => {

@@ -52,7 +52,12 @@ describe('importSessions', () => {
       await appender.store.createSession({ ...session, tenantId, id: sessionId });
       for (let done = 0; done < session.events.length; done += 7) {
         const events = session.events.slice(done, done + 7);
-        const r = await appender.store.appendEvents({ tenantId, sessionId, events });
+        const r = await appender.store.appendEvents({
+          tenantId,
+          sessionId,
+          events,
+          recordedSeeds: true,
+        });
         expect(r.ok).toBe(true);
       }
       const [mine, theirs] = await Promise.all([stored(db, sessionId), stored(other, sessionId)]);

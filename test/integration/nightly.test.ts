@@ -35,7 +35,12 @@ async function sessionsThatMoved(count: number): Promise<string[]> {
     await appendAt(db.pool, session, yesterday(), events.slice(0, -3));
     if (i % 2 === 0) {
       // Some sessions moved today too: their day snapshot is at their last event before midnight.
-      await agate.store.appendEvents({ tenantId, sessionId: session.id, events: events.slice(-3) });
+      await agate.store.appendEvents({
+        tenantId,
+        sessionId: session.id,
+        events: events.slice(-3),
+        recordedSeeds: true,
+      });
     }
     ids.push(session.id);
   }

@@ -92,6 +92,7 @@ describe('a session whose last events are gone', () => {
       tenantId,
       sessionId: s.id,
       events: playSession(seed, {}, 40, 'bot'),
+      recordedSeeds: true,
     });
     expect(appended.ok).toBe(true);
     await deleteTail(s.id, 33);

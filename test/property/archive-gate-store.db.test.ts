@@ -42,7 +42,14 @@ test('archive-gate sessions stored in PostgreSQL replay to the pure fold, by eve
             .slice(i, i + batch)
             .map((e) => ({ type: e.type, version: e.version, data: e.data }));
           expect(
-            (await agate.store.appendEvents({ tenantId, sessionId: session.id, events: slice })).ok,
+            (
+              await agate.store.appendEvents({
+                tenantId,
+                sessionId: session.id,
+                events: slice,
+                recordedSeeds: true,
+              })
+            ).ok,
           ).toBe(true);
         }
         const identity = { ...g.session, sessionId: session.id, tenantId };

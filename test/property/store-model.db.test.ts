@@ -104,6 +104,60 @@ class Retry implements fc.AsyncCommand<Model, Real> {
   toString = () => 'retry';
 }
 
+/** How a retry can differ from the batch it repeats while keeping every event id. */
+const changeKinds = ['data', 'type', 'version', 'clientTime'] as const;
+type ChangeKind = (typeof changeKinds)[number];
+
+/** The same event with other valid data: one more, another text, another number of sides. */
+function otherData(e: NewEvent): Record<string, unknown> {
+  const data = e.data as Record<string, unknown>;
+  if (e.type === 'counter.incremented') return { ...data, by: (data.by as number) + 1 };
+  if (e.type === 'note.written') return { text: `${String(data.text)}!` };
+  return { ...data, sides: (data.sides as number) + 1 };
+}
+
+function changedEvent(e: NewEvent, kind: ChangeKind): NewEvent {
+  switch (kind) {
+    case 'data':
+      return { ...e, data: otherData(e) };
+    case 'type':
+      return e.type === 'note.written'
+        ? { ...e, type: 'counter.incremented', version: 1, data: { by: 0 } }
+        : { ...e, type: 'note.written', version: 1, data: { text: 'changed' } };
+    case 'version':
+      // Only counter.incremented has two versions; the others change their data instead.
+      return e.type === 'counter.incremented'
+        ? { ...e, version: 2, data: { ...(e.data as Record<string, unknown>), note: '' } }
+        : { ...e, data: otherData(e) };
+    case 'clientTime':
+      return { ...e, clientTime: '2026-11-23T12:00:00Z' };
+  }
+}
+
+// A retry that keeps the ids but changes one event is a conflict naming that event; the model
+// (and so the final replay) proves nothing was stored.
+class ChangedRetry implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly at: number,
+    readonly kind: ChangeKind,
+  ) {}
+  check = (m: Readonly<Model>) => m.lastBatch !== null;
+  async run(m: Model, r: Real): Promise<void> {
+    const batch = m.lastBatch ?? [];
+    const index = this.at % batch.length;
+    const events = batch.map((e, i) => (i === index ? changedEvent(e, this.kind) : e));
+    const result = await agate.store.appendEvents({ tenantId, sessionId: r.session.id, events });
+    expect(result).toMatchObject({
+      ok: false,
+      reason: 'event_id_conflict',
+      index,
+      eventId: batch[index]?.eventId,
+      currentSequence: m.events.length,
+    });
+  }
+  toString = () => `changedRetry(${this.at}, ${this.kind})`;
+}
+
 class Snapshot implements fc.AsyncCommand<Model, Real> {
   check = (m: Readonly<Model>) => m.events.length > 0;
   async run(m: Model, r: Real): Promise<void> {
@@ -174,6 +228,9 @@ const commands = [
     )
     .map(([specs, expected]) => new Append(specs, expected)),
   fc.constant(new Retry()),
+  fc
+    .tuple(fc.nat(), fc.constantFrom(...changeKinds))
+    .map(([at, kind]) => new ChangedRetry(at, kind)),
   fc.constant(new Snapshot()),
   fc
     .tuple(fc.nat(), fc.constantFrom('snapshot' as const, 'genesis' as const))
@@ -181,7 +238,7 @@ const commands = [
   fc.constant(new End()),
 ];
 
-// Random interleavings of appends, retries, snapshots, replays to random sequences and ends,
+// Random interleavings of appends, retries (faithful and changed), snapshots, replays to random sequences and ends,
 // against a model that is just the list of events: the store must agree with it at every step.
 test('the store behaves like a list of events under any sequence of operations', async () => {
   await fc.assert(

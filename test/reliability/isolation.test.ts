@@ -275,6 +275,7 @@ describe('the tenant isolation battery, in the database', () => {
     expect(definers.rows.map((r) => r.fn)).toEqual([
       'admin.find_api_key(bytea)',
       'admin.find_operator_key(bytea)',
+      'game.event_seeds(uuid,uuid,uuid[])',
       'game.session_rules(uuid,uuid)',
     ]);
     const sessions = [a.liveSession, a.endedSession, a.liveSession.toUpperCase()];
@@ -291,6 +292,12 @@ describe('the tenant isolation battery, in the database', () => {
             outcome,
             countOf(outcome, 'n'),
           );
+          const seeds = await actor.run(
+            b.id,
+            'SELECT count(*)::int AS n FROM game.event_seeds($1, $2, ARRAY[$3::uuid])',
+            [tenant, session, '0190a000-0000-7000-8000-00000000000b'],
+          );
+          hold(`${actor.name}: event_seeds(${tenant}, A's ${session})`, seeds, countOf(seeds, 'n'));
         }
       }
       const forgedHash = createHash('sha256')
@@ -357,7 +364,7 @@ describe('the tenant isolation battery, in the database', () => {
         api.db.pool,
         'agate_app',
         b.id,
-        'SELECT outcome FROM game.append_events($1, $2, NULL, $3::jsonb, 1000)',
+        'SELECT outcome FROM game.append_events($1, $2, NULL, $3::jsonb, 1000, $$library$$)',
         [b.id, session, events],
       );
       attempts += 1;

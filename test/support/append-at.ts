@@ -39,8 +39,8 @@ export async function appendAt(
       const event = { eventId: uuidv7(), ...input };
       head = chainLink(head, sequence, eventContentHash(event));
       await client.query(
-        `INSERT INTO game.events (event_id, tenant_id, session_id, sequence, event_type, event_version, event_data, server_time, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        `INSERT INTO game.events (event_id, tenant_id, session_id, sequence, event_type, event_version, event_data, server_time, hash, written_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'library')`,
         [
           event.eventId,
           session.tenantId,

@@ -20,6 +20,8 @@ export const tinyGame = defineEventTypes('tiny', 1, [
     version: 1,
     schema: z.strictObject({ sides: z.number().int().min(2).max(100), seed: z.string().min(1) }),
     consumesRandomness: true,
+    // The tests' game lets a client choose the dice's seed, to test that branch of the rules.
+    clientMaySupplySeed: true,
   },
   {
     type: 'note.written',

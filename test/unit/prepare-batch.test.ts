@@ -7,11 +7,12 @@ import {
   prepareBatch,
   shapeBatch,
 } from '../../src/events/index.js';
+import { gateEventTypes } from '../../src/game/index.js';
 import { eventContentHash } from '../../src/hashing/index.js';
 import { tinyGame } from '../support/tiny-game.js';
 
-const prepare = (events: unknown[], seed = () => 'fixed-seed') =>
-  prepareBatch(tinyGame, shapeBatch(events, defaultLimits), seed);
+const prepare = (events: unknown[], seedFor = (_id: string) => 'fixed-seed') =>
+  prepareBatch(tinyGame, shapeBatch(events, defaultLimits), { seedFor, recordedSeeds: false });
 
 describe('preparing a batch', () => {
   it('fills a recorded seed only where the type consumes randomness and none was given', () => {
@@ -23,6 +24,34 @@ describe('preparing a batch', () => {
     expect(a?.data).toEqual({ sides: 6, seed: 'fixed-seed' });
     expect(b?.data).toEqual({ sides: 6, seed: 'client' });
     expect(c?.data).toEqual({ by: 1 });
+  });
+
+  it("asks for the server's seed of each seedless randomness event by its own event id", () => {
+    const ids = ['0190a6c8-0000-7000-8000-000000000001', '0190a6c8-0000-7000-8000-000000000002'];
+    const events = prepare(
+      ids.map((eventId) => ({ eventId, type: 'dice.rolled', data: { sides: 6 } })),
+      (id) => `seed-of-${id}`,
+    );
+    expect(events.map((e) => e.data.seed)).toEqual(ids.map((id) => `seed-of-${id}`));
+  });
+
+  it("refuses a client's seed where the rules let only the server draw it, and keeps recorded ones", () => {
+    const batch = shapeBatch([{ type: 'day.ended', data: { seed: 'chosen' } }], defaultLimits);
+    const live = { seedFor: () => 'server', recordedSeeds: false };
+    expect(() => prepareBatch(gateEventTypes, batch, live)).toThrow(
+      expect.objectContaining({
+        code: 'seed_not_allowed',
+        details: { index: 0, eventType: 'day.ended' },
+      }),
+    );
+    const [kept] = prepareBatch(gateEventTypes, batch, { ...live, recordedSeeds: true });
+    expect(kept?.data).toEqual({ seed: 'chosen' });
+    const [drawn] = prepareBatch(
+      gateEventTypes,
+      shapeBatch([{ type: 'day.ended', data: {} }], defaultLimits),
+      live,
+    );
+    expect(drawn?.data).toEqual({ seed: 'server' });
   });
 
   it('hashes what will be stored: lower-case ids, the resolved version, the validated data', () => {

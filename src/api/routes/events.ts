@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AgateError } from '../../errors/index.js';
+import { keyWriter } from '../../events/index.js';
 import type { AppendResult, NewEvent } from '../../events/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
@@ -25,8 +26,12 @@ const pageQuery = z.strictObject({
 /** 201 with the sequences, or 200 with the same body when the whole batch was stored before. */
 export function sendAppendResult(reply: FastifyReply, result: AppendResult): FastifyReply {
   if (!result.ok) {
-    const details =
+    const details: Record<string, unknown> =
       result.currentSequence === null ? {} : { currentSequence: result.currentSequence };
+    if (result.reason === 'event_id_conflict') {
+      details.index = result.index;
+      details.eventId = result.eventId;
+    }
     throw new AgateError(result.reason, result.message, { details });
   }
   const body = {
@@ -62,10 +67,11 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
       },
     },
     async ({ params, body }, request, reply) => {
-      const { tenantId } = principalOf(request);
+      const { tenantId, id: keyId } = principalOf(request);
       const result = await measureAppend(context.metrics, () =>
         store.appendEvents({
           tenantId,
+          writtenBy: keyWriter(keyId),
           sessionId: params.id,
           expectedSequence: body.expectedSequence,
           events: body.events as NewEvent[],

@@ -4,7 +4,7 @@ import { listSnapshots } from '../../../replay/index.js';
 import { currentState } from '../../cache/index.js';
 import { withTenant } from '../../db/index.js';
 import { AgateError } from '../../errors/index.js';
-import { checkRef, notFound, selectSession } from '../../events/index.js';
+import { checkRef, keyWriter, notFound, selectSession } from '../../events/index.js';
 import type { Session } from '../../events/index.js';
 import type { GameCatalog } from '../../game/index.js';
 import type { ApiContext } from '../api-context.js';
@@ -69,6 +69,7 @@ function sessionJson(session: Session): Record<string, unknown> {
     endedAt: session.endedAt,
     createdAt: session.createdAt,
     updatedAt: session.updatedAt,
+    writtenBy: session.writtenBy,
   };
 }
 
@@ -90,9 +91,10 @@ export function registerSessionRoutes(app: FastifyInstance, context: ApiContext)
       responses: { 201: { description: 'The new session.', body: createdSessionSchema } },
     },
     async ({ body = {} }, request, reply) => {
-      const { tenantId } = principalOf(request);
+      const { tenantId, id: keyId } = principalOf(request);
       const session = await agate.store.createSession({
         tenantId,
+        writtenBy: keyWriter(keyId),
         rules: body.rules ?? defaultRules(agate.games),
         seed: body.seed,
         playerId: body.playerId,
@@ -198,9 +200,14 @@ export function registerSessionRoutes(app: FastifyInstance, context: ApiContext)
       },
     },
     async ({ params, body = {} }, request, reply) => {
-      const { tenantId } = principalOf(request);
+      const { tenantId, id: keyId } = principalOf(request);
       const result = await measureAppend(context.metrics, () =>
-        agate.store.endSession({ tenantId, sessionId: params.id, ...body }),
+        agate.store.endSession({
+          tenantId,
+          sessionId: params.id,
+          ...body,
+          writtenBy: keyWriter(keyId),
+        }),
       );
       return sendAppendResult(reply, result);
     },

@@ -37,7 +37,14 @@ export const gateEventTypes = defineEventTypes(
       schema: defensePurchasedV1,
       consumesRandomness: false,
     },
-    { type: 'day.ended', version: 1, schema: dayEndedV1, consumesRandomness: true },
+    // The seed decides the day's breach rolls: a game server may not choose it (ADR 0013).
+    {
+      type: 'day.ended',
+      version: 1,
+      schema: dayEndedV1,
+      consumesRandomness: true,
+      clientMaySupplySeed: false,
+    },
   ],
   { configSchema: gateConfigSchema },
 );

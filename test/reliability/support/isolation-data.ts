@@ -141,10 +141,10 @@ export async function fillPartitions(
     if (table.parent === 'game.events' || table.parent === 'archive.events') {
       await pool.query(
         `INSERT INTO ${table.parent} (event_id, tenant_id, session_id, sequence, event_type,
-                                      event_version, event_data, server_time, hash)
+                                      event_version, event_data, server_time, hash, written_by)
          VALUES ($1, $2, $3, 1000 + (SELECT count(*) FROM game.events WHERE session_id = $3)
                                   + (SELECT count(*) FROM archive.events WHERE session_id = $3),
-                 'note.written', 1, '{"text": "partition row"}', $4, '\\x00')`,
+                 'note.written', 1, '{"text": "partition row"}', $4, '\\x00', 'library')`,
         [uuidv7(), tenant.id, tenant.carrierSession, at],
       );
     } else if (table.parent === 'admin.audit_log' || table.parent === 'archive.audit_log') {

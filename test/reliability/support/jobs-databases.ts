@@ -58,6 +58,7 @@ async function seedSessions(db: TestDatabase, count: number): Promise<void> {
         tenantId,
         sessionId: session.id,
         events: events.slice(split),
+        recordedSeeds: true,
       });
       if (!result.ok) throw new Error(`seeding failed: ${result.message}`);
     }
