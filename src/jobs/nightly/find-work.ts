@@ -51,29 +51,6 @@ export async function missingIntervalTargets(
   }));
 }
 
-export type SampledSnapshot = { tenantId: string; sessionId: string; sequence: number };
-
-/** A deterministic sample of the snapshots written for the day: `rateBp` basis points, at least `min`. */
-export async function auditSample(
-  tx: PoolClient,
-  since: Date,
-  rateBp: number,
-  min: number,
-  seed: string,
-): Promise<SampledSnapshot[]> {
-  const r = await tx.query<{ tenant_id: string; session_id: string; sequence: number }>(
-    `WITH day AS (SELECT tenant_id, session_id, sequence, md5(id::text || $3) AS draw FROM game.snapshots WHERE created_at >= $1)
-     SELECT tenant_id, session_id, sequence FROM day
-      ORDER BY draw LIMIT greatest($2::int, ceil((SELECT count(*) FROM day) * $4::numeric / 10000)::int)`,
-    [since, min, seed, rateBp],
-  );
-  return r.rows.map((row) => ({
-    tenantId: row.tenant_id,
-    sessionId: row.session_id,
-    sequence: row.sequence,
-  }));
-}
-
 /**
  * Records the head hash of every session that moved since its last anchor, as an
  * `anchor.recorded` audit entry in its tenant; a session whose head is already anchored at its
