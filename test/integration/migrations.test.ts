@@ -58,13 +58,14 @@ describe('agate migrate', () => {
         '0005_session_rules_lookup',
         '0006_append_duplicate_check_by_index',
         '0007_append_generic_plans',
+        '0010_nightly_audit',
       ],
       alreadyApplied: 0,
     });
     const before = await fingerprint(url);
     const second = await runCli(['migrate'], { DATABASE_URL: url });
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/up to date \(8 migrations/);
+    expect(second.stdout).toMatch(/up to date \(9 migrations/);
     expect(await fingerprint(url)).toBe(before);
     expect(before).toMatch(/pol game\.events tenant_isolation/);
   });
@@ -77,14 +78,14 @@ describe('agate migrate', () => {
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     const reports = [a, b].map((r) => JSON.parse(r.stdout) as { applied: string[] });
-    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 8]);
+    expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 9]);
   });
 
   it('migrates the embedded database when DATABASE_URL is not set', async () => {
     const result = await runCli(['migrate', '--json'], { AGATE_EMBEDDED: 'memory' });
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as { applied: string[]; alreadyApplied: number };
-    expect(report.applied.length + report.alreadyApplied).toBe(8);
+    expect(report.applied.length + report.alreadyApplied).toBe(9);
   });
 
   it('says what to do when the database is unreachable', async () => {
@@ -118,7 +119,7 @@ describe('agate migrate', () => {
     await client.connect();
     try {
       expect(await schemaStatus(client)).toEqual({
-        expected: 8,
+        expected: 9,
         applied: 0,
         pending: [
           '0000_base',
@@ -129,10 +130,11 @@ describe('agate migrate', () => {
           '0005_session_rules_lookup',
           '0006_append_duplicate_check_by_index',
           '0007_append_generic_plans',
+          '0010_nightly_audit',
         ],
       });
       await migrate(client);
-      expect(await schemaStatus(client)).toEqual({ expected: 8, applied: 8, pending: [] });
+      expect(await schemaStatus(client)).toEqual({ expected: 9, applied: 9, pending: [] });
     } finally {
       await client.end();
     }

@@ -87,14 +87,14 @@ describe('agate worker', () => {
           summary: {
             daySnapshots: { targets: number; pending: number };
             intervalSnapshots: { targets: number };
-            audit: { sampled: number; verified: number };
+            audit: { snapshots: number; sessions: number; divergences: unknown[] };
           };
         }
       ).summary;
       expect(summary.daySnapshots.targets + summary.intervalSnapshots.targets).toBe(8);
-      // The audit waited for the workers: it sampled the day's 4 snapshots, not an empty table.
+      // The audit waited for the workers: it checked the day's 4 snapshots, not an empty table.
       expect(summary.daySnapshots).toEqual({ targets: 4, pending: 0 });
-      expect(summary.audit).toMatchObject({ sampled: 4, verified: 4 });
+      expect(summary.audit).toMatchObject({ snapshots: 4, sessions: 4, divergences: [] });
       await allDone;
     } finally {
       await events.close();

@@ -3,7 +3,7 @@
 // kind) and never changed; a session's progress only moves with a clean audit; the single
 // admin.nightly_state row holds the audit mark, the rolling cursor and the last success.
 import { uuidv7 } from 'uuidv7';
-import type { PoolClient } from '../../db/index.js';
+import type { Pool, PoolClient } from '../../db/index.js';
 import type { AuditProgress, AuditStart } from './audit-session.js';
 
 export type AuditTarget = { sessionId: string; tenantId: string; start: AuditStart | null };
@@ -16,10 +16,18 @@ export type NightlyState = {
 };
 
 /**
- * A snapshot is "written since the last audit" from this long before the mark on: a snapshot
- * whose transaction was still open when the mark was taken carries an earlier created_at.
+ * The mark this run leaves for the next: snapshots created from it on count as written since the
+ * last audit. A snapshot's created_at is its transaction's start, so a transaction still open now
+ * (which may commit a snapshot after this run read its work) pulls the mark back to its start.
+ * Read as the login, which sees its own sessions' transactions in pg_stat_activity; an open
+ * transaction it cannot see leaves the mark at now.
  */
-export const markOverlap = "interval '10 minutes'";
+export async function auditMark(pool: Pool): Promise<Date> {
+  const r = await pool.query<{ mark: Date }>(
+    `SELECT least(now(), min(xact_start)) AS mark FROM pg_stat_activity WHERE datname = current_database()`,
+  );
+  return r.rows[0]?.mark ?? new Date();
+}
 
 export async function readNightlyState(tx: PoolClient): Promise<NightlyState> {
   const r = await tx.query<{
@@ -74,7 +82,7 @@ export async function incrementalTargets(
         WHERE s.last_sequence > coalesce(a.verified_sequence, 0)
        UNION
        SELECT n.session_id FROM game.snapshots n
-        WHERE $1::timestamptz IS NULL OR n.created_at >= $1::timestamptz - ${markOverlap})
+        WHERE $1::timestamptz IS NULL OR n.created_at >= $1::timestamptz)
      SELECT s.id, s.tenant_id, a.snapshot_sequence, a.chain_hash, encode(a.state_hash, 'hex') AS state_hash
        FROM due JOIN game.sessions s ON s.id = due.id
        LEFT JOIN admin.session_audits a ON a.session_id = s.id

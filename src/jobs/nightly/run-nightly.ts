@@ -5,7 +5,7 @@ import type { MaintainReport } from '../../../partitions/index.js';
 import type { Agate } from '../../runtime/index.js';
 import { snapshotInterval, writeSnapshot } from '../../snapshots/index.js';
 import type { SnapshotTarget } from '../../snapshots/index.js';
-import { readNightlyState, saveCompletedRun } from './audit-store.js';
+import { auditMark, findingKey, readNightlyState, saveCompletedRun } from './audit-store.js';
 import { dayBoundaryTargets, missingIntervalTargets, recordAnchors } from './find-work.js';
 import { runFullVerify, runIncrementalAudit } from './run-audit.js';
 import type { AuditReport, Finding, FullVerifyReport } from './run-audit.js';
@@ -56,9 +56,17 @@ export type NightlySummary = {
 /** Sessions the rolling full re-verification covers per run unless told otherwise. */
 export const defaultFullVerifyLimit = 500;
 
-/** What this run found wrong, new or recorded by an earlier run (both are unresolved). */
+/**
+ * What this run found wrong, each finding once (both stages may see it), new or recorded by an
+ * earlier run: both are unresolved.
+ */
 export function divergencesOf(summary: NightlySummary): Finding[] {
-  return [...summary.audit.divergences, ...summary.fullVerify.divergences];
+  const byKey = new Map<string, Finding>();
+  for (const d of [...summary.audit.divergences, ...summary.fullVerify.divergences]) {
+    const key = findingKey(d.sessionId, d.sequence, d.kind);
+    if (!byKey.has(key)) byKey.set(key, d);
+  }
+  return [...byKey.values()];
 }
 
 export type NightlyResult =
@@ -144,10 +152,8 @@ async function runStages(
     return { targets: targets.length, pending };
   });
   const { audit, mark } = await stage('audit', async () => {
-    const { mark: taken, since } = await withMaintenance(agate.pool, async (tx) => {
-      const r = await tx.query<{ now: Date }>('SELECT now() AS now');
-      return { mark: r.rows[0]?.now ?? now, since: (await readNightlyState(tx)).auditedUntil };
-    });
+    const taken = await auditMark(agate.pool);
+    const { auditedUntil: since } = await withMaintenance(agate.pool, readNightlyState);
     const report = await runIncrementalAudit(agate, runId, since, progress('audit', 0));
     return { audit: report, mark: taken };
   });
