@@ -9,8 +9,7 @@
 // again every night until it is repaired.
 import { isAgateError } from '../../errors/index.js';
 import type { PoolClient } from '../../db/index.js';
-import { sessionColumns, toSession } from '../../events/index.js';
-import type { Session, SessionRow } from '../../events/index.js';
+import type { Session } from '../../events/index.js';
 import type { GameCatalog } from '../../game/index.js';
 import {
   checkAnchorAt,
@@ -18,18 +17,20 @@ import {
   checkSnapshotAt,
   createFolder,
   integrityDivergence,
-  listAnchors,
   readTailPages,
   stateHash,
 } from '../../../replay/index.js';
 import type {
+  Anchor,
   Divergence,
   Folder,
   FoldSession,
   FoldStart,
   ReplayEvent,
-  StoredSnapshot,
+  TailEvent,
 } from '../../../replay/index.js';
+import { loadAuditSession } from './load-audit-sessions.js';
+import type { LoadedSession, SnapshotRow } from './load-audit-sessions.js';
 
 /** Where the previous audit left a session: the snapshot it verified (0: genesis) and the chain there. */
 export type AuditStart = { snapshotSequence: number; chainHash: Buffer; stateHash: string };
@@ -45,49 +46,6 @@ export type SessionAudit = {
   /** Where the next audit may start; null when something diverged. */
   progress: AuditProgress | null;
 };
-
-type SnapshotRow = StoredSnapshot & { state: unknown };
-
-type LoadRow = SessionRow & {
-  snaps: [number, number, string, string, string, unknown][] | null;
-  rewritten_below: boolean;
-};
-
-/**
- * The session, its snapshots from `from` on with their states, and whether a snapshot below
- * `from` was written at or after `since` (then the fold must start from genesis to check it).
- */
-const loadQuery = `
-  SELECT ${sessionColumns},
-         (SELECT json_agg(json_build_array(n.sequence, n.rules_version, encode(n.state_hash, 'hex'),
-                                           n.reason, n.created_at, n.state) ORDER BY n.sequence)
-            FROM game.snapshots n WHERE n.session_id = s.id AND n.sequence >= $2) AS snaps,
-         EXISTS (SELECT 1 FROM game.snapshots n WHERE n.session_id = s.id AND n.sequence < $2
-                    AND $3::timestamptz IS NOT NULL AND n.created_at >= $3) AS rewritten_below
-    FROM game.sessions s WHERE s.id = $1`;
-
-async function load(
-  tx: PoolClient,
-  sessionId: string,
-  from: number,
-  since: Date | null,
-): Promise<{ session: Session; snapshots: SnapshotRow[]; rewrittenBelow: boolean } | undefined> {
-  const r = await tx.query<LoadRow>(loadQuery, [sessionId, from, since]);
-  const row = r.rows[0];
-  if (row === undefined) return undefined;
-  const { snaps, rewritten_below: rewrittenBelow, ...sessionRow } = row;
-  const snapshots = (snaps ?? []).map(
-    ([sequence, rulesVersion, hash, reason, createdAt, state]) => ({
-      sequence,
-      rulesVersion,
-      stateHash: hash,
-      reason,
-      createdAt: new Date(createdAt),
-      state,
-    }),
-  );
-  return { session: toSession(sessionRow), snapshots, rewrittenBelow };
-}
 
 function foldSessionOf(session: Session): FoldSession {
   return {
@@ -116,19 +74,34 @@ type Fold = {
   session: Session;
   folder: Folder;
   checks: SnapshotRow[];
+  anchors: Anchor[];
   intact: Set<number>;
   out: Divergence[];
 };
 
+/**
+ * The first page as loaded, then (when the session has more) the rest from the tail reader: a
+ * session of one page costs no further round trip.
+ */
+async function* pagesOf(
+  tx: PoolClient,
+  session: Session,
+  folder: Folder,
+  first: TailEvent[],
+): AsyncGenerator<TailEvent[]> {
+  if (first.length > 0) yield first;
+  if (folder.sequence < session.lastSequence)
+    yield* readTailPages(tx, session, folder.sequence, session.lastSequence);
+}
+
 /** Folds the tail with the checks; returns the newest snapshot point found good on the way. */
-async function foldChecked(run: Fold): Promise<AuditStart | null> {
-  const { tx, session, folder, checks, out } = run;
-  const anchors = await listAnchors(tx, session.id);
+async function foldChecked(run: Fold, first: TailEvent[]): Promise<AuditStart | null> {
+  const { tx, session, folder, checks, anchors, out } = run;
   const at = new Set([...checks, ...anchors].map((c) => c.sequence));
   let good: AuditStart | null = null;
   let current: ReplayEvent | undefined;
   try {
-    for await (const page of readTailPages(tx, session, folder.sequence, session.lastSequence)) {
+    for await (const page of pagesOf(tx, session, folder, first)) {
       for (const event of page) {
         current = event;
         folder.apply(event);
@@ -160,22 +133,23 @@ function startOf(start: AuditStart | null, snapshots: SnapshotRow[]): FoldStart 
 }
 
 /**
- * Audits one session from `start` (null: from genesis) to its last event; `since` is the last
- * completed audit's mark. Undefined when the tenant has no such session.
+ * Audits one session, loaded (`loadAuditSessions`) from `start` on (null: from genesis), to its
+ * last event; `since` is the last completed audit's mark. When the verified snapshot cannot be
+ * the start, the session is loaded again from genesis.
  */
 export async function auditSession(
   tx: PoolClient,
   games: GameCatalog,
-  sessionId: string,
+  first: LoadedSession,
   start: AuditStart | null,
-  since: Date | null,
-): Promise<SessionAudit | undefined> {
-  let loaded = await load(tx, sessionId, start?.snapshotSequence ?? 0, since);
-  if (loaded === undefined) return undefined;
-  const foldStart = loaded.rewrittenBelow ? undefined : startOf(start, loaded.snapshots);
-  if (foldStart === undefined && (start?.snapshotSequence ?? 0) > 0)
-    loaded = (await load(tx, sessionId, 0, null)) ?? loaded;
+): Promise<SessionAudit> {
+  const foldStart = first.rewrittenBelow ? undefined : startOf(start, first.snapshots);
+  const loaded =
+    foldStart === undefined && (start?.snapshotSequence ?? 0) > 0
+      ? ((await loadAuditSession(tx, first.session.id)) ?? first)
+      : first;
   const { session, snapshots } = loaded;
+  const sessionId = session.id;
   const rules = games.find(session.rules, session.rulesVersion);
   const from = foldStart?.sequence ?? 0;
   const checks = snapshots.filter((s) => s.sequence > from);
@@ -194,7 +168,8 @@ export async function auditSession(
     foldStart === undefined && folder.chainHead !== null
       ? { snapshotSequence: 0, chainHash: folder.chainHead, stateHash: stateHash(folder.state) }
       : (start ?? null);
-  const good = await foldChecked({ tx, session, folder, checks, intact, out });
+  const { anchors, tail } = loaded;
+  const good = await foldChecked({ tx, session, folder, checks, anchors, intact, out }, tail);
   if (out.length === 0) checkHead(session, session.lastSequence, folder, out);
   const point = good ?? initial;
   const progress =

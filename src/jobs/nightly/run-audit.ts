@@ -6,6 +6,7 @@ import { withMaintenance, withTenant } from '../../db/index.js';
 import type { Agate } from '../../runtime/index.js';
 import { auditSession } from './audit-session.js';
 import type { SessionAudit } from './audit-session.js';
+import { loadAuditSessions } from './load-audit-sessions.js';
 import {
   findingKey,
   fullVerifyTargets,
@@ -81,10 +82,15 @@ async function auditBatch(
 ): Promise<{ audits: SessionAudit[]; findings: Finding[] }> {
   const tenantId = batch[0]?.tenantId ?? '';
   const audits = await withTenant(agate.pool, { tenantId }, async (tx) => {
+    const after = batch.map((t) => ({
+      sessionId: t.sessionId,
+      after: t.start?.snapshotSequence ?? 0,
+    }));
+    const loaded = await loadAuditSessions(tx, after, since);
     const done: SessionAudit[] = [];
     for (const t of batch) {
-      const audit = await auditSession(tx, agate.games, t.sessionId, t.start, since);
-      if (audit !== undefined) done.push(audit);
+      const session = loaded.get(t.sessionId);
+      if (session !== undefined) done.push(await auditSession(tx, agate.games, session, t.start));
     }
     return done;
   });
