@@ -180,6 +180,19 @@ describe('the nightly audit', () => {
     expect(rows.rows).toEqual([{ tenant_id: tenantId, sequence: 62, kind: 'chain' }]);
   });
 
+  it('anchors only heads it verified, never a chain found diverging', async () => {
+    const clean = await session(30);
+    const damaged = await session(30);
+    await editEvent(damaged, 12);
+    const summary = await nightly({ fullVerifyLimit: 0 });
+    expect(found(summary)).toEqual([`${damaged} 12 chain`]);
+    expect(summary.anchors.recorded).toBe(1);
+    const anchored = await db.pool.query<{ subject: string }>(
+      "SELECT subject FROM admin.audit_log WHERE action = 'anchor.recorded'",
+    );
+    expect(anchored.rows).toEqual([{ subject: clean }]);
+  });
+
   it('shows the divergences and the last success in /metrics of a server started afterwards', async () => {
     const before = await scrape();
     expect(before.get('agate_integrity_divergences')).toBe(0);

@@ -24,7 +24,8 @@ export type NightlyState = {
  */
 export async function auditMark(pool: Pool): Promise<Date> {
   const r = await pool.query<{ mark: Date }>(
-    `SELECT least(now(), min(xact_start)) AS mark FROM pg_stat_activity WHERE datname = current_database()`,
+    `SELECT least(now(), min(xact_start)) AS mark FROM pg_stat_activity
+      WHERE datname = current_database() AND backend_type = 'client backend'`,
   );
   return r.rows[0]?.mark ?? new Date();
 }

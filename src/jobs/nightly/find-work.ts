@@ -54,7 +54,9 @@ export async function missingIntervalTargets(
 /**
  * Records the head hash of every session that moved since its last anchor, as an
  * `anchor.recorded` audit entry in its tenant; a session whose head is already anchored at its
- * current sequence gets none, so reruns add nothing. Returns how many were recorded.
+ * current sequence gets none, so reruns add nothing. Only a head the audit verified up to the
+ * session's last sequence is anchored: an anchor never vouches for a chain found diverging (or
+ * moved since the audit; the next night anchors it). Returns how many were recorded.
  */
 export async function recordAnchors(
   tx: PoolClient,
@@ -69,6 +71,7 @@ export async function recordAnchors(
   }>(
     `SELECT s.id, s.tenant_id, s.last_sequence, encode(s.head_hash, 'hex') AS head
        FROM game.sessions s
+       JOIN admin.session_audits v ON v.session_id = s.id AND v.verified_sequence = s.last_sequence
       WHERE s.last_sequence > 0
         AND NOT EXISTS (SELECT 1 FROM admin.audit_log a
                          WHERE a.action = 'anchor.recorded' AND a.subject = s.id::text
