@@ -3,8 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Queue, QueueEvents } from 'bullmq';
+import { uuidv7 } from 'uuidv7';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stateHash } from '../../replay/index.js';
 import { createServer } from '../../src/api/index.js';
 import {
   applyNightlySchedule,
@@ -121,6 +123,26 @@ describe('the nightly audit', () => {
         `${hashEdited} 100 snapshot`,
       ].sort(),
     );
+  });
+
+  it('folds a session from genesis when a snapshot below its verified point was written since the last audit', async () => {
+    const id = await session(110); // snapshots at 50 and 100
+    await nightly({ fullVerifyLimit: 0 });
+    const stored = await db.pool.query<{ state: { total: number } }>(
+      'SELECT state FROM game.snapshots WHERE session_id = $1 AND sequence = 50',
+      [id],
+    );
+    const forged = { ...stored.rows[0]!.state, total: 7 };
+    // Rewritten whole, its hash consistent with its state: only the replay can tell.
+    await db.pool.query('DELETE FROM game.snapshots WHERE session_id = $1 AND sequence = 50', [id]);
+    await db.pool.query(
+      `INSERT INTO game.snapshots (id, tenant_id, session_id, sequence, rules_version, state, state_hash, reason)
+       VALUES ($1, $2, $3, 50, 1, $4, $5, 'interval')`,
+      [uuidv7(), tenantId, id, forged, Buffer.from(stateHash(forged), 'hex')],
+    );
+    const second = await nightly({ fullVerifyLimit: 0 });
+    expect(second.audit).toMatchObject({ sessions: 1, fromGenesis: 1, snapshots: 2 });
+    expect(found(second)).toEqual([`${id} 50 snapshot`]);
   });
 
   it('finds a chain edited after its last anchor incrementally, without folding from genesis', async () => {
