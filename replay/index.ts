@@ -4,7 +4,7 @@ export { createFolder, foldAll, stateHash } from './fold.js';
 export type { Folder, FoldSession, FoldStart, ReplayEvent } from './fold.js';
 export { listSnapshots, loadSnapshotState } from './load-snapshots.js';
 export type { StoredSnapshot } from './load-snapshots.js';
-export { readTailPages, tailEventsOf, tailPageSize, tailRowJson } from './read-tail.js';
+export { readTailPages, tailEventsOf, tailRowJson } from './read-tail.js';
 export type { TailEvent, TailRow } from './read-tail.js';
 export { checkAnchorAt, checkHead, checkSnapshotAt, integrityDivergence } from './replay-checks.js';
 export type { Anchor } from './replay-checks.js';
