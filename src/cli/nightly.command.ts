@@ -35,6 +35,11 @@ function describe(result: NightlyResult): string {
     `  partitions: ${s.partitions?.ran === true ? 'maintained' : 'skipped (another maintenance run held the lock)'}`,
     `  day-boundary snapshots: ${s.daySnapshots.targets}${s.daySnapshots.pending > 0 ? ` (${s.daySnapshots.pending} still queued when the audit began)` : ''}`,
     `  audit: ${s.audit.snapshots} snapshot(s) written since the last audit checked, ${s.audit.sessions} session chain(s) checked from their last verified point (${s.audit.fromGenesis} from genesis)`,
+    ...(s.audit.unknownRules > 0
+      ? [
+          `  ! ${s.audit.unknownRules} session(s) of rules this build does not register were not replayed: run the nightly job with a build that registers them`,
+        ]
+      : []),
     `  full verification: ${s.fullVerify.sessions} session(s) replayed from genesis (at most ${s.fullVerify.limit}), ${s.fullVerify.backlog} left in this pass`,
     `  divergences: ${divergencesOf(s).length}`,
     ...divergencesOf(s).map(

@@ -16,6 +16,7 @@ import {
 } from '../../src/jobs/nightly/index.js';
 import type { NightlyOptions, NightlySummary } from '../../src/jobs/nightly/index.js';
 import { createSnapshotProducer } from '../../src/jobs/queue/index.js';
+import { defaultGames } from '../../src/game/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
@@ -143,6 +144,18 @@ describe('the nightly audit', () => {
     const second = await nightly({ fullVerifyLimit: 0 });
     expect(second.audit).toMatchObject({ sessions: 1, fromGenesis: 1, snapshots: 2 });
     expect(found(second)).toEqual([`${id} 50 snapshot`]);
+  });
+
+  it('says how many sessions it could not replay because their rules are not registered', async () => {
+    await session(60);
+    const withoutTiny = createAgate({ pool: db.pool, games: defaultGames, snapshots: false });
+    const result = await runNightly(withoutTiny, db.url, { fullVerifyLimit: 0 });
+    expect(result.ran && result.summary.audit).toMatchObject({ sessions: 1, unknownRules: 1 });
+    // Not verified, so it is not skipped for good: a build with its rules audits it.
+    expect((await nightly({ fullVerifyLimit: 0 })).audit).toMatchObject({
+      sessions: 1,
+      unknownRules: 0,
+    });
   });
 
   it('finds a chain edited after its last anchor incrementally, without folding from genesis', async () => {

@@ -43,6 +43,8 @@ export type SessionAudit = {
   divergences: Divergence[];
   snapshotsChecked: number;
   fromGenesis: boolean;
+  /** Its rules are not registered in this build: only its snapshots' content was checked. */
+  unknownRules: boolean;
   /** Where the next audit may start; null when something diverged. */
   progress: AuditProgress | null;
 };
@@ -160,9 +162,14 @@ export async function auditSession(
     if (actual === snap.stateHash) intact.add(snap.sequence);
     else out.push(corruptContent(snap, actual));
   }
-  const base = { sessionId, tenantId: session.tenantId, snapshotsChecked: checks.length };
-  if (rules === undefined)
-    return { ...base, divergences: out, fromGenesis: from === 0, progress: null };
+  const base = {
+    sessionId,
+    tenantId: session.tenantId,
+    snapshotsChecked: checks.length,
+    fromGenesis: from === 0,
+    unknownRules: rules === undefined,
+  };
+  if (rules === undefined) return { ...base, divergences: out, progress: null };
   const folder = createFolder(rules, foldSessionOf(session), foldStart);
   const initial: AuditStart | null =
     foldStart === undefined && folder.chainHead !== null
@@ -176,5 +183,5 @@ export async function auditSession(
     out.length === 0 && point !== null
       ? { ...point, verifiedSequence: session.lastSequence }
       : null;
-  return { ...base, divergences: out, fromGenesis: from === 0, progress };
+  return { ...base, divergences: out, progress };
 }

@@ -28,6 +28,8 @@ export type AuditReport = {
   fromGenesis: number;
   /** Stored snapshots checked (content hash and replayed state). */
   snapshots: number;
+  /** Sessions whose rules this build does not register: not replayed, so not verified. */
+  unknownRules: number;
   divergences: Finding[];
 };
 
@@ -122,12 +124,19 @@ export async function runIncrementalAudit(
   progress: Progress,
 ): Promise<AuditReport> {
   const targets = await withMaintenance(agate.pool, (tx) => incrementalTargets(tx, since));
-  const report: AuditReport = { sessions: 0, fromGenesis: 0, snapshots: 0, divergences: [] };
+  const report: AuditReport = {
+    sessions: 0,
+    fromGenesis: 0,
+    snapshots: 0,
+    unknownRules: 0,
+    divergences: [],
+  };
   for (const batch of batchesOf(targets)) {
     const { audits, findings } = await auditBatch(agate, runId, batch, since, false);
     report.sessions += audits.length;
     report.fromGenesis += audits.filter((a) => a.fromGenesis).length;
     report.snapshots += audits.reduce((n, a) => n + a.snapshotsChecked, 0);
+    report.unknownRules += audits.filter((a) => a.unknownRules).length;
     report.divergences.push(...findings);
     progress(report.sessions, targets.length);
   }
