@@ -4,6 +4,16 @@ export { createFolder, foldAll, stateHash } from './fold.js';
 export type { Folder, FoldSession, FoldStart, ReplayEvent } from './fold.js';
 export { listSnapshots, loadSnapshotState } from './load-snapshots.js';
 export type { StoredSnapshot } from './load-snapshots.js';
+export { readTailPages, tailEventsOf, tailRowJson } from './read-tail.js';
+export type { TailEvent, TailRow } from './read-tail.js';
+export {
+  checkAnchorAt,
+  checkHead,
+  checkSnapshotAt,
+  corruptSnapshot,
+  integrityDivergence,
+} from './replay-checks.js';
+export type { Anchor } from './replay-checks.js';
 export { maxTraceSteps, replayInTransaction, replaySession, rulesOf } from './replay-session.js';
 export type { ReplayDeps, ReplayOptions, ReplayResult, TraceStep } from './replay-session.js';
 export { upcastEvent } from './upcast.js';

@@ -24,7 +24,12 @@ export function rebuildCommand(sessionId: string, tenantId: string): string {
   return `agate snapshot rebuild ${sessionId} --tenant ${tenantId}`;
 }
 
-function corruptSnapshot(session: Session, snap: StoredSnapshot, actual: string): Divergence {
+/** A stored snapshot whose state does not hash to its recorded hash: never used, to be rebuilt. */
+export function corruptSnapshot(
+  session: Session,
+  snap: StoredSnapshot,
+  actual: string,
+): Divergence {
   return {
     kind: 'snapshot_corrupt',
     sequence: snap.sequence,
@@ -83,19 +88,21 @@ async function pickSnapshotOneByOne(
  * With verify: does every stored snapshot at the folder's sequence agree with itself and with the
  * replayed state? Its stored state must hash to its recorded hash (else `snapshot_corrupt`, which
  * a plain replay would pass over) and that hash must be the replayed state's (else `snapshot`, a
- * rewrite with a matching hash). `event` is the one just applied (none at sequence 0).
+ * rewrite with a matching hash). `event` is the one just applied (none at sequence 0). A check
+ * that carries its `state` (already read) is not read again.
  */
 export async function checkSnapshotAt(
   tx: PoolClient,
   session: Session,
-  checks: readonly StoredSnapshot[],
+  checks: readonly (StoredSnapshot & { state?: unknown })[],
   folder: Folder,
   event: ReplayEvent | undefined,
   out: Divergence[],
 ): Promise<void> {
   for (const snap of checks) {
     if (snap.sequence !== folder.sequence) continue;
-    const stored = await loadSnapshotState(tx, session.id, snap.sequence);
+    const stored =
+      'state' in snap ? snap.state : await loadSnapshotState(tx, session.id, snap.sequence);
     const content = stateHash(stored);
     const actual = stateHash(folder.state);
     if (content === snap.stateHash && actual === snap.stateHash) continue;

@@ -33,12 +33,13 @@ const stageHeads: Record<(typeof nightlyStages)[number], string> = {
   partitions: 'partitions',
   day_snapshots: 'day_snap',
   audit: 'audit',
+  full_verify: 'full_verify',
   interval_snapshots: 'interval',
   anchors: 'anchors',
   summary: 'summary',
 };
 
-/** Wall time, rate, runNightly's own time and its stages (ms), audit sample, jobs per worker. */
+/** Wall time, rate, runNightly's own time and its stages (ms), snapshots audited, jobs per worker. */
 export function formatNightlyTable(runs: readonly NightlyRun[]): string {
   const header = [
     'nightly run',
@@ -58,7 +59,7 @@ export function formatNightlyTable(runs: readonly NightlyRun[]): string {
     whole(r.sessionsPerSec),
     whole(r.nightlyMs),
     ...nightlyStages.map((s) => whole(r.summary.durationsMs[s] ?? Number.NaN)),
-    `${r.summary.audit.verified}/${r.summary.audit.sampled}`,
+    `${r.summary.audit.snapshots}+${r.summary.fullVerify.sessions}`,
     r.workers.length === 0 ? '-' : r.workers.map((w) => whole(w.completed)).join('+'),
     r.workers.length === 0 ? '-' : String(r.batches.unavailable),
   ]);

@@ -1,8 +1,9 @@
 import { addMonths, formatMonth, monthOf } from '../../partitions/index.js';
 import { withMaintenance } from '../db/index.js';
+import { readNightlyState, verifyBacklog } from '../jobs/nightly/index.js';
 import type { Pool, PoolClient } from '../db/index.js';
 
-// The gauges a scrape reads from PostgreSQL. Both run as agate_maintenance (they cross tenants),
+// The gauges a scrape reads from PostgreSQL. All run as agate_maintenance (they cross tenants),
 // read-only, under a short statement_timeout, and return only numbers: never an id.
 
 /** Sessions considered for the snapshot lag: the most recently updated of the last hour. */
@@ -71,4 +72,32 @@ export async function partitionsAhead(pool: Pool, now: Date): Promise<number> {
   let ahead = 0;
   while (have.has(formatMonth(addMonths(current, ahead + 1)))) ahead += 1;
   return ahead;
+}
+
+/** Divergences the nightly audit has recorded, each once (admin.integrity_findings). */
+export async function integrityDivergences(pool: Pool): Promise<number> {
+  return withMaintenance(pool, async (tx) => {
+    await readOnly(tx);
+    const r = await tx.query<{ n: number }>(
+      'SELECT count(*)::float8 AS n FROM admin.integrity_findings',
+    );
+    return r.rows[0]?.n ?? 0;
+  });
+}
+
+/** When the last nightly run completed, in Unix seconds; 0 when none has. */
+export async function nightlyLastSuccess(pool: Pool): Promise<number> {
+  return withMaintenance(pool, async (tx) => {
+    await readOnly(tx);
+    const { lastSuccessAt } = await readNightlyState(tx);
+    return lastSuccessAt === null ? 0 : lastSuccessAt.getTime() / 1000;
+  });
+}
+
+/** Sessions the rolling full re-verification has not reached in its current pass. */
+export async function verifyBacklogSessions(pool: Pool): Promise<number> {
+  return withMaintenance(pool, async (tx) => {
+    await readOnly(tx);
+    return verifyBacklog(tx);
+  });
 }

@@ -3,7 +3,13 @@ import type { CacheHealth } from '../cache/index.js';
 import type { Pool } from '../db/index.js';
 import { isAgateError } from '../errors/index.js';
 import type { AppendResult } from '../events/index.js';
-import { partitionsAhead, snapshotLag } from './metrics-queries.js';
+import {
+  integrityDivergences,
+  nightlyLastSuccess,
+  partitionsAhead,
+  snapshotLag,
+  verifyBacklogSessions,
+} from './metrics-queries.js';
 
 /** The refusals of an append that are races between writers, counted on their own. */
 const conflictCodes = ['sequence_conflict', 'event_id_conflict', 'session_ended'] as const;
@@ -126,7 +132,8 @@ function recordingMetrics(registry: Registry): ApiMetrics {
 /**
  * A registry with the default Node process metrics, the append, replay and HTTP metrics the
  * routes record, and gauges read at scrape time: cache hits, misses and errors, the snapshot
- * lag and the months of game.events partitions ahead.
+ * lag, the months of game.events partitions ahead, and the nightly audit's divergences, last
+ * success and full-verification backlog.
  */
 export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
   const registry = new Registry();
@@ -167,6 +174,33 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
       help: 'Consecutive months after the current one with a game.events partition (-1: not read).',
     },
     () => partitionsAhead(pool, now()),
+    logger,
+  );
+  databaseGauge(
+    registry,
+    {
+      name: 'agate_integrity_divergences',
+      help: 'Divergences the nightly audit has recorded (each once; see admin.integrity_findings) (-1: not read).',
+    },
+    () => integrityDivergences(pool),
+    logger,
+  );
+  databaseGauge(
+    registry,
+    {
+      name: 'agate_nightly_last_success_timestamp_seconds',
+      help: 'When the last nightly run completed, Unix time; 0 when none has (-1: not read).',
+    },
+    () => nightlyLastSuccess(pool),
+    logger,
+  );
+  databaseGauge(
+    registry,
+    {
+      name: 'agate_verify_backlog_sessions',
+      help: 'Sessions the rolling full re-verification has not reached in its current pass (-1: not read).',
+    },
+    () => verifyBacklogSessions(pool),
     logger,
   );
   return recordingMetrics(registry);

@@ -54,7 +54,7 @@ const seconds = (ms: number | undefined) => `${((ms ?? 0) / 1000).toFixed(1)} s`
 function nightlyLine(s: DemoSummary): string {
   const n = s.nightly;
   if (!n.ran) return n.message;
-  return `clock at ${n.boundary}: ${n.daySnapshots} day-boundary snapshots, audit ${n.audit.verified}/${n.audit.sampled} snapshots verified, ${n.anchors} head anchors recorded`;
+  return `clock at ${n.boundary}: ${n.daySnapshots} day-boundary snapshots, audit of ${n.audit.snapshots} snapshots and ${n.audit.sessions} chains, ${n.audit.divergences} divergences, ${n.anchors} head anchors recorded`;
 }
 
 function replaysLine(s: DemoSummary): string {

@@ -1,7 +1,22 @@
+import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { queueDispatch, runNightly } from '../jobs/nightly/index.js';
+import {
+  defaultFullVerifyLimit,
+  divergencesOf,
+  queueDispatch,
+  runNightly,
+} from '../jobs/nightly/index.js';
 import type { NightlyResult, NightlyStage } from '../jobs/nightly/index.js';
+import { exitCodes } from './exit-codes.js';
 import { openAgate } from './open-agate.js';
+
+function sessionCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 1_000_000_000)
+    throw new InvalidArgumentError(
+      '--full-verify-limit must be a whole number of sessions (0 = none).',
+    );
+  return Number(value);
+}
 
 function progressLine(stage: NightlyStage, done: number, total: number): void {
   const width = 30;
@@ -19,8 +34,18 @@ function describe(result: NightlyResult): string {
     `Nightly run ${s.runId} for the day ending ${s.boundary}`,
     `  partitions: ${s.partitions?.ran === true ? 'maintained' : 'skipped (another maintenance run held the lock)'}`,
     `  day-boundary snapshots: ${s.daySnapshots.targets}${s.daySnapshots.pending > 0 ? ` (${s.daySnapshots.pending} still queued when the audit began)` : ''}`,
-    `  audit: ${s.audit.verified}/${s.audit.sampled} snapshots verified by replay from genesis, ${s.audit.divergences.length} divergence(s)`,
-    ...s.audit.divergences.map((d) => `    ! ${d.sessionId} at ${d.sequence}: ${d.message}`),
+    `  audit: ${s.audit.snapshots} snapshot(s) written since the last audit checked, ${s.audit.sessions} session chain(s) checked from their last verified point (${s.audit.fromGenesis} from genesis)`,
+    ...(s.audit.unknownRules > 0
+      ? [
+          `  ! ${s.audit.unknownRules} session(s) of rules this build does not register were not replayed: run the nightly job with a build that registers them`,
+        ]
+      : []),
+    `  full verification: ${s.fullVerify.sessions} session(s) replayed from genesis (at most ${s.fullVerify.limit}), ${s.fullVerify.backlog} left in this pass`,
+    `  divergences: ${divergencesOf(s).length}`,
+    ...divergencesOf(s).map(
+      (d) =>
+        `    ! tenant ${d.tenantId} session ${d.sessionId} at ${d.sequence} [${d.kind}${d.firstSeen ? ', new' : ', recorded before'}]: ${d.message}`,
+    ),
     `  missing interval snapshots written: ${s.intervalSnapshots.targets}`,
     `  head anchors recorded: ${s.anchors.recorded}`,
     `  took ${Object.values(s.durationsMs).reduce((a, b) => a + b, 0)} ms`,
@@ -31,14 +56,20 @@ export function addNightlyCommand(program: Command): void {
   program
     .command('nightly')
     .description(
-      'partitions, day-boundary snapshots, a replay audit, missing snapshots, head anchors, a summary',
+      'partitions, day-boundary snapshots, an audit of new snapshots and moved chains, a slice of the full re-verification, missing snapshots, head anchors, a summary; exits 3 when a divergence is found',
     )
     .option(
       '--inline',
       'write snapshots in this process, without Redis (the default when REDIS_URL is unset)',
     )
     .option('--json', 'print a JSON summary')
-    .action(async (flags: { inline?: boolean; json?: boolean }) => {
+    .option(
+      '--full-verify-limit <n>',
+      'sessions the rolling full re-verification replays from genesis in this run',
+      sessionCount,
+      defaultFullVerifyLimit,
+    )
+    .action(async (flags: { inline?: boolean; json?: boolean; fullVerifyLimit: number }) => {
       const { agate, url, redis, close } = await openAgate(process.env, { inline: flags.inline });
       try {
         const tty = process.stderr.isTTY && flags.json !== true;
@@ -46,9 +77,12 @@ export function addNightlyCommand(program: Command): void {
           dispatch: redis === null ? undefined : queueDispatch(agate, redis.producer),
           onProgress: tty ? progressLine : undefined,
           failpoint: process.env.AGATE_FAILPOINT,
+          fullVerifyLimit: flags.fullVerifyLimit,
         });
         console.log(flags.json === true ? JSON.stringify(result) : describe(result));
-        if (result.ran && result.summary.audit.divergences.length > 0) process.exitCode = 3;
+        // New or recorded before: a divergence seen again is still unresolved.
+        if (result.ran && divergencesOf(result.summary).length > 0)
+          process.exitCode = exitCodes.divergence;
       } finally {
         await close();
       }

@@ -1,13 +1,23 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import {
-  defaultNightlyPattern,
-  registerNightlySchedule,
-  startNightlyWorker,
-} from '../jobs/nightly/index.js';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { applyNightlySchedule, startNightlyWorker } from '../jobs/nightly/index.js';
+import { AgateError } from '../errors/index.js';
 import { startSnapshotWorker, WorkerSupervisor } from '../jobs/queue/index.js';
 import { openAgate, requireRedis } from './open-agate.js';
 import { requireServerDatabase } from './open-database.js';
+
+const logLevels = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+function logLevel(value: string | undefined): string {
+  const parsed = logLevels.safeParse(value?.trim() || 'info');
+  if (parsed.success) return parsed.data;
+  throw new AgateError(
+    'invalid_request',
+    `LOG_LEVEL must be one of ${logLevels.options.join(', ')}; it is "${value}".`,
+  );
+}
 
 function positive(value: string): number {
   if (!/^[1-9]\d*$/.test(value))
@@ -22,14 +32,23 @@ export function addWorkerCommand(program: Command): void {
       'run the snapshot workers and the nightly job (REDIS_URL); SIGTERM finishes current jobs and exits',
     )
     .option('--concurrency <n>', 'snapshot jobs at once', positive, 2)
-    .action(async (flags: { concurrency: number }) => {
+    .option(
+      '--replace-schedule',
+      'make AGATE_NIGHTLY_CRON the nightly schedule of every worker, replacing the stored one',
+    )
+    .action(async (flags: { concurrency: number; replaceSchedule?: boolean }) => {
       requireServerDatabase(process.env, 'worker');
+      const logger = pino({ level: logLevel(process.env.LOG_LEVEL) });
       const opened = await openAgate(process.env);
       try {
         const redis = requireRedis(opened, 'worker');
         const connection = { url: redis.url, prefix: redis.prefix };
-        const pattern = process.env.AGATE_NIGHTLY_CRON?.trim() || defaultNightlyPattern;
-        await registerNightlySchedule(connection, pattern);
+        const { pattern } = await applyNightlySchedule(
+          opened.agate.pool,
+          connection,
+          process.env.AGATE_NIGHTLY_CRON?.trim() || null,
+          { replace: flags.replaceSchedule, logger },
+        );
         const deps = {
           pool: opened.agate.pool,
           store: opened.agate.store,
@@ -37,7 +56,7 @@ export function addWorkerCommand(program: Command): void {
         };
         const supervisor = new WorkerSupervisor([
           startSnapshotWorker({ ...connection, deps, concurrency: flags.concurrency }),
-          startNightlyWorker(connection, opened.agate, opened.url, redis.producer),
+          startNightlyWorker(connection, opened.agate, opened.url, redis.producer, { logger }),
         ]);
         console.log(
           `agate worker: snapshots (concurrency ${flags.concurrency}) and the nightly job (${pattern} UTC) on queue prefix ${redis.prefix}; SIGTERM to stop`,

@@ -228,3 +228,55 @@ export const partitionSettings = adminSchema.table(
     ),
   ],
 );
+
+/** What the nightly audit found: one row per (session, sequence, kind), however many runs see it. */
+export const integrityFindings = adminSchema.table(
+  'integrity_findings',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: uuid('tenant_id').notNull(),
+    sessionId: uuid('session_id').notNull(),
+    sequence: bigint('sequence', { mode: 'number' }).notNull(),
+    kind: text('kind').notNull(),
+    message: text('message').notNull(),
+    runId: uuid('run_id').notNull(),
+    foundAt: timestamptz('found_at').notNull().defaultNow(),
+  },
+  (t) => [
+    unique('integrity_findings_session_id_sequence_kind_key').on(t.sessionId, t.sequence, t.kind),
+    index('integrity_findings_tenant_id_idx').on(t.tenantId),
+  ],
+);
+
+/**
+ * How far the nightly audit verified each session: the chain and every snapshot up to
+ * `verified_sequence`, and the snapshot at `snapshot_sequence` (its state hash and the chain hash
+ * there), where the next night's incremental check starts folding.
+ */
+export const sessionAudits = adminSchema.table(
+  'session_audits',
+  {
+    sessionId: uuid('session_id').primaryKey(),
+    tenantId: uuid('tenant_id').notNull(),
+    snapshotSequence: bigint('snapshot_sequence', { mode: 'number' }).notNull(),
+    chainHash: bytea('chain_hash').notNull(),
+    stateHash: bytea('state_hash').notNull(),
+    verifiedSequence: bigint('verified_sequence', { mode: 'number' }).notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('session_audits_tenant_id_idx').on(t.tenantId)],
+);
+
+/** The nightly job's one row of cluster-wide state: schedule, audit mark, rolling cursor. */
+export const nightlyState = adminSchema.table(
+  'nightly_state',
+  {
+    id: text('id').primaryKey(),
+    schedule: text('schedule'),
+    auditedUntil: timestamptz('audited_until'),
+    verifyCursor: uuid('verify_cursor'),
+    lastSuccessAt: timestamptz('last_success_at'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check('nightly_state_single_row_check', sql`${t.id} = 'nightly'`)],
+);

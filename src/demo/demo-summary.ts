@@ -1,4 +1,5 @@
 import type { LeaderboardEntry } from '../cache/index.js';
+import { divergencesOf } from '../jobs/nightly/index.js';
 import type { NightlyResult } from '../jobs/nightly/index.js';
 import type { CheckedSession, DemoDivergence, FromSnapshot } from './check-demo-session.js';
 import type { PlayedSession } from './play-demo-session.js';
@@ -8,7 +9,7 @@ export type DemoNightly =
       ran: true;
       boundary: string;
       daySnapshots: number;
-      audit: { sampled: number; verified: number; divergences: number };
+      audit: { sessions: number; snapshots: number; divergences: number };
       intervalSnapshots: number;
       anchors: number;
     }
@@ -50,9 +51,9 @@ export function nightlyPart(result: NightlyResult): DemoNightly {
     boundary: s.boundary,
     daySnapshots: s.daySnapshots.targets,
     audit: {
-      sampled: s.audit.sampled,
-      verified: s.audit.verified,
-      divergences: s.audit.divergences.length,
+      sessions: s.audit.sessions,
+      snapshots: s.audit.snapshots,
+      divergences: divergencesOf(s).length,
     },
     intervalSnapshots: s.intervalSnapshots.targets,
     anchors: s.anchors.recorded,

@@ -198,6 +198,9 @@ describe('GET /metrics', () => {
       const metrics = parseExposition(reply.body);
       expect(valueOf(metrics, 'agate_snapshot_lag_events')).toBe(-1);
       expect(valueOf(metrics, 'agate_partitions_ahead_months')).toBe(-1);
+      expect(valueOf(metrics, 'agate_integrity_divergences')).toBe(-1);
+      expect(valueOf(metrics, 'agate_nightly_last_success_timestamp_seconds')).toBe(-1);
+      expect(valueOf(metrics, 'agate_verify_backlog_sessions')).toBe(-1);
       expect(metrics.types.get('agate_cache_hits_total')).toBe('counter');
     } finally {
       await app.close();

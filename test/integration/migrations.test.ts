@@ -54,6 +54,7 @@ const migrationTags = [
   '0007_append_generic_plans',
   '0008_retries_seeds_writers',
   '0009_operator_keys',
+  '0010_nightly_audit',
   '0011_archived_events',
   '0012_snapshot_rebuild',
 ];

@@ -47,6 +47,37 @@ afterAll(async () => {
   await db.drop();
 });
 
+async function schedulerPatterns(): Promise<(string | undefined)[]> {
+  const queue = new Queue('nightly', { connection: { url: redisUrl }, prefix });
+  try {
+    return (await queue.getJobSchedulers()).map((s) => s.pattern);
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Starts another worker, waits until it is ready, stops it with SIGTERM; returns its output. */
+async function startAndStop(workerEnv: Record<string, string>, args: string[]): Promise<string> {
+  const child = spawn(process.execPath, [`${repoRoot}/bin/agate.js`, 'worker', ...args], {
+    env: { PATH: process.env.PATH, ...workerEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('SIGTERM to stop')) resolve();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`worker exited ${code}: ${output}`)));
+  });
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  return output;
+}
+
 describe('agate worker', () => {
   it('registers the nightly schedule once, however often it starts', async () => {
     const queue = new Queue('nightly', { connection: { url: redisUrl }, prefix });
@@ -58,6 +89,27 @@ describe('agate worker', () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it('keeps the stored schedule when another worker starts with a different one, and replaces it only with --replace-schedule', async () => {
+    const other = await startAndStop({ ...env(), AGATE_NIGHTLY_CRON: '15 2 * * *' }, []);
+    const errors = other
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; msg: string })
+      .filter((line) => line.level === 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.msg).toMatch(/"15 2 \* \* \*".*"0 4 \* \* \*"/);
+    expect(other).toContain('the nightly job (0 4 * * * UTC)');
+    expect(await schedulerPatterns()).toEqual(['0 4 * * *']);
+    const replacing = await startAndStop({ ...env(), AGATE_NIGHTLY_CRON: '15 2 * * *' }, [
+      '--replace-schedule',
+    ]);
+    expect(replacing).not.toContain('"level":50');
+    expect(await schedulerPatterns()).toEqual(['15 2 * * *']);
+    // Put back the schedule the other tests expect of the first worker.
+    await startAndStop(env(), ['--replace-schedule']);
+    expect(await schedulerPatterns()).toEqual(['0 4 * * *']);
   });
 
   it('writes the snapshots a nightly run hands to the queue', async () => {
@@ -87,14 +139,14 @@ describe('agate worker', () => {
           summary: {
             daySnapshots: { targets: number; pending: number };
             intervalSnapshots: { targets: number };
-            audit: { sampled: number; verified: number };
+            audit: { snapshots: number; sessions: number; divergences: unknown[] };
           };
         }
       ).summary;
       expect(summary.daySnapshots.targets + summary.intervalSnapshots.targets).toBe(8);
-      // The audit waited for the workers: it sampled the day's 4 snapshots, not an empty table.
+      // The audit waited for the workers: it checked the day's 4 snapshots, not an empty table.
       expect(summary.daySnapshots).toEqual({ targets: 4, pending: 0 });
-      expect(summary.audit).toMatchObject({ sampled: 4, verified: 4 });
+      expect(summary.audit).toMatchObject({ snapshots: 4, sessions: 4, divergences: [] });
       await allDone;
     } finally {
       await events.close();

@@ -51,33 +51,12 @@ export async function missingIntervalTargets(
   }));
 }
 
-export type SampledSnapshot = { tenantId: string; sessionId: string; sequence: number };
-
-/** A deterministic sample of the snapshots written for the day: `rateBp` basis points, at least `min`. */
-export async function auditSample(
-  tx: PoolClient,
-  since: Date,
-  rateBp: number,
-  min: number,
-  seed: string,
-): Promise<SampledSnapshot[]> {
-  const r = await tx.query<{ tenant_id: string; session_id: string; sequence: number }>(
-    `WITH day AS (SELECT tenant_id, session_id, sequence, md5(id::text || $3) AS draw FROM game.snapshots WHERE created_at >= $1)
-     SELECT tenant_id, session_id, sequence FROM day
-      ORDER BY draw LIMIT greatest($2::int, ceil((SELECT count(*) FROM day) * $4::numeric / 10000)::int)`,
-    [since, min, seed, rateBp],
-  );
-  return r.rows.map((row) => ({
-    tenantId: row.tenant_id,
-    sessionId: row.session_id,
-    sequence: row.sequence,
-  }));
-}
-
 /**
  * Records the head hash of every session that moved since its last anchor, as an
  * `anchor.recorded` audit entry in its tenant; a session whose head is already anchored at its
- * current sequence gets none, so reruns add nothing. Returns how many were recorded.
+ * current sequence gets none, so reruns add nothing. Only a head the audit verified up to the
+ * session's last sequence is anchored: an anchor never vouches for a chain found diverging (or
+ * moved since the audit; the next night anchors it). Returns how many were recorded.
  */
 export async function recordAnchors(
   tx: PoolClient,
@@ -92,6 +71,7 @@ export async function recordAnchors(
   }>(
     `SELECT s.id, s.tenant_id, s.last_sequence, encode(s.head_hash, 'hex') AS head
        FROM game.sessions s
+       JOIN admin.session_audits v ON v.session_id = s.id AND v.verified_sequence = s.last_sequence
       WHERE s.last_sequence > 0
         AND NOT EXISTS (SELECT 1 FROM admin.audit_log a
                          WHERE a.action = 'anchor.recorded' AND a.subject = s.id::text

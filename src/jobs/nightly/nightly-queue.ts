@@ -5,8 +5,8 @@ import { resolveQueueConnection, workerConnectionOptions } from '../queue/index.
 import type { QueueConnection, SnapshotProducer } from '../queue/index.js';
 import { writeSnapshot } from '../../snapshots/index.js';
 import type { SnapshotTarget } from '../../snapshots/index.js';
-import { runNightly } from './run-nightly.js';
-import type { NightlyResult } from './run-nightly.js';
+import { divergencesOf, runNightly } from './run-nightly.js';
+import type { NightlyOptions, NightlyResult } from './run-nightly.js';
 
 export const nightlyQueueName = 'nightly';
 export const nightlySchedulerId = 'nightly';
@@ -48,19 +48,56 @@ export function queueDispatch(agate: Agate, producer: SnapshotProducer) {
   };
 }
 
+export type NightlyLogger = {
+  error(details: object, message: string): void;
+  info(details: object, message: string): void;
+};
+
+/** Logs a run's outcome: every divergence it saw at error level, one line each. */
+export function logNightlyResult(logger: NightlyLogger, result: NightlyResult): void {
+  if (!result.ran) {
+    logger.info({ reason: result.reason }, result.message);
+    return;
+  }
+  const { runId } = result.summary;
+  const found = divergencesOf(result.summary);
+  for (const d of found) {
+    const { tenantId, sessionId, sequence, kind, firstSeen } = d;
+    logger.error(
+      { runId, tenantId, sessionId, sequence, kind, firstSeen },
+      `integrity divergence: ${d.message}`,
+    );
+  }
+  logger.info({ runId, divergences: found.length }, 'nightly run completed');
+}
+
+export type NightlyWorkerOptions = Pick<NightlyOptions, 'fullVerifyLimit'> & {
+  logger: NightlyLogger;
+};
+
 /** Runs the nightly job when the scheduler fires; the run itself holds the lock that keeps it single. */
 export function startNightlyWorker(
   connection: QueueConnection,
   agate: Agate,
   databaseUrl: string,
   producer: SnapshotProducer,
+  options: NightlyWorkerOptions,
 ): Worker<unknown, NightlyResult> {
   const { url, prefix } = resolveQueueConnection(connection);
+  const { logger, fullVerifyLimit } = options;
   const worker = new Worker<unknown, NightlyResult>(
     nightlyQueueName,
-    () => runNightly(agate, databaseUrl, { dispatch: queueDispatch(agate, producer) }),
+    async () => {
+      const result = await runNightly(agate, databaseUrl, {
+        dispatch: queueDispatch(agate, producer),
+        fullVerifyLimit,
+      });
+      logNightlyResult(logger, result);
+      return result;
+    },
     { connection: workerConnectionOptions(url), prefix, concurrency: 1 },
   );
-  worker.on('error', (error) => console.error(`agate nightly worker: ${error.message}`));
+  worker.on('error', (error) => logger.error({ err: error }, 'nightly worker error'));
+  worker.on('failed', (_job, error) => logger.error({ err: error }, 'nightly run failed'));
   return worker;
 }

@@ -5,18 +5,16 @@ import type { MaintainReport } from '../../../partitions/index.js';
 import type { Agate } from '../../runtime/index.js';
 import { snapshotInterval, writeSnapshot } from '../../snapshots/index.js';
 import type { SnapshotTarget } from '../../snapshots/index.js';
-import type { Divergence } from '../../../replay/index.js';
-import {
-  auditSample,
-  dayBoundaryTargets,
-  missingIntervalTargets,
-  recordAnchors,
-} from './find-work.js';
+import { auditMark, findingKey, readNightlyState, saveCompletedRun } from './audit-store.js';
+import { dayBoundaryTargets, missingIntervalTargets, recordAnchors } from './find-work.js';
+import { runFullVerify, runIncrementalAudit } from './run-audit.js';
+import type { AuditReport, Finding, FullVerifyReport } from './run-audit.js';
 
 export const nightlyStages = [
   'partitions',
   'day_snapshots',
   'audit',
+  'full_verify',
   'interval_snapshots',
   'anchors',
   'summary',
@@ -30,12 +28,12 @@ export type NightlyOptions = {
   dispatch?: (targets: SnapshotTarget[]) => Promise<void>;
   /**
    * With a dispatch that hands work to others (the queue), how long the audit waits for the
-   * day's snapshots to exist before it samples them (default 10 minutes).
+   * day's snapshots to exist before it checks them (default 10 minutes).
    */
   settleTimeoutMs?: number;
   batchSize?: number;
-  auditRateBp?: number;
-  auditMin?: number;
+  /** Sessions the rolling full re-verification replays from genesis in this run (default 500). */
+  fullVerifyLimit?: number;
   onProgress?: (stage: NightlyStage, done: number, total: number) => void;
   /** A test hook: the process kills itself (SIGKILL) when it reaches this stage. */
   failpoint?: string;
@@ -47,11 +45,29 @@ export type NightlySummary = {
   partitions: MaintainReport | null;
   /** `pending`: snapshots handed to the queue that did not exist yet when the audit began. */
   daySnapshots: { targets: number; pending: number };
-  audit: { sampled: number; verified: number; divergences: (Divergence & { sessionId: string })[] };
+  /** Every snapshot written since the last completed audit, and every moved session's chain. */
+  audit: AuditReport;
+  fullVerify: FullVerifyReport;
   intervalSnapshots: { targets: number };
   anchors: { recorded: number };
   durationsMs: Record<string, number>;
 };
+
+/** Sessions the rolling full re-verification covers per run unless told otherwise. */
+export const defaultFullVerifyLimit = 500;
+
+/**
+ * What this run found wrong, each finding once (both stages may see it), new or recorded by an
+ * earlier run: both are unresolved.
+ */
+export function divergencesOf(summary: NightlySummary): Finding[] {
+  const byKey = new Map<string, Finding>();
+  for (const d of [...summary.audit.divergences, ...summary.fullVerify.divergences]) {
+    const key = findingKey(d.sessionId, d.sequence, d.kind);
+    if (!byKey.has(key)) byKey.set(key, d);
+  }
+  return [...byKey.values()];
+}
 
 export type NightlyResult =
   { ran: true; summary: NightlySummary } | { ran: false; reason: 'locked'; message: string };
@@ -75,8 +91,10 @@ async function inBatches(
 }
 
 /**
- * The nightly run: partitions, day-boundary snapshots, a replay audit of a sample of the day's
- * snapshots, missing interval snapshots, head-hash anchors, and a summary in the audit log.
+ * The nightly run: partitions, day-boundary snapshots, an audit of every snapshot written since
+ * the last completed audit and of every moved session's chain from where it was last verified, a
+ * bounded slice of the rolling full re-verification, missing interval snapshots, head-hash
+ * anchors, and a summary in the audit log (which also advances the audit mark).
  * Every stage only adds what is missing, so a run killed anywhere and run again finishes with
  * the same end state; a second run at the same time finds the lock taken and returns.
  */
@@ -120,8 +138,8 @@ async function runStages(
     durations[name] = Math.round(performance.now() - started);
     return result;
   };
-  const progress = (name: NightlyStage, total: number) => (done: number) =>
-    options.onProgress?.(name, done, total);
+  const progress = (name: NightlyStage, total: number) => (done: number, of?: number) =>
+    options.onProgress?.(name, done, of ?? total);
 
   const partitions = await stage('partitions', () => maintainPartitions(connectionString, { now }));
   const day = await stage('day_snapshots', async () => {
@@ -133,7 +151,20 @@ async function runStages(
         : await settle(agate, targets, options.settleTimeoutMs ?? 600_000);
     return { targets: targets.length, pending };
   });
-  const audit = await stage('audit', () => auditDay(agate, boundary, runId, options));
+  const { audit, mark } = await stage('audit', async () => {
+    const taken = await auditMark(agate.pool);
+    const { auditedUntil: since } = await withMaintenance(agate.pool, readNightlyState);
+    const report = await runIncrementalAudit(agate, runId, since, progress('audit', 0));
+    return { audit: report, mark: taken };
+  });
+  const fullVerify = await stage('full_verify', () =>
+    runFullVerify(
+      agate,
+      runId,
+      options.fullVerifyLimit ?? defaultFullVerifyLimit,
+      progress('full_verify', 0),
+    ),
+  );
   const interval = await stage('interval_snapshots', async () => {
     const targets = await withMaintenance(agate.pool, (tx) =>
       missingIntervalTargets(tx, snapshotInterval),
@@ -150,11 +181,12 @@ async function runStages(
     partitions,
     daySnapshots: day,
     audit,
+    fullVerify,
     intervalSnapshots: { targets: interval },
     anchors: { recorded: anchors },
     durationsMs: durations,
   };
-  await stage('summary', () => recordSummary(agate, summary));
+  await stage('summary', () => recordSummary(agate, summary, mark));
   return summary;
 }
 
@@ -194,36 +226,13 @@ async function writeAll(agate: Agate, targets: SnapshotTarget[]): Promise<void> 
     await writeSnapshot({ pool: agate.pool, store: agate.store, games: agate.games }, target);
 }
 
-async function auditDay(
-  agate: Agate,
-  boundary: Date,
-  runId: string,
-  options: NightlyOptions,
-): Promise<NightlySummary['audit']> {
-  const since = new Date(boundary.getTime() - 86_400_000);
-  const sample = await withMaintenance(agate.pool, (tx) =>
-    auditSample(tx, since, options.auditRateBp ?? 100, options.auditMin ?? 10, runId),
-  );
-  const divergences: NightlySummary['audit']['divergences'] = [];
-  let verified = 0;
-  for (const [i, s] of sample.entries()) {
-    const result = await agate.replay({
-      tenantId: s.tenantId,
-      sessionId: s.sessionId,
-      verify: true,
-    });
-    if (result.verified === true) verified += 1;
-    divergences.push(...result.divergences.map((d) => ({ ...d, sessionId: s.sessionId })));
-    options.onProgress?.('audit', i + 1, sample.length);
-  }
-  return { sampled: sample.length, verified, divergences };
-}
-
-async function recordSummary(agate: Agate, summary: NightlySummary): Promise<void> {
-  await withMaintenance(agate.pool, (tx) =>
-    tx.query(
+/** The summary entry and the audit mark, together: a run counts as completed with both. */
+async function recordSummary(agate: Agate, summary: NightlySummary, mark: Date): Promise<void> {
+  await withMaintenance(agate.pool, async (tx) => {
+    await tx.query(
       `INSERT INTO admin.audit_log (id, tenant_id, actor, action, subject, details) VALUES ($1, NULL, 'nightly', 'nightly.completed', $2, $3)`,
       [uuidv7(), summary.runId, JSON.stringify(summary)],
-    ),
-  );
+    );
+    await saveCompletedRun(tx, mark);
+  });
 }
