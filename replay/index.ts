@@ -14,7 +14,13 @@ export {
   integrityDivergence,
 } from './replay-checks.js';
 export type { Anchor } from './replay-checks.js';
-export { maxTraceSteps, replayInTransaction, replaySession, rulesOf } from './replay-session.js';
+export {
+  foldSessionOf,
+  maxTraceSteps,
+  replayInTransaction,
+  replaySession,
+  rulesOf,
+} from './replay-session.js';
 export type { ReplayDeps, ReplayOptions, ReplayResult, TraceStep } from './replay-session.js';
 export { upcastEvent } from './upcast.js';
 export { visitStates } from './visit-states.js';

@@ -17,6 +17,7 @@ import {
   checkSnapshotAt,
   corruptSnapshot,
   createFolder,
+  foldSessionOf,
   integrityDivergence,
   readTailPages,
   stateHash,
@@ -25,7 +26,6 @@ import type {
   Anchor,
   Divergence,
   Folder,
-  FoldSession,
   FoldStart,
   ReplayEvent,
   TailEvent,
@@ -49,17 +49,6 @@ export type SessionAudit = {
   /** Where the next audit may start; null when something diverged. */
   progress: AuditProgress | null;
 };
-
-function foldSessionOf(session: Session): FoldSession {
-  return {
-    sessionId: session.id,
-    tenantId: session.tenantId,
-    seed: session.seed,
-    rules: session.rules,
-    rulesVersion: session.rulesVersion,
-    config: session.config,
-  };
-}
 
 type Fold = {
   tx: PoolClient;
