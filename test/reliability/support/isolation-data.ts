@@ -102,6 +102,18 @@ export async function seedTenant(api: ApiFixture, label: string): Promise<Seeded
   );
   const carrierSession = await session(`seed-carrier-${mark}`, []);
   await api.agate.snapshot({ tenantId: id, sessionId: liveSession });
+  // What the nightly audit keeps per tenant: a finding and a session's verified point.
+  await api.db.pool.query(
+    `INSERT INTO admin.integrity_findings (id, tenant_id, session_id, sequence, kind, message, run_id)
+     VALUES ($1, $2, $3, 1, 'chain', $4, $5)`,
+    [uuidv7(), id, liveSession, `finding-${mark}`, uuidv7()],
+  );
+  await api.db.pool.query(
+    `INSERT INTO admin.session_audits (session_id, tenant_id, snapshot_sequence, chain_hash,
+                                       state_hash, verified_sequence)
+     VALUES ($1, $2, 0, '\\x00', '\\x00', 3)`,
+    [liveSession, id],
+  );
   const ids = await api.db.pool.query<{ id: string }>(
     `SELECT event_id::text AS id FROM game.events WHERE tenant_id = $1
      UNION ALL SELECT id::text FROM public.api_keys WHERE tenant_id = $1
