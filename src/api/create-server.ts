@@ -9,6 +9,7 @@ import type { CacheHealth } from '../cache/index.js';
 import type { Agate } from '../runtime/index.js';
 import type { ApiContext } from './api-context.js';
 import { registerAuth } from './auth.js';
+import { registerExactJson } from './exact-json.js';
 import { createApiMetrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { defaultRateLimit, registerRateLimit } from './rate-limit.js';
@@ -70,6 +71,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
   // JSON only: any other content type is a 415, never a string handed to a route.
   app.removeContentTypeParser('text/plain');
+  registerExactJson(app);
   const cacheHealth = options.redis?.health ?? createCacheHealth();
   const context: ApiContext = {
     agate: options.agate,

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import { AgateError } from '../errors/index.js';
+
+// A JSON body is stored as sent or refused. JSON.parse turns every number into a double, so a
+// number the double cannot hold (9007199254740993, 1e400, 1e-400, 0.10000000000000000001) would
+// be stored as another one without a word. This parser refuses those: a number is accepted when
+// the double's shortest form (what is stored and read back) denotes the same decimal value as the
+// digits sent, so 1.0, 1e2 and -0 (which is 0) are accepted and read back as 1, 100 and 0.
+
+// Whole strings are matched first, so digits inside them are never taken for numbers.
+const tokens = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+const shortInteger = /^-?(?:0|[1-9]\d{0,14})$/;
+const decimal = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/** A decimal literal as sign, significant digits and exponent: equal keys, equal values. */
+function decimalKey(text: string): string {
+  const match = decimal.exec(text);
+  if (match === null) return `not a number: ${text}`;
+  const [, sign = '', whole = '', fraction = '', exponent = '0'] = match;
+  const digits = (whole + fraction).replace(/^0+/, '');
+  if (digits === '') return '0';
+  const significant = digits.replace(/0+$/, '');
+  const scale = Number(exponent) - fraction.length + (digits.length - significant.length);
+  return `${sign}${significant}e${scale}`;
+}
+
+/** The first number in `text` (valid JSON) that a double cannot hold exactly, with what it becomes. */
+export function findInexactNumber(text: string): { sent: string; stored: string } | undefined {
+  for (const [token] of text.matchAll(tokens)) {
+    if (token.startsWith('"') || shortInteger.test(token)) continue;
+    const stored = String(Number(token));
+    if (decimalKey(stored) !== decimalKey(token)) return { sent: token, stored };
+  }
+  return undefined;
+}
+
+/**
+ * Replaces Fastify's JSON parser with one that also refuses numbers that would not be stored as
+ * sent (`invalid_request`, naming the number). Fastify's own checks (empty body, invalid JSON,
+ * `__proto__` and `constructor` keys) still run first.
+ */
+export function registerExactJson(app: FastifyInstance): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    void parse(request, body as string, (error, value) => {
+      if (error !== null) return done(error, undefined);
+      const inexact = findInexactNumber(body as string);
+      if (inexact === undefined) return done(null, value);
+      done(
+        new AgateError(
+          'invalid_request',
+          `The body holds the number ${inexact.sent.slice(0, 40)}, which JSON numbers here (64-bit floating point: integers up to 2^53, about 15 significant digits) would store as ${inexact.stored}; send it as a string to keep it exactly.`,
+        ),
+        undefined,
+      );
+    });
+  });
+}
