@@ -58,6 +58,17 @@ export const idParams = z.strictObject({ id: uuid });
 
 const detailInteger = z.number().int();
 
+/** What a replay can find wrong with a session (a divergence, or an integrity_violation). */
+const divergenceKind = z.enum([
+  'chain',
+  'gap',
+  'duplicate',
+  'head',
+  'anchor',
+  'snapshot',
+  'snapshot_corrupt',
+]);
+
 export const problemSchema = z
   .strictObject({
     type: z.string(),
@@ -72,6 +83,8 @@ export const problemSchema = z
     version: detailInteger.nullable().optional(),
     currentSequence: detailInteger.optional(),
     retryAfter: detailInteger.optional().meta({ description: 'Seconds, as in Retry-After.' }),
+    kind: divergenceKind.optional().meta({ description: 'What integrity_violation found.' }),
+    sequence: detailInteger.optional().meta({ description: 'Where integrity_violation found it.' }),
   })
   .meta({
     id: 'Problem',
@@ -157,7 +170,7 @@ export const stateSchema = z
 
 export const divergenceSchema = z
   .object({
-    kind: z.enum(['chain', 'gap', 'duplicate', 'head', 'anchor', 'snapshot', 'snapshot_corrupt']),
+    kind: divergenceKind,
     sequence: z.number().int(),
     event: z.object({ eventId: uuid, type: z.string() }).nullable(),
     message: z.string(),

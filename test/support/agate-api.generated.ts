@@ -662,6 +662,13 @@ export type components = {
       currentSequence?: number;
       /** @description Seconds, as in Retry-After. */
       retryAfter?: number;
+      /**
+       * @description What integrity_violation found.
+       * @enum {string}
+       */
+      kind?: 'chain' | 'gap' | 'duplicate' | 'head' | 'anchor' | 'snapshot' | 'snapshot_corrupt';
+      /** @description Where integrity_violation found it. */
+      sequence?: number;
     };
     /** @description Checked by the store against the session’s registered event types. */
     NewEvent: {
