@@ -331,6 +331,18 @@ describe('what the document promises about URLs and input', () => {
     expect(await databaseFingerprint(api.db)).toEqual(before);
   });
 
+  it('refuses a key sent twice in one object with a 400 naming it, rather than keeping the last', async () => {
+    const before = await databaseFingerprint(api.db);
+    const reply = await api.call('POST', `/v1/sessions/${sessionId}/events`, {
+      key: server.key,
+      headers: json,
+      payload: '{"events":[{"type":"note.written","data":{"text":"mine","text":"theirs"}}]}',
+    });
+    expectProblem(reply, 400, 'invalid_request');
+    expect(reply.json.detail).toMatch(/"text" twice/);
+    expect(await databaseFingerprint(api.db)).toEqual(before);
+  });
+
   it.each([
     ['2026-02-30T00:00:00Z', /February 2026 has 28 days/],
     ['2026-12-31T23:59:60Z', /leap second/],
