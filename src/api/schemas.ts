@@ -34,21 +34,24 @@ export function storableText(max: number) {
     });
 }
 
-const queryIntegerText = z.string().regex(/^\d{1,15}$/, 'must be a non-negative integer');
-
-/** A non-negative integer in a query string (documented as an integer, not as its digits). */
-export const queryInteger = queryIntegerText.transform(Number);
-
-const queryLimitText = z.string().regex(/^0*[1-9]\d{0,14}$/, 'must be a positive integer');
-
-/** A page size in a query string: at least 1; the store caps it at its own maximum page. */
-export const queryLimit = queryLimitText.transform(Number);
+const digits = /^\d{1,15}$/;
+const largestQueryInteger = 999_999_999_999_999;
 
 /** What the document says instead of zod's own rendering, for schemas that parse text. */
-export const documentedAs = new Map<z.ZodType, Record<string, unknown>>([
-  [queryIntegerText, { type: 'integer', minimum: 0, maximum: 999_999_999_999_999 }],
-  [queryLimitText, { type: 'integer', minimum: 1, maximum: 999_999_999_999_999 }],
-]);
+export const documentedAs = new Map<z.ZodType, Record<string, unknown>>();
+
+/**
+ * An integer in a query string, documented as an integer from `min` to `max`; the digits are
+ * checked here, the range by the operation (whose message says what to send).
+ */
+export function queryIntegerIn(min: number, max = largestQueryInteger) {
+  const text = z.string().regex(digits, 'must be a non-negative integer');
+  documentedAs.set(text, { type: 'integer', minimum: min, maximum: max });
+  return text.transform(Number);
+}
+
+/** A non-negative integer in a query string (documented as an integer, not as its digits). */
+export const queryInteger = queryIntegerIn(0);
 
 export const queryFlag = z
   .enum(['true', 'false', '1', '0'])

@@ -11,7 +11,7 @@ import {
   eventPageSchema,
   idParams,
   queryInteger,
-  queryLimit,
+  queryIntegerIn,
 } from '../schemas.js';
 
 /** The append body; the batch size limit is the store's, so the document states this server's. */
@@ -31,7 +31,9 @@ function appendBody(maxBatchEvents: number) {
 
 const pageQuery = z.strictObject({
   after: queryInteger.optional(),
-  limit: queryLimit.optional().meta({ description: 'Events per page; at most 1,000 are sent.' }),
+  limit: queryIntegerIn(1)
+    .optional()
+    .meta({ description: 'Events per page (default 100); at most 1,000 are sent.' }),
 });
 
 /** 201 with the sequences, or 200 with the same body when the whole batch was stored before. */
