@@ -73,13 +73,13 @@ function messageOf(found: RewrittenJson): string {
   if (found.kind === 'duplicate_key') {
     return `The body has the key ${JSON.stringify(found.key.slice(0, 100))} twice in one object, and only the last would be kept; send each key once.`;
   }
-  return `The body holds the number ${found.sent.slice(0, 40)}, which JSON numbers here (64-bit floating point: integers up to 2^53, about 15 significant digits) would store as ${found.stored}; send it as a string to keep it exactly.`;
+  return `The body holds the number ${found.sent.slice(0, 40)}, which would be stored as ${found.stored}: JSON numbers here are 64-bit doubles (exact integers up to 2^53, 15 to 17 significant digits); send it as a string to keep it exactly.`;
 }
 
 /**
  * Replaces Fastify's JSON parser with one that also refuses bodies that would not be stored as
- * sent (`invalid_request`, naming the number or the key). Fastify's own checks (empty body, invalid JSON,
- * `__proto__` and `constructor` keys) still run first.
+ * sent (`invalid_request`, naming the number or the key). Fastify's own checks (empty body,
+ * invalid JSON, `__proto__` and `constructor` keys) still run first.
  */
 export function registerExactJson(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');

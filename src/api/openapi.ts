@@ -137,7 +137,7 @@ export function openApiDocument(
       title: 'agate',
       version: info.version,
       description:
-        'Event store and deterministic replay for game sessions. Authenticate with `Authorization: Bearer <API key>`; the tenant comes from the key. Input is stored exactly as sent or refused: a query parameter an operation does not list is a 400, a JSON number a 64-bit double cannot hold exactly (beyond 2^53, over ~17 significant digits, 1e400) is a 400, a client time that is not an exact RFC 3339 instant is a 422.',
+        'Event store and deterministic replay for game sessions. Authenticate with `Authorization: Bearer <API key>`; the tenant comes from the key. Input is stored exactly as sent or refused: a query parameter an operation does not list is a 400, a JSON number a 64-bit double cannot hold exactly (an integer beyond 2^53, more than 15 to 17 significant digits, 1e400) is a 400, a client time that is not an exact RFC 3339 instant is a 422.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/' }],
