@@ -135,18 +135,13 @@ describe('a client generated from /openapi.json', () => {
         await generateClientTypes(doc, generatedFile),
       );
       copyFileSync(join(repoRoot, 'test/support/generated-client-flows.ts'), join(dir, 'flows.ts'));
-      const program = ts.createProgram([join(dir, 'flows.ts')], {
-        strict: true,
-        noUncheckedIndexedAccess: true,
-        module: ts.ModuleKind.NodeNext,
-        moduleResolution: ts.ModuleResolutionKind.NodeNext,
-        target: ts.ScriptTarget.ES2023,
-        lib: ['lib.es2023.d.ts', 'lib.dom.d.ts'],
-        types: ['node'],
-        verbatimModuleSyntax: true,
-        skipLibCheck: true,
-        noEmit: true,
-      });
+      // The repository's own compiler options (strict, nodenext, noUncheckedIndexedAccess, ...).
+      const config = ts.getParsedCommandLineOfConfigFile(
+        join(repoRoot, 'tsconfig.json'),
+        { noEmit: true },
+        { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined },
+      );
+      const program = ts.createProgram([join(dir, 'flows.ts')], config?.options ?? {});
       const problems = ts
         .getPreEmitDiagnostics(program)
         .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
