@@ -9,6 +9,8 @@ import type { CacheHealth } from '../cache/index.js';
 import type { Agate } from '../runtime/index.js';
 import type { ApiContext } from './api-context.js';
 import { registerAuth } from './auth.js';
+import { answerClientError, refuseLongUrl } from './client-errors.js';
+import { registerExactJson } from './exact-json.js';
 import { createApiMetrics } from './metrics.js';
 import { sendProblem } from './problem.js';
 import { defaultRateLimit, registerRateLimit } from './rate-limit.js';
@@ -67,9 +69,11 @@ export function createServer(options: ServerOptions): FastifyInstance {
     frameworkErrors: (error, request, reply) => {
       sendProblem(error, request, reply);
     },
+    clientErrorHandler: answerClientError,
   });
   // JSON only: any other content type is a 415, never a string handed to a route.
   app.removeContentTypeParser('text/plain');
+  registerExactJson(app);
   const cacheHealth = options.redis?.health ?? createCacheHealth();
   const context: ApiContext = {
     agate: options.agate,
@@ -80,6 +84,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  app.addHook('onRequest', refuseLongUrl);
   registerAuth(app, options.agate.pool);
   registerRateLimit(app, options.rateLimit === undefined ? defaultRateLimit : options.rateLimit);
   app.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));

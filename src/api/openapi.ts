@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AnyRouteSpec } from './define-route.js';
-import { newEventSchema, problemSchema } from './schemas.js';
+import { documentedAs, newEventSchema, problemSchema } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -13,7 +13,16 @@ function schemaWriter(): {
   return {
     components,
     write(schema, io) {
-      const generated = z.toJSONSchema(schema, { target: 'draft-2020-12', io });
+      const generated = z.toJSONSchema(schema, {
+        target: 'draft-2020-12',
+        io,
+        override: ({ zodSchema, jsonSchema }) => {
+          const replacement = documentedAs.get(zodSchema as unknown as z.ZodType);
+          if (replacement === undefined) return;
+          for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
+          Object.assign(jsonSchema, replacement);
+        },
+      });
       // zod writes named schemas under $defs; the document keeps them under components.
       const written = JSON.parse(
         JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/'),
@@ -53,9 +62,29 @@ function parametersOf(
   return parameters;
 }
 
-const problemResponse = {
-  description: 'A problem (RFC 9457): see `code` for what went wrong and docs/errors.md.',
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+function problemResponse(description: string): Record<string, unknown> {
+  return {
+    description,
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
+}
+
+/** The URL (path and query) the server reads at most, in characters; longer ones get 414. */
+export const maxUrlLength = 8_192;
+
+const refusals: Record<string, Record<string, unknown>> = {
+  '400': problemResponse(
+    '`invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored).',
+  ),
+  '414': problemResponse(
+    `\`uri_too_long\`: the URL is over ${maxUrlLength} characters, a path parameter over 100, or the request line and headers over Node's 16 KiB.`,
+  ),
+  '4XX': problemResponse(
+    'A problem (RFC 9457): see `code` for what went wrong and docs/errors.md.',
+  ),
+  '5XX': problemResponse(
+    'A problem (RFC 9457): see `code` for what went wrong and docs/errors.md.',
+  ),
 };
 
 /** The OpenAPI 3.1 document for the declared routes: paths, parameters, bodies and responses. */
@@ -80,8 +109,7 @@ export function openApiDocument(
               },
             };
     }
-    responses['4XX'] = problemResponse;
-    responses['5XX'] = problemResponse;
+    Object.assign(responses, refusals);
     const operation: Record<string, unknown> = {
       operationId: spec.operationId,
       summary: spec.summary,
@@ -109,7 +137,8 @@ export function openApiDocument(
       title: 'agate',
       version: info.version,
       description:
-        'Event store and deterministic replay for game sessions. Authenticate with `Authorization: Bearer <API key>`; the tenant comes from the key. Operations list the key roles they admit in `x-agate-roles`; `operator` is an operator key (`ago_…`), which belongs to no tenant.',
+        'Event store and deterministic replay for game sessions. Authenticate with `Authorization: Bearer <API key>`; the tenant comes from the key. Operations list the key roles they admit in `x-agate-roles`; `operator` is an operator key (`ago_…`), which belongs to no tenant. Input is stored exactly as sent or refused: a query parameter an operation does not list is a 400, a JSON number a 64-bit double cannot hold exactly (an integer beyond 2^53, more than 15 to 17 significant digits, 1e400) is a 400, a client time that is not an exact RFC 3339 instant is a 422.',
+      license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: '/' }],
     paths,

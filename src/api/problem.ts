@@ -67,6 +67,11 @@ const fastifyRefusals: Partial<Record<string, [number, ProblemCode, string]>> = 
     'payload_too_large',
     'The request body is over the size limit; send less.',
   ],
+  FST_ERR_MAX_PARAM_LENGTH: [
+    414,
+    'uri_too_long',
+    'A path parameter is over 100 characters; ids are UUIDs (36 characters).',
+  ],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'invalid_request', 'Send the body as application/json.'],
   FST_ERR_CTP_EMPTY_JSON_BODY: [
     400,

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { errorCodes } from '../errors/index.js';
 
 // The shapes of the API, declared once: routes parse their inputs with these, and the OpenAPI
-// document at /openapi.json is written from them. Responses are documented, not re-validated.
+// document at /openapi.json is written from them. Responses are documented, not re-validated:
+// response objects are written strict (every field required unless optional, no other fields),
+// so a field a route sends but its schema does not declare fails the generated-client test.
 
 export const uuid = z.string().max(100).meta({ format: 'uuid' });
 const hash = z
@@ -10,6 +12,11 @@ const hash = z
   .regex(/^[0-9a-f]{64}$/)
   .meta({ description: 'sha256, hex' });
 export const time = z.string().meta({ format: 'date-time' });
+const clientTime = z.string().meta({
+  format: 'date-time',
+  description:
+    'RFC 3339 with seconds and a zone (T/Z in either case, up to microseconds), stored as that exact instant or refused (422); read back in UTC as YYYY-MM-DDTHH:MM:SS.sssZ, or six fraction digits when it has microseconds.',
+});
 
 // eslint-disable-next-line no-control-regex -- \u0000 is exactly what is refused
 const unstorable = /\u0000|\p{Surrogate}/u;
@@ -27,28 +34,87 @@ export function storableText(max: number) {
     });
 }
 
-/** A non-negative integer in a query string. */
-export const queryInteger = z
-  .string()
-  .regex(/^\d{1,15}$/, 'must be a non-negative integer')
-  .transform(Number);
+const digits = /^\d{1,15}$/;
+const largestQueryInteger = 999_999_999_999_999;
+
+/** What the document says instead of zod's own rendering, for schemas that parse text. */
+export const documentedAs = new Map<z.ZodType, Record<string, unknown>>();
+
+/**
+ * An integer in a query string, documented as an integer from `min` to `max`; the digits are
+ * checked here, the range by the operation (whose message says what to send).
+ */
+export function queryIntegerIn(min: number, max = largestQueryInteger) {
+  const text = z.string().regex(digits, 'must be a non-negative integer');
+  documentedAs.set(text, { type: 'integer', minimum: min, maximum: max });
+  return text.transform(Number);
+}
+
+/** A non-negative integer in a query string (documented as an integer, not as its digits). */
+export const queryInteger = queryIntegerIn(0);
 
 export const queryFlag = z
   .enum(['true', 'false', '1', '0'])
   .transform((v) => v === 'true' || v === '1');
 
-export const idParams = z.strictObject({ id: z.string().max(100) });
+export const idParams = z.strictObject({ id: uuid });
+
+const detailInteger = z.number().int();
+
+/** What a replay can find wrong with a session (a divergence, or an integrity_violation). */
+const divergenceKind = z.enum([
+  'chain',
+  'missing',
+  'gap',
+  'duplicate',
+  'head',
+  'anchor',
+  'snapshot',
+  'snapshot_corrupt',
+]);
 
 export const problemSchema = z
-  .object({
+  .strictObject({
     type: z.string(),
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
     code: z.enum(errorCodes),
+    index: detailInteger.optional().meta({ description: 'Which event of the batch (events[i]).' }),
+    bytes: detailInteger.optional(),
+    limit: detailInteger.optional(),
+    count: detailInteger.optional(),
+    version: detailInteger.nullable().optional(),
+    currentSequence: detailInteger.optional(),
+    retryAfter: detailInteger.optional().meta({ description: 'Seconds, as in Retry-After.' }),
+    kind: divergenceKind.optional().meta({ description: 'What integrity_violation found.' }),
+    sequence: detailInteger.optional().meta({ description: 'Where integrity_violation found it.' }),
+    lastMissing: detailInteger
+      .optional()
+      .meta({ description: 'integrity_violation of kind missing: the last missing sequence.' }),
+    goneMonths: z
+      .array(z.string())
+      .optional()
+      .meta({ description: 'integrity_violation of kind missing: the months (YYYY-MM) dropped.' }),
+    eventId: uuid
+      .optional()
+      .meta({
+        description: 'event_id_conflict: the first event that differs from the stored one.',
+      }),
+    eventType: z
+      .string()
+      .optional()
+      .meta({ description: 'seed_not_allowed: the event type whose seed only the server draws.' }),
   })
-  .catchall(z.unknown())
-  .meta({ id: 'Problem', description: 'RFC 9457 problem details with agate’s stable code.' });
+  .meta({
+    id: 'Problem',
+    description:
+      'RFC 9457 problem details with agate’s stable code and, for some codes, the details that help fix the request.',
+  });
+
+const gameState = z.record(z.string(), z.unknown()).meta({
+  description: 'The rules’ state after the event: a JSON object whose shape is the game’s.',
+});
 
 export const sessionSchema = z
   .object({
@@ -86,10 +152,10 @@ export const createdSessionSchema = z
 export const newEventSchema = z
   .object({
     eventId: uuid.optional(),
-    type: z.string(),
-    version: z.number().int().optional(),
+    type: z.string().min(1).max(100),
+    version: z.number().int().min(1).optional(),
     data: z.record(z.string(), z.unknown()),
-    clientTime: time.optional(),
+    clientTime: clientTime.optional(),
   })
   .meta({
     id: 'NewEvent',
@@ -112,7 +178,7 @@ export const storedEventSchema = z
     type: z.string(),
     version: z.number().int(),
     data: z.record(z.string(), z.unknown()),
-    clientTime: time.nullable(),
+    clientTime: clientTime.nullable(),
     serverTime: time,
     hash,
     writtenBy: z.string().meta({
@@ -127,21 +193,12 @@ export const eventPageSchema = z
   .meta({ id: 'EventPage' });
 
 export const stateSchema = z
-  .object({ sequence: z.number().int(), stateHash: hash, state: z.unknown() })
+  .object({ sequence: z.number().int(), stateHash: hash, state: gameState })
   .meta({ id: 'SessionState' });
 
 export const divergenceSchema = z
   .object({
-    kind: z.enum([
-      'chain',
-      'missing',
-      'gap',
-      'duplicate',
-      'head',
-      'anchor',
-      'snapshot',
-      'snapshot_corrupt',
-    ]),
+    kind: divergenceKind,
     sequence: z.number().int(),
     event: z.object({ eventId: uuid, type: z.string() }).nullable(),
     message: z.string(),
@@ -159,7 +216,7 @@ export const replaySchema = z
     rulesVersion: z.number().int(),
     sequence: z.number().int(),
     stateHash: hash,
-    state: z.unknown(),
+    state: gameState,
     verified: z.boolean().nullable(),
     divergences: z.array(divergenceSchema),
     snapshotUsed: z.object({ sequence: z.number().int(), reason: z.string() }).nullable(),
@@ -170,7 +227,7 @@ export const replaySchema = z
           sequence: z.number().int(),
           type: z.string(),
           stateHash: hash,
-          state: z.unknown().optional(),
+          state: gameState.optional(),
         }),
       )
       .optional(),

@@ -60,7 +60,10 @@ export type NewEvent = {
   type: string;
   version?: number;
   data: Record<string, unknown>;
-  /** When the event happened on the game server: ISO 8601 with a time zone. */
+  /**
+   * When the event happened on the game server: RFC 3339 with seconds and a time zone, up to
+   * microseconds (`2026-11-23T13:00:00.123456+01:00`); anything else is refused, never rewritten.
+   */
   clientTime?: string;
 };
 
@@ -86,6 +89,7 @@ export type StoredEvent = {
   type: string;
   version: number;
   data: Record<string, unknown>;
+  /** The instant sent, in UTC: `2026-11-23T12:00:00.123Z`, six fraction digits with microseconds. */
   clientTime: string | null;
   serverTime: string;
   hash: string;

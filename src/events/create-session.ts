@@ -4,6 +4,7 @@ import { AgateError } from '../errors/index.js';
 import { isUuid, requireTenantId, sessions, violatedConstraint, withTenant } from '../db/index.js';
 import { sessionRootHash } from '../hashing/index.js';
 import { findJsonProblem } from './check-json.js';
+import { findSeedProblem } from './check-seed.js';
 import { drawSessionSecret, insertSessionSecret } from './event-seeds.js';
 import { drawSeed } from './prepare-batch.js';
 import { toSession } from './session.js';
@@ -53,18 +54,8 @@ export function checkSessionInput(
       `No rules named "${String(input.rules)}"${input.rulesVersion === undefined ? '' : ` v${input.rulesVersion}`} are registered; use one of the games this server was started with.`,
     );
   }
-  if (
-    input.seed !== undefined &&
-    (typeof input.seed !== 'string' ||
-      input.seed.length === 0 ||
-      input.seed.length > 256 ||
-      findJsonProblem(input.seed, 1) !== undefined)
-  ) {
-    throw new AgateError(
-      'invalid_request',
-      'seed must be a non-empty string of at most 256 characters (or leave it out).',
-    );
-  }
+  const seedProblem = input.seed === undefined ? undefined : findSeedProblem(input.seed);
+  if (seedProblem !== undefined) throw new AgateError('invalid_request', `${seedProblem}.`);
   const config = input.config ?? {};
   const problem =
     typeof config !== 'object' || config === null || Array.isArray(config)

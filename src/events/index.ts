@@ -7,6 +7,9 @@ export type {
   AppendResult,
 } from './append-events.js';
 export { findJsonProblem } from './check-json.js';
+export { findSeedProblem, maxSeedLength } from './check-seed.js';
+export { checkClientTime, clientTimeMicros, storedClientTime } from './client-time.js';
+export type { ClientTimeCheck } from './client-time.js';
 export { checkSessionInput, createSession } from './create-session.js';
 export type { CreateSessionInput } from './create-session.js';
 export { endSession } from './end-session.js';

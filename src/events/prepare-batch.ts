@@ -3,6 +3,7 @@ import { AgateError } from '../errors/index.js';
 import { isUuid } from '../db/index.js';
 import { eventContentHash } from '../hashing/index.js';
 import { findJsonProblem } from './check-json.js';
+import { checkClientTime } from './client-time.js';
 import { newEventId } from './event-id.js';
 import type { EventTypeDefinition, EventTypeRegistry } from './event-types.js';
 import type { Limits } from './limits.js';
@@ -40,25 +41,9 @@ function invalid(index: number, message: string): AgateError {
 }
 
 function shapeClientTime(index: number, value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  const time =
-    value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
-  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-  // PostgreSQL has no year 0, and no year past 9999 is a plausible client clock.
-  const year = time?.getUTCFullYear() ?? Number.NaN;
-  if (
-    time === undefined ||
-    Number.isNaN(time.getTime()) ||
-    year < 1 ||
-    year > 9999 ||
-    (typeof value === 'string' && !iso.test(value))
-  ) {
-    throw invalid(
-      index,
-      'clientTime must be an ISO 8601 timestamp with a time zone, in years 0001 to 9999, such as 2026-11-23T12:00:00Z',
-    );
-  }
-  return time.toISOString();
+  const checked = checkClientTime(value);
+  if (!checked.ok) throw invalid(index, checked.problem);
+  return checked.time;
 }
 
 function shapeOne(index: number, raw: unknown, limits: Limits): ShapedEvent {

@@ -1,6 +1,7 @@
 import { withTenant } from '../db/index.js';
 import type { PoolClient } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
+import { clientTimeSql, storedClientTime } from './client-time.js';
 import { checkRef, notFound } from './get-session.js';
 import type { SessionRef } from './get-session.js';
 import type { EventBounds } from './event-bounds.js';
@@ -14,7 +15,8 @@ export type StoredEvent = {
   type: string;
   version: number;
   data: Record<string, unknown>;
-  clientTime: Date | null;
+  /** The instant the client sent, in UTC (`storedClientTime`'s form), or null. */
+  clientTime: string | null;
   serverTime: Date;
   /** Hex chain hash: sha256(previous hash || sequence || content hash). */
   hash: string;
@@ -35,7 +37,7 @@ type EventRow = {
   event_type: string;
   event_version: number;
   event_data: Record<string, unknown>;
-  client_time: Date | null;
+  client_time: string | null;
   server_time: Date;
   hash: Buffer;
   written_by: string;
@@ -62,8 +64,8 @@ export function storedEvents(columns: string, where: string, page = ''): string 
 
 /** Parameters: session, after, to, first event time, last event time, limit. */
 export const pageQuery = storedEvents(
-  `event_id, session_id, sequence, event_type, event_version, event_data, client_time,
-   server_time, hash, written_by`,
+  `event_id, session_id, sequence, event_type, event_version, event_data,
+   ${clientTimeSql('client_time')} AS client_time, server_time, hash, written_by`,
   'session_id = $1 AND sequence > $2 AND sequence <= $3 AND server_time >= $4 AND server_time <= $5',
   'ORDER BY sequence LIMIT $6',
 );
@@ -143,7 +145,7 @@ async function selectEventPage(
     type: r.event_type,
     version: r.event_version,
     data: r.event_data,
-    clientTime: r.client_time,
+    clientTime: storedClientTime(r.client_time),
     serverTime: r.server_time,
     hash: r.hash.toString('hex'),
     writtenBy: r.written_by,

@@ -1,4 +1,5 @@
 import { AgateError } from '../errors/index.js';
+import { clientTimeMicros } from '../events/index.js';
 import type { PreparedEvent } from '../events/index.js';
 
 /**
@@ -111,7 +112,7 @@ function writeRow(out: Buffer, at: number, row: Row, shared: Buffer): number {
   o = out.writeInt32BE(event.version, out.writeInt32BE(4, o));
   o = writeText(out, o, row.data, 1);
   if (event.clientTime === null) o = out.writeInt32BE(-1, o);
-  else o += timeField(BigInt(Date.parse(event.clientTime)) * 1000n).copy(out, o);
+  else o += timeField(clientTimeMicros(event.clientTime)).copy(out, o);
   o += shared.copy(out, o, 40);
   o = writeHex(out, out.writeInt32BE(32, o), row.hash, 32);
   return o + writerField.copy(out, o);

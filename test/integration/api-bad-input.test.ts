@@ -278,3 +278,91 @@ describe('health and readiness', () => {
     }
   });
 });
+
+describe('what the document promises about URLs and input', () => {
+  it('answers a URL over 8,192 characters with 414 uri_too_long, before authentication', async () => {
+    const reply = await api.call(
+      'GET',
+      `/v1/sessions/${sessionId}/events?after=0${'&x=1'.repeat(2_100)}`,
+    );
+    expectProblem(reply, 414, 'uri_too_long');
+    expect(reply.json.detail).toMatch(/over the limit of 8192/);
+  });
+
+  it('answers a path id over 100 characters with 414 uri_too_long', async () => {
+    const reply = await api.call('GET', `/v1/sessions/${'a'.repeat(101)}`, { key: server.key });
+    expectProblem(reply, 414, 'uri_too_long');
+  });
+
+  it('answers a request line over Node’s 16 KiB header limit with a 414 problem, not a bare 431', async () => {
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = api.app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const response = await fetch(
+      `http://127.0.0.1:${port}/v1/sessions/${sessionId}/events?after=0&x=${'a'.repeat(20_000)}`,
+    );
+    expect(response.status).toBe(414);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await response.json()).toMatchObject({ status: 414, code: 'uri_too_long' });
+  });
+
+  it('refuses a query parameter the operation does not list, naming it, rather than ignoring it', async () => {
+    const reply = await api.call('GET', `/v1/sessions/${sessionId}/events?after=0&limt=5`, {
+      key: server.key,
+    });
+    expectProblem(reply, 400, 'invalid_request');
+    expect(reply.json.detail).toMatch(/limt/);
+    const doc = (await api.call('GET', '/openapi.json')).json as {
+      paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+    };
+    const read = doc.paths['/v1/sessions/{id}/events']?.get?.responses['400'];
+    expect(read?.description).toMatch(/unknown query parameters are refused, never ignored/);
+  });
+
+  it('refuses a number a double cannot hold with a 400 naming it, and stores nothing', async () => {
+    const before = await databaseFingerprint(api.db);
+    const reply = await api.call('POST', `/v1/sessions/${sessionId}/events`, {
+      key: server.key,
+      headers: json,
+      payload: '{"events":[{"type":"note.written","data":{"text":"t","extra":9007199254740993}}]}',
+    });
+    expectProblem(reply, 400, 'invalid_request');
+    expect(reply.json.detail).toMatch(/9007199254740993.*9007199254740992/);
+    expect(await databaseFingerprint(api.db)).toEqual(before);
+  });
+
+  it('refuses a key sent twice in one object with a 400 naming it, rather than keeping the last', async () => {
+    const before = await databaseFingerprint(api.db);
+    const reply = await api.call('POST', `/v1/sessions/${sessionId}/events`, {
+      key: server.key,
+      headers: json,
+      payload: '{"events":[{"type":"note.written","data":{"text":"mine","text":"theirs"}}]}',
+    });
+    expectProblem(reply, 400, 'invalid_request');
+    expect(reply.json.detail).toMatch(/"text" twice/);
+    expect(await databaseFingerprint(api.db)).toEqual(before);
+  });
+
+  it.each([
+    ['2026-02-30T00:00:00Z', /February 2026 has 28 days/],
+    ['2026-12-31T23:59:60Z', /leap second/],
+    ['2026-11-23T12:00:00.1234567Z', /microseconds/],
+  ])('refuses clientTime %s with 422 and says why', async (clientTime, why) => {
+    const reply = await api.call('POST', `/v1/sessions/${sessionId}/events`, {
+      key: server.key,
+      body: { events: [{ ...inc(1), clientTime }] },
+    });
+    expectProblem(reply, 422, 'invalid_event');
+    expect(reply.json.detail).toMatch(why);
+  });
+
+  it('refuses an empty seed saying it is empty, not that it is too long', async () => {
+    const reply = await api.call('POST', '/v1/sessions', {
+      key: server.key,
+      body: { rules: 'tiny', seed: '' },
+    });
+    expectProblem(reply, 400, 'invalid_request');
+    expect(reply.json.detail).toMatch(/empty/);
+    expect(reply.json.detail).not.toMatch(/at most/);
+  });
+});

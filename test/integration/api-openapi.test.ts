@@ -261,6 +261,64 @@ describe('the OpenAPI document', () => {
     expect(own.status).toBe(201);
     await check('GET', '/v1/sessions/{id}', `/v1/sessions/${id}`, undefined, second);
   });
+
+  it('states the batch size, the seed limit, UUID ids, query integers and the license as the server applies them', async () => {
+    const raw = doc as unknown as {
+      info: { license?: { name: string } };
+      components: {
+        schemas: Record<string, { properties: Record<string, Record<string, unknown>> }>;
+      };
+    };
+    expect(raw.info.license).toEqual({ name: 'MIT', identifier: 'MIT' });
+    const { events } = raw.components.schemas.AppendEvents?.properties ?? {};
+    expect(events).toMatchObject({ minItems: 1, maxItems: 500 });
+    const create = raw.components.schemas.CreateSession?.properties ?? {};
+    expect(create.seed).toMatchObject({ minLength: 1, maxLength: 256 });
+    expect(create.playerId).toMatchObject({ format: 'uuid' });
+    for (const { path, method, op } of operations()) {
+      for (const p of op.parameters as unknown as {
+        name: string;
+        schema: Record<string, unknown>;
+      }[]) {
+        if (p.name === 'id')
+          expect(p.schema, `${method} ${path} id`).toMatchObject({ format: 'uuid' });
+        if (['after', 'limit', 'to'].includes(p.name)) {
+          expect(p.schema.type, `${method} ${path} ${p.name}`).toBe('integer');
+        }
+      }
+    }
+    const key = keys.game_server?.key ?? '';
+    const created = await api.call('POST', '/v1/sessions', { key, body: { rules: 'tiny' } });
+    const id = String(created.json.id);
+    const batch = (n: number) => ({ events: Array.from({ length: n }, () => inc(1)) });
+    const sizes = [];
+    for (const n of [0, 501, 500]) {
+      sizes.push(
+        (await api.call('POST', `/v1/sessions/${id}/events`, { key, body: batch(n) })).status,
+      );
+    }
+    expect(sizes).toEqual([400, 413, 201]);
+    const seeds = [];
+    for (const seed of ['', 'x'.repeat(257), 'x'.repeat(256)]) {
+      seeds.push(
+        (await api.call('POST', '/v1/sessions', { key, body: { rules: 'tiny', seed } })).status,
+      );
+    }
+    expect(seeds).toEqual([400, 400, 201]);
+    const pages = [];
+    for (const q of ['limit=0', 'limit=1', 'limit=abc']) {
+      pages.push((await api.call('GET', `/v1/sessions/${id}/events?${q}`, { key })).status);
+    }
+    expect(pages).toEqual([400, 200, 400]);
+    const board = doc.paths['/v1/leaderboard']?.get?.parameters.find((p) => p.name === 'limit') as
+      { schema: { minimum: number; maximum: number } } | undefined;
+    const { minimum = 0, maximum = 0 } = board?.schema ?? {};
+    const boards = [];
+    for (const n of [minimum - 1, minimum, maximum, maximum + 1]) {
+      boards.push((await api.call('GET', `/v1/leaderboard?rules=tiny&limit=${n}`, { key })).status);
+    }
+    expect(boards).toEqual([400, 200, 200, 400]);
+  });
 });
 
 function pathOf(url: string): string {

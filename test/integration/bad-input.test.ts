@@ -95,6 +95,13 @@ const cases: [string, unknown[], string][] = [
   ['a bad clientTime', [{ ...ok, clientTime: 'yesterday' }], 'invalid_event'],
   // Found by the API fuzzer: JS dates accept year 0, PostgreSQL does not.
   ['a clientTime in year 0000', [{ ...ok, clientTime: '0000-01-01T00:00:00Z' }], 'invalid_event'],
+  ['a clientTime on February 30', [{ ...ok, clientTime: '2026-02-30T00:00:00Z' }], 'invalid_event'],
+  ['a clientTime leap second', [{ ...ok, clientTime: '2026-12-31T23:59:60Z' }], 'invalid_event'],
+  [
+    'a clientTime past the microsecond',
+    [{ ...ok, clientTime: '2026-11-23T12:00:00.0000001Z' }],
+    'invalid_event',
+  ],
   [
     'session.ended before the last event',
     [{ type: 'session.ended', data: {} }, ok],
@@ -232,5 +239,38 @@ describe('bad input', () => {
       'SELECT count(*)::int AS n FROM game.sessions',
     );
     expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
+  });
+
+  it('stores a client time as the instant sent, to the microsecond, and reads it back in UTC', async () => {
+    const s = await f.store.createSession({ tenantId, rules: 'tiny' });
+    const result = await f.store.appendEvents({
+      tenantId,
+      sessionId: s.id,
+      events: [
+        { ...ok, clientTime: '2026-11-23t13:00:00.123456+01:00' },
+        { ...ok, clientTime: new Date('2026-11-23T12:00:00.5Z') },
+        { ...ok, clientTime: '2026-11-23T12:00:00.000001000z' },
+        ok,
+      ],
+    });
+    expect(result.ok).toBe(true);
+    const page = await f.store.readEvents({ tenantId, sessionId: s.id });
+    expect(page.events.map((e) => e.clientTime)).toEqual([
+      '2026-11-23T12:00:00.123456Z',
+      '2026-11-23T12:00:00.500Z',
+      '2026-11-23T12:00:00.000001Z',
+      null,
+    ]);
+  });
+
+  it('says what is wrong with a seed: empty, or over the one limit of 256 characters', async () => {
+    await expect(f.store.createSession({ tenantId, rules: 'tiny', seed: '' })).rejects.toThrow(
+      /seed is empty/,
+    );
+    await expect(
+      f.store.createSession({ tenantId, rules: 'tiny', seed: 'x'.repeat(257) }),
+    ).rejects.toThrow(/257 characters, over the limit of 256/);
+    const longest = await f.store.createSession({ tenantId, rules: 'tiny', seed: 'x'.repeat(256) });
+    expect(longest.seed).toBe('x'.repeat(256));
   });
 });

@@ -54,6 +54,28 @@ describe('the events of an imported session', () => {
     expect(await countOf('game.events WHERE session_id = $1', [other?.sessionId])).toBe(5);
   });
 
+  it('copies client times to the microsecond, as the instant the client sent', async () => {
+    const tenantId = await newTenant();
+    const sent = ['2026-11-23t12:00:00.123456z', '2026-11-23T13:00:00.000001+01:00', null];
+    const base = recorded('import-copy-micros', 3);
+    const events = base.events.map((e, i) => ({ ...e, clientTime: sent[i] ?? undefined }));
+    const session = prepare(tenantId, { ...base, events });
+    await withTenant(db.pool, { tenantId }, async (tx) => {
+      const row = await insertSessionRow(tx, session);
+      await copyEventRows(tx, row.partition ?? '', copyRows(session.events, session.hashes, row));
+    });
+    const read = await db.pool.query<{ t: string | null }>(
+      `SELECT to_char(client_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS t
+         FROM game.events WHERE tenant_id = $1 ORDER BY sequence`,
+      [tenantId],
+    );
+    expect(read.rows.map((r) => r.t)).toEqual([
+      '2026-11-23T12:00:00.123456',
+      '2026-11-23T12:00:00.000001',
+      null,
+    ]);
+  });
+
   it('stores nothing of a session whose events fail half way through the copy, not even its row', async () => {
     const tenantId = await newTenant();
     const session = prepare(tenantId, recorded('import-copy-fails', 120));

@@ -7,20 +7,34 @@ import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
 import { measureAppend } from '../metrics.js';
-import { appendResultSchema, eventPageSchema, idParams, queryInteger } from '../schemas.js';
+import {
+  appendResultSchema,
+  eventPageSchema,
+  idParams,
+  queryInteger,
+  queryIntegerIn,
+} from '../schemas.js';
 
-const appendBody = z
-  .strictObject({
-    expectedSequence: z.number().int().min(0).optional(),
-    // Each event is checked by the store against its registered type (invalid_event, events[i]),
-    // so that the error names the event; the document shows the shape the store expects.
-    events: z.array(z.unknown().meta({ $ref: '#/components/schemas/NewEvent' })),
-  })
-  .meta({ id: 'AppendEvents' });
+/** The append body; the batch size limit is the store's, so the document states this server's. */
+function appendBody(maxBatchEvents: number) {
+  return z
+    .strictObject({
+      expectedSequence: z.number().int().min(0).optional(),
+      // Each event is checked by the store against its registered type (invalid_event,
+      // events[i]), and so is the batch size (400 when empty, 413 batch_too_large when over), so
+      // that the error names the event; the document shows the shape the store expects.
+      events: z
+        .array(z.unknown().meta({ $ref: '#/components/schemas/NewEvent' }))
+        .meta({ minItems: 1, maxItems: maxBatchEvents }),
+    })
+    .meta({ id: 'AppendEvents' });
+}
 
 const pageQuery = z.strictObject({
   after: queryInteger.optional(),
-  limit: queryInteger.optional(),
+  limit: queryIntegerIn(1)
+    .optional()
+    .meta({ description: 'Events per page (default 100); at most 1,000 are sent.' }),
 });
 
 /** 201 with the sequences, or 200 with the same body when the whole batch was stored before. */
@@ -57,7 +71,7 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
       tag,
       access: ['game_server'],
       params: idParams,
-      body: appendBody,
+      body: appendBody(store.deps.limits.maxBatchEvents),
       responses: {
         201: { description: 'The batch was stored.', body: appendResultSchema },
         200: {

@@ -31,6 +31,25 @@ const readySchema = z
   })
   .meta({ id: 'Ready' });
 
+const jsonObject = z.record(z.string(), z.unknown());
+const openApiSchema = z
+  .object({
+    openapi: z.literal('3.1.0'),
+    info: z.object({
+      title: z.string(),
+      version: z.string(),
+      description: z.string(),
+      license: z.object({ name: z.string(), identifier: z.string() }),
+    }),
+    servers: z.array(z.object({ url: z.string() })),
+    paths: z.record(z.string(), z.record(z.string(), jsonObject)),
+    components: z.object({
+      schemas: z.record(z.string(), jsonObject),
+      securitySchemes: z.record(z.string(), jsonObject),
+    }),
+  })
+  .meta({ id: 'OpenApiDocument', description: 'This document (OpenAPI 3.1).' });
+
 async function redisStatus(context: ApiContext): Promise<'up' | 'down' | 'not_configured'> {
   if (context.redis === null) return 'not_configured';
   const redis = context.redis;
@@ -108,7 +127,7 @@ export function registerHealthRoutes(app: FastifyInstance, context: ApiContext):
       tag,
       access: 'public',
       responses: {
-        200: { description: 'The OpenAPI 3.1 document.', body: z.record(z.string(), z.unknown()) },
+        200: { description: 'The OpenAPI 3.1 document.', body: openApiSchema },
       },
     },
     () => {

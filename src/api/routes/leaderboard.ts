@@ -4,11 +4,13 @@ import { maxLeaderboardLimit, readLeaderboard } from '../../cache/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
-import { leaderboardSchema, queryInteger } from '../schemas.js';
+import { leaderboardSchema, queryIntegerIn } from '../schemas.js';
 import { defaultRules } from './sessions.js';
 
 const boardQuery = z.strictObject({
-  limit: queryInteger.optional().meta({ description: `1 to ${maxLeaderboardLimit}, default 10` }),
+  limit: queryIntegerIn(1, maxLeaderboardLimit)
+    .optional()
+    .meta({ description: `1 to ${maxLeaderboardLimit}, default 10` }),
   rules: z.string().min(1).max(100).optional(),
 });
 

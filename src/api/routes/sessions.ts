@@ -4,7 +4,7 @@ import { listSnapshots } from '../../../replay/index.js';
 import { currentState } from '../../cache/index.js';
 import { withTenant } from '../../db/index.js';
 import { AgateError } from '../../errors/index.js';
-import { checkRef, keyWriter, notFound, selectSession } from '../../events/index.js';
+import { checkRef, keyWriter, maxSeedLength, notFound, selectSession } from '../../events/index.js';
 import type { Session } from '../../events/index.js';
 import type { GameCatalog } from '../../game/index.js';
 import type { ApiContext } from '../api-context.js';
@@ -18,13 +18,24 @@ import {
   sessionSchema,
   snapshotListSchema,
   stateSchema,
+  uuid,
 } from '../schemas.js';
 import { sendAppendResult } from './events.js';
 
 const createBody = z
   .strictObject({
-    playerId: z.string().max(100).optional(),
-    seed: z.string().max(200).optional(),
+    playerId: uuid
+      .meta({ description: 'The id of a player of this tenant (`POST /v1/players`).' })
+      .optional(),
+    seed: z
+      .string()
+      .min(1, 'is empty; give at least one character, or leave seed out to get a drawn one')
+      .max(maxSeedLength, `is over ${maxSeedLength} characters; use a shorter seed`)
+      .meta({
+        description:
+          'Recorded exactly as given; text without \\u0000 or unpaired surrogates. Drawn (128 random bits, hex) when left out.',
+      })
+      .optional(),
     rules: z.string().min(1).max(100).optional(),
     config: z.record(z.string(), z.unknown()).optional(),
   })
@@ -33,7 +44,7 @@ const createBody = z
 const endBody = z
   .strictObject({
     reason: z.string().max(500).optional(),
-    eventId: z.string().max(100).optional(),
+    eventId: uuid.optional(),
     expectedSequence: z.number().int().min(0).optional(),
   })
   .meta({ id: 'EndSession' });
