@@ -96,11 +96,9 @@ export const problemSchema = z
       .array(z.string())
       .optional()
       .meta({ description: 'integrity_violation of kind missing: the months (YYYY-MM) dropped.' }),
-    eventId: uuid
-      .optional()
-      .meta({
-        description: 'event_id_conflict: the first event that differs from the stored one.',
-      }),
+    eventId: uuid.optional().meta({
+      description: 'event_id_conflict: the first event that differs from the stored one.',
+    }),
     eventType: z
       .string()
       .optional()

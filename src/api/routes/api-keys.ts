@@ -6,7 +6,7 @@ import { createTenant } from '../../tenants/index.js';
 import type { ApiContext } from '../api-context.js';
 import { operatorOf, principalOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
-import { createdKeySchema, idParams, storableText, time } from '../schemas.js';
+import { createdKeySchema, idParams, storableText, time, uuid } from '../schemas.js';
 
 const createKeyBody = z
   .strictObject({
@@ -21,7 +21,7 @@ const createTenantBody = z
 
 const createdTenantSchema = z
   .object({
-    id: z.string(),
+    id: uuid,
     name: z.string(),
     createdAt: time,
     adminKey: createdKeySchema,
