@@ -527,6 +527,7 @@ export type components = {
       paths?: string[];
     };
     CreatedTenant: {
+      /** Format: uuid */
       id: string;
       name: string;
       /** Format: date-time */
