@@ -2,6 +2,8 @@
 -- across tenants (create tenants). Their own table, so api_keys.tenant_id stays NOT NULL for
 -- every tenant key. Only hashes are stored. Row-level security is forced with no policy: no role
 -- but agate_maintenance (BYPASSRLS) sees a row, and agate_app and agate_analyst have no grant.
+-- The lookup function's current definition is migrations/repeatable/admin.find_operator_key.sql,
+-- applied after the numbered migrations.
 CREATE TABLE "operator_keys" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"key_hash" "bytea" NOT NULL,
@@ -42,24 +44,3 @@ END $$;
 --> statement-breakpoint
 CREATE TRIGGER refuse_non_owner BEFORE INSERT ON public.operator_keys
   FOR EACH ROW EXECUTE FUNCTION admin.refuse_operator_key_by_non_owner();
---> statement-breakpoint
--- The lookup stays one statement (ADR 0009): the server picks this function or find_api_key by
--- the key's prefix. It answers only for the hash of a live operator key, with its id.
-CREATE FUNCTION admin.find_operator_key(p_key_hash bytea)
-RETURNS TABLE (id uuid)
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, public
-AS $$
-  SELECT k.id FROM public.operator_keys k
-   WHERE k.key_hash = p_key_hash AND k.revoked_at IS NULL
-$$;
---> statement-breakpoint
-GRANT CREATE ON SCHEMA admin TO agate_maintenance;
---> statement-breakpoint
-ALTER FUNCTION admin.find_operator_key(bytea) OWNER TO agate_maintenance;
---> statement-breakpoint
-REVOKE CREATE ON SCHEMA admin FROM agate_maintenance;
---> statement-breakpoint
-REVOKE ALL ON FUNCTION admin.find_operator_key(bytea) FROM PUBLIC;
---> statement-breakpoint
-GRANT EXECUTE ON FUNCTION admin.find_operator_key(bytea) TO agate_app, agate_analyst, agate_maintenance;

@@ -18,8 +18,17 @@ export async function runMigrate(env: NodeJS.ProcessEnv): Promise<MigrationRepor
 }
 
 export function describeMigration(report: MigrationReport): string {
-  if (report.applied.length === 0) {
+  const parts: string[] = [];
+  if (report.applied.length > 0) {
+    parts.push(`Applied ${report.applied.length} migration(s): ${report.applied.join(', ')}.`);
+  }
+  if (report.repeatable.length > 0) {
+    parts.push(
+      `Applied ${report.repeatable.length} repeatable definition(s): ${report.repeatable.join(', ')}.`,
+    );
+  }
+  if (parts.length === 0) {
     return `Schema is up to date (${report.alreadyApplied} migrations already applied).`;
   }
-  return `Applied ${report.applied.length} migration(s): ${report.applied.join(', ')}.`;
+  return parts.join(' ');
 }

@@ -5,10 +5,25 @@ import { fileURLToPath } from 'node:url';
 import { AgateError } from '../errors/index.js';
 import { sha256 } from '../hashing/index.js';
 import type { Queryable } from './pool.js';
+import {
+  appliedRepeatables,
+  applyRepeatable,
+  createRepeatableLedger,
+  loadRepeatables,
+  pendingRepeatables,
+} from './repeatable-migrations.js';
 
 type Migration = { idx: number; tag: string; statements: string[]; checksum: string };
 
-export type MigrationReport = { applied: string[]; alreadyApplied: number };
+/**
+ * `applied`: numbered migrations applied by this run; `alreadyApplied`: numbered ones found
+ * applied; `repeatable`: repeatable definitions (re)applied by this run, by name.
+ */
+export type MigrationReport = { applied: string[]; alreadyApplied: number; repeatable: string[] };
+/**
+ * `expected` and `applied` count numbered migrations; `pending` lists the numbered ones not
+ * applied, then `repeatable/<name>` for each repeatable definition that is new or changed.
+ */
 export type SchemaStatus = { expected: number; applied: number; pending: string[] };
 
 const breakpoint = '--> statement-breakpoint';
@@ -78,17 +93,23 @@ function assertUnchanged(migration: Migration, applied: { tag: string; checksum:
 }
 
 /**
- * Applies every pending migration, each in its own transaction, under a database-wide advisory
- * lock so concurrent runs wait for each other and then find nothing to do. `client` must be a
- * dedicated connection (session-level lock), not a pool.
+ * Applies every pending migration, each in its own transaction, then every new or changed
+ * repeatable definition, all under a database-wide advisory lock so concurrent runs wait for
+ * each other and then find nothing to do. `client` must be a dedicated connection
+ * (session-level lock), not a pool.
  */
-export async function migrate(client: Queryable, dir?: string): Promise<MigrationReport> {
+export async function migrate(
+  client: Queryable,
+  dir = defaultMigrationsDir(),
+): Promise<MigrationReport> {
   const migrations = await loadMigrations(dir);
+  const repeatables = await loadRepeatables(dir);
   await client.query('SELECT pg_advisory_lock($1)', [lockKey.toString()]);
   try {
     await client.query(createLedger);
+    await client.query(createRepeatableLedger);
     const applied = await appliedMigrations(client);
-    const report: MigrationReport = { applied: [], alreadyApplied: 0 };
+    const report: MigrationReport = { applied: [], alreadyApplied: 0, repeatable: [] };
     for (const migration of migrations) {
       const done = applied.get(migration.idx);
       if (done !== undefined) {
@@ -98,6 +119,10 @@ export async function migrate(client: Queryable, dir?: string): Promise<Migratio
       }
       await applyOne(client, migration);
       report.applied.push(migration.tag);
+    }
+    for (const repeatable of pendingRepeatables(repeatables, await appliedRepeatables(client))) {
+      await applyRepeatable(client, repeatable);
+      report.repeatable.push(repeatable.name);
     }
     return report;
   } finally {
@@ -128,9 +153,13 @@ async function applyOne(client: Queryable, migration: Migration): Promise<void> 
 }
 
 /** What the server checks at boot: is this database at the schema this code expects? */
-export async function schemaStatus(db: Queryable, dir?: string): Promise<SchemaStatus> {
+export async function schemaStatus(
+  db: Queryable,
+  dir = defaultMigrationsDir(),
+): Promise<SchemaStatus> {
   const migrations = await loadMigrations(dir);
   const applied = await appliedMigrations(db);
+  const repeatables = pendingRepeatables(await loadRepeatables(dir), await appliedRepeatables(db));
   for (const migration of migrations) {
     const done = applied.get(migration.idx);
     if (done !== undefined) assertUnchanged(migration, done);
@@ -138,6 +167,9 @@ export async function schemaStatus(db: Queryable, dir?: string): Promise<SchemaS
   return {
     expected: migrations.length,
     applied: applied.size,
-    pending: migrations.filter((m) => !applied.has(m.idx)).map((m) => m.tag),
+    pending: [
+      ...migrations.filter((m) => !applied.has(m.idx)).map((m) => m.tag),
+      ...repeatables.map((r) => `repeatable/${r.name}`),
+    ],
   };
 }

@@ -129,8 +129,9 @@ async function prepareFor(
 
 /**
  * Appends a batch of 1..N events to one session, atomically, in one round trip (the
- * `game.append_events` function): consecutive gapless sequences, the hash chain extended under
- * the session row lock, acknowledged only after commit. A batch whose event ids are all stored
+ * `game.append_events` function, defined in `migrations/repeatable/game.append_events.sql`):
+ * consecutive gapless sequences, the hash chain extended under the session row lock,
+ * acknowledged only after commit. A batch whose event ids are all stored
  * returns the sequences they got the first time, whatever `expectedSequence` says, when it is
  * the same batch (same ids in the same order, same content and clientTime; compared with the
  * stored chain under the lock); any difference is `event_id_conflict` naming the first differing

@@ -40,8 +40,9 @@ export async function insertSessionSecret(
 
 /**
  * The seeds of `eventIds` in one session of `tenantId`, derived in the database by
- * `game.event_seeds` (one autocommit statement; the secret never leaves PostgreSQL). Throws when
- * the session has no secret, which migration 0008 and every session write path rule out.
+ * `game.event_seeds` (`migrations/repeatable/game.event_seeds.sql`; one autocommit statement;
+ * the secret never leaves PostgreSQL). Throws when the session has no secret, which migration
+ * 0008 and every session write path rule out.
  */
 export async function fetchEventSeeds(
   pool: Pool,

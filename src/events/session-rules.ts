@@ -29,7 +29,8 @@ export class SessionRulesCache {
   async lookup(pool: Pool, tenantId: string, sessionId: string): Promise<SessionRules | undefined> {
     const cached = this.#entries.get(`${tenantId}/${sessionId}`);
     if (cached !== undefined) return cached;
-    // One autocommit statement: game.session_rules answers for this tenant's session only.
+    // One autocommit statement: game.session_rules (migrations/repeatable/game.session_rules.sql)
+    // answers for this tenant's session only.
     let found: { rules: string; rules_version: number } | undefined;
     try {
       const result = await pool.query<{ rules: string; rules_version: number }>(

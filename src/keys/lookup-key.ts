@@ -6,8 +6,9 @@ import type { ApiKeyRole, KeyPrincipal } from './key-roles.js';
 /**
  * The key's id, tenant and role (or, for an operator key, its id and role `operator`), or
  * undefined for a malformed, unknown or revoked key. One statement in autocommit, chosen by the
- * key's prefix: admin.find_api_key or admin.find_operator_key, each running as agate_maintenance
- * (finding the tenant of a key crosses tenants). Only the hash is compared, by an index lookup,
+ * key's prefix: admin.find_api_key or admin.find_operator_key (each defined in
+ * `migrations/repeatable/`), each running as agate_maintenance (finding the tenant of a key
+ * crosses tenants). Only the hash is compared, by an index lookup,
  * so the secret never reaches the database. Nothing is cached: a revoked key fails on its next
  * request.
  */

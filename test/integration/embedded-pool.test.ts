@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  defaultMigrationsDir,
   fromPgError,
   migrate,
   openEmbeddedPool,
@@ -62,9 +63,42 @@ describe('the embedded pool on PGlite', () => {
     expect(status).toMatchObject({ pending: [], applied: status.expected });
     const client = await pool.connectClient();
     try {
-      expect(await migrate(client)).toEqual({ applied: [], alreadyApplied: status.expected });
+      expect(await migrate(client)).toEqual({
+        applied: [],
+        alreadyApplied: status.expected,
+        repeatable: [],
+      });
     } finally {
       await client.end();
+    }
+  });
+
+  it('re-applies a repeatable definition whose file changed, and appends through the new one', async () => {
+    expect(migrated.repeatable).toContain('game.append_events');
+    const dir = await mkdtemp(join(tmpdir(), 'agate-migrations-'));
+    const client = await pool.connectClient();
+    try {
+      await cp(defaultMigrationsDir(), dir, { recursive: true });
+      const file = join(dir, 'repeatable', 'game.append_events.sql');
+      const text = await readFile(file, 'utf8');
+      await writeFile(
+        file,
+        text.replace('BEGIN\n  PERFORM', 'BEGIN\n  -- edited on PGlite\n  PERFORM'),
+      );
+      expect((await schemaStatus(pool, dir)).pending).toEqual(['repeatable/game.append_events']);
+      expect((await migrate(client, dir)).repeatable).toEqual(['game.append_events']);
+      const def = await pool.query<{ def: string }>(
+        "SELECT pg_get_functiondef('game.append_events(uuid, uuid, bigint, jsonb, integer, text)'::regprocedure) AS def",
+      );
+      expect(def.rows[0]?.def).toMatch(/edited on PGlite/);
+      await sessionWith(3, 3);
+      // Back to the shipped file: pending again, and re-applied once.
+      expect((await schemaStatus(pool)).pending).toEqual(['repeatable/game.append_events']);
+      expect((await migrate(client)).repeatable).toEqual(['game.append_events']);
+      expect((await schemaStatus(pool)).pending).toEqual([]);
+    } finally {
+      await client.end();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

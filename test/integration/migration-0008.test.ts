@@ -35,6 +35,8 @@ async function migrationsUpTo0007(): Promise<string> {
   };
   journal.entries = journal.entries.filter((e) => e.idx <= 7);
   await writeFile(journalPath, JSON.stringify(journal));
+  // That release had no repeatable definitions (they now hold functions 0008 and 0009 need).
+  await rm(join(dir, 'repeatable'), { recursive: true });
   return dir;
 }
 

@@ -20,7 +20,10 @@ async function emptyDatabase(): Promise<string> {
   return db.url;
 }
 
-/** A fingerprint of the schema: tables, columns, constraints, triggers, policies, grants. */
+/**
+ * A fingerprint of the schema: tables, columns, constraints, triggers, policies, grants, and each
+ * function's definition, owner and grants.
+ */
 async function fingerprint(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -35,6 +38,9 @@ async function fingerprint(url: string): Promise<string> {
         UNION ALL SELECT format('pol %s.%s %s', schemaname, tablename, policyname) FROM pg_policies
         UNION ALL SELECT format('acl %s %s', oid::regclass, relacl::text) FROM pg_class
           WHERE relnamespace::regnamespace::text IN ('public', 'game', 'admin')
+        UNION ALL SELECT format('fn %s owner %s acl %s def %s', oid::regprocedure, proowner::regrole,
+                                proacl::text, md5(pg_get_functiondef(oid))) FROM pg_proc
+          WHERE pronamespace::regnamespace::text IN ('public', 'game', 'admin')
       ) s`);
     return r.rows[0]?.f ?? '';
   } finally {
@@ -59,6 +65,44 @@ const migrationTags = [
   '0012_snapshot_rebuild',
 ];
 
+/** Every repeatable definition (migrations/repeatable), in the order they are applied. */
+const repeatableNames = [
+  'admin.find_api_key',
+  'admin.find_operator_key',
+  'game.append_events',
+  'game.event_seeds',
+  'game.session_rules',
+];
+
+/** A copy of the migrations folder that a test may edit. */
+async function migrationsCopy(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'agate-migrations-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await cp(defaultMigrationsDir(), dir, { recursive: true });
+  return dir;
+}
+
+async function connected<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function functionState(client: pg.Client, signature: string): Promise<string> {
+  const r = await client.query<{ state: string }>(
+    `SELECT format('owner %s acl %s', proowner::regrole, proacl::text) AS state
+       FROM pg_proc WHERE oid = $1::regprocedure`,
+    [signature],
+  );
+  return r.rows[0]?.state ?? 'missing';
+}
+
+const appendSignature = 'game.append_events(uuid, uuid, bigint, jsonb, integer, text)';
+
 describe('agate migrate', () => {
   it('migrates a fresh database, then a second run changes nothing', async () => {
     const url = await emptyDatabase();
@@ -68,6 +112,7 @@ describe('agate migrate', () => {
     expect(JSON.parse(first.stdout)).toEqual({
       applied: migrationTags,
       alreadyApplied: 0,
+      repeatable: repeatableNames,
     });
     const before = await fingerprint(url);
     const second = await runCli(['migrate'], { DATABASE_URL: url });
@@ -84,15 +129,28 @@ describe('agate migrate', () => {
       runCli(['migrate', '--json'], { DATABASE_URL: url }),
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
-    const reports = [a, b].map((r) => JSON.parse(r.stdout) as { applied: string[] });
+    const reports = [a, b].map(
+      (r) => JSON.parse(r.stdout) as { applied: string[]; repeatable: string[] },
+    );
     expect(reports.map((r) => r.applied.length).sort()).toEqual([0, migrationTags.length]);
+    // The repeatables run under the same lock: the run that applied the migrations applied them.
+    expect(reports.map((r) => [r.applied.length, r.repeatable.length]).sort()).toEqual([
+      [0, 0],
+      [migrationTags.length, repeatableNames.length],
+    ]);
   });
 
   it('migrates the embedded database when DATABASE_URL is not set', async () => {
     const result = await runCli(['migrate', '--json'], { AGATE_EMBEDDED: 'memory' });
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as { applied: string[]; alreadyApplied: number };
+    const report = JSON.parse(result.stdout) as {
+      applied: string[];
+      alreadyApplied: number;
+      repeatable: string[];
+    };
     expect(report.applied.length + report.alreadyApplied).toBe(migrationTags.length);
+    // The embedded database was migrated when it opened, repeatables included.
+    expect(report.repeatable).toEqual([]);
   });
 
   it('says what to do when the database is unreachable', async () => {
@@ -128,9 +186,11 @@ describe('agate migrate', () => {
     const journal = join(dir, 'meta', '_journal.json');
     const full = await readFile(journal, 'utf8');
     const parsed = JSON.parse(full) as { entries: { idx: number; tag: string }[] };
-    // The last version that landed before 0011 (and before 0008 added events.written_by).
+    // The last version that landed before 0011 (and before 0008 added events.written_by); it had
+    // no repeatable definitions.
     parsed.entries = parsed.entries.filter((e) => e.idx <= 7);
     await writeFile(journal, JSON.stringify(parsed));
+    await rm(join(dir, 'repeatable'), { recursive: true });
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
@@ -156,9 +216,13 @@ describe('agate migrate', () => {
         );
       }
       await writeFile(journal, full);
-      expect((await migrate(client, dir)).applied).toEqual(
-        migrationTags.filter((tag) => Number(tag.slice(0, 4)) > 7),
-      );
+      await cp(join(defaultMigrationsDir(), 'repeatable'), join(dir, 'repeatable'), {
+        recursive: true,
+      });
+      expect(await migrate(client, dir)).toMatchObject({
+        applied: migrationTags.filter((tag) => Number(tag.slice(0, 4)) > 7),
+        repeatable: repeatableNames,
+      });
       for (const t of tables) {
         const attached = await client.query<{ parent: string; lo: Date; hi: Date }>(
           `SELECT i.inhparent::regclass::text AS parent, b[1]::timestamptz AS lo, b[2]::timestamptz AS hi
@@ -196,7 +260,7 @@ describe('agate migrate', () => {
       expect(await schemaStatus(client)).toEqual({
         expected: migrationTags.length,
         applied: 0,
-        pending: migrationTags,
+        pending: [...migrationTags, ...repeatableNames.map((name) => `repeatable/${name}`)],
       });
       await migrate(client);
       expect(await schemaStatus(client)).toEqual({
@@ -207,6 +271,94 @@ describe('agate migrate', () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+/** The live game.append_events with a harmless change to its body. */
+async function editAppendEvents(dir: string, marker: string): Promise<void> {
+  const file = join(dir, 'repeatable', 'game.append_events.sql');
+  const text = await readFile(file, 'utf8');
+  const edited = text.replace(
+    'BEGIN\n  PERFORM set_config',
+    `BEGIN\n  -- ${marker}\n  PERFORM set_config`,
+  );
+  expect(edited).not.toBe(text);
+  await writeFile(file, edited);
+}
+
+async function definitionOf(client: pg.Client, signature: string): Promise<string> {
+  const r = await client.query<{ def: string }>(
+    'SELECT pg_get_functiondef($1::regprocedure) AS def',
+    [signature],
+  );
+  return r.rows[0]?.def ?? '';
+}
+
+describe('repeatable definitions', () => {
+  it('makes a changed repeatable file pending, and migrate re-applies it once, keeping owner and grants', async () => {
+    const url = await emptyDatabase();
+    const dir = await migrationsCopy();
+    await connected(url, async (client) => {
+      await migrate(client, dir);
+      const state = await functionState(client, appendSignature);
+      expect(state).toMatch(/agate_app=X/);
+      await editAppendEvents(dir, 'edited by the repeatable test');
+      expect(await schemaStatus(client, dir)).toEqual({
+        expected: migrationTags.length,
+        applied: migrationTags.length,
+        pending: ['repeatable/game.append_events'],
+      });
+      expect(await definitionOf(client, appendSignature)).not.toMatch(/edited by the repeatable/);
+      expect(await migrate(client, dir)).toEqual({
+        applied: [],
+        alreadyApplied: migrationTags.length,
+        repeatable: ['game.append_events'],
+      });
+      expect(await definitionOf(client, appendSignature)).toMatch(/edited by the repeatable test/);
+      expect(await functionState(client, appendSignature)).toBe(state);
+      expect((await schemaStatus(client, dir)).pending).toEqual([]);
+      expect((await migrate(client, dir)).repeatable).toEqual([]);
+    });
+  });
+
+  it('rolls back a repeatable that fails, leaving the old definition live and the file pending', async () => {
+    const url = await emptyDatabase();
+    const dir = await migrationsCopy();
+    await connected(url, async (client) => {
+      await migrate(client, dir);
+      const before = await definitionOf(client, appendSignature);
+      await editAppendEvents(dir, 'never committed');
+      const file = join(dir, 'repeatable', 'game.append_events.sql');
+      await writeFile(
+        file,
+        `${await readFile(file, 'utf8')}--> statement-breakpoint\nSELECT 1 / 0;\n`,
+      );
+      await expect(migrate(client, dir)).rejects.toThrow(
+        /repeatable\/game\.append_events\.sql failed and was rolled back: division by zero/,
+      );
+      expect(await definitionOf(client, appendSignature)).toBe(before);
+      expect((await schemaStatus(client, dir)).pending).toEqual(['repeatable/game.append_events']);
+    });
+  });
+
+  it('keeps serve from starting while an applied definition differs from its file, until agate migrate', async () => {
+    const url = await emptyDatabase();
+    await runCli(['migrate'], { DATABASE_URL: url });
+    // What an older release left: the database ran another text of this file.
+    await connected(url, (client) =>
+      client.query("UPDATE public.schema_repeatables SET checksum = 'older' WHERE name = $1", [
+        'game.event_seeds',
+      ]),
+    );
+    const refused = await runCli(['serve'], { DATABASE_URL: url, PORT: '0' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/run agate migrate/);
+    const migrated = await runCli(['migrate'], { DATABASE_URL: url });
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toBe('Applied 1 repeatable definition(s): game.event_seeds.\n');
+    await connected(url, async (client) => {
+      expect((await schemaStatus(client)).pending).toEqual([]);
+    });
   });
 });
 
