@@ -11,6 +11,13 @@ const boundaries = {
   ],
 };
 
+const houseSyntax = [
+  { selector: 'TSEnumDeclaration', message: 'Use a const union instead of an enum.' },
+  { selector: 'TSModuleDeclaration[kind="namespace"]', message: 'No namespaces: use modules.' },
+  { selector: 'ExportAllDeclaration', message: 'Export the public surface by name.' },
+  { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+];
+
 // The arrows that must never exist between parts (docs/architecture.md draws the allowed ones;
 // this table is its executable form). Type-only imports count: a type is a dependency too.
 const databasePackages = ['pg', 'pg-copy-streams', 'drizzle-orm', '@electric-sql/pglite'];
@@ -64,6 +71,15 @@ function partImport(part) {
 const architecture = forbiddenArrows.map(({ from, parts, packages, why }) => ({
   files: from.map((folder) => `${folder}/**/*.ts`),
   rules: {
+    'no-restricted-syntax': [
+      'error',
+      ...houseSyntax,
+      {
+        selector: 'ImportExpression',
+        message:
+          'Import statically, so the architecture rules see the arrow (docs/architecture.md).',
+      },
+    ],
     'no-restricted-imports': [
       'error',
       {
@@ -101,16 +117,7 @@ export default tseslint.config(
         { fixStyle: 'separate-type-imports' },
       ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      'no-restricted-syntax': [
-        'error',
-        { selector: 'TSEnumDeclaration', message: 'Use a const union instead of an enum.' },
-        {
-          selector: 'TSModuleDeclaration[kind="namespace"]',
-          message: 'No namespaces: use modules.',
-        },
-        { selector: 'ExportAllDeclaration', message: 'Export the public surface by name.' },
-        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
-      ],
+      'no-restricted-syntax': ['error', ...houseSyntax],
     },
   },
   {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 // is written as a deliberately wrong import in a real file of the importing part and must be
 // rejected. Beside it, an allowed arrow must pass (the rules do not reject everything) and an
 // import of another folder's internals must still be caught (the per-folder rules did not replace
-// the index-only boundary).
+// the index-only boundary). A dynamic import, which the import rules cannot see, is rejected
+// outright in those folders, next to the house syntax rules that the same override must keep.
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const eslint = new ESLint({ cwd: root });
 
@@ -56,7 +57,15 @@ const forbidden = [
   { file: 'partitions/plan.ts', imports: '../src/events/index.js', part: 'src/events' },
 ];
 
-/** The no-restricted-imports messages for `file` holding these imports, as `line: message`. */
+/** What `rule` reports for `file` holding `code`, as `line: message`. */
+async function reports(rule: string, file: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: file });
+  return (result?.messages ?? [])
+    .filter((m) => m.ruleId === rule)
+    .map((m) => `${m.line}: ${m.message}`);
+}
+
+/** The no-restricted-imports messages for `file` holding these imports. */
 async function restrictions(file: string, imports: readonly string[]): Promise<string[]> {
   const names = imports.map((_, i) => `T${i}`);
   const code = [
@@ -64,10 +73,7 @@ async function restrictions(file: string, imports: readonly string[]): Promise<s
     `export type Used = [${names.join(', ')}];`,
     '',
   ].join('\n');
-  const [result] = await eslint.lintText(code, { filePath: file });
-  return (result?.messages ?? [])
-    .filter((m) => m.ruleId === 'no-restricted-imports')
-    .map((m) => `${m.line}: ${m.message}`);
+  return reports('no-restricted-imports', file, code);
 }
 
 describe('the architecture lint rules', () => {
@@ -80,4 +86,15 @@ describe('the architecture lint rules', () => {
     ]);
     expect(messages[0]).toContain(` must not import ${arrow.part}: `);
   });
+
+  it.each(Object.keys(neighbours))(
+    'reject a dynamic import in %s, which the import rules could not see',
+    async (file) => {
+      const code = `export const later = () => import('${neighbours[file]!.allowed}');\nexport enum Colour {\n  Red,\n}\n`;
+      expect(await reports('no-restricted-syntax', file, code)).toEqual([
+        expect.stringMatching(/^1: Import statically/),
+        expect.stringMatching(/^2: Use a const union/),
+      ]);
+    },
+  );
 });
