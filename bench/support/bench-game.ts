@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createEventTypeCatalog, defineEventTypes } from '../../src/events/index.js';
+import { createEventTypeCatalog, defineEventTypes } from '../../src/game/index.js';
 import { createGameCatalog } from '../../src/game/index.js';
 import type { GameEvent, GameRules } from '../../src/game/index.js';
 

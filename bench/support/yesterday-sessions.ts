@@ -1,7 +1,7 @@
 import { uuidv7 } from 'uuidv7';
 import type { Pool } from '../../src/db/index.js';
 import { defaultLimits, drawSeed, prepareBatch, shapeBatch } from '../../src/events/index.js';
-import type { EventTypeRegistry } from '../../src/events/index.js';
+import type { EventTypeRegistry } from '../../src/game/index.js';
 import { defaultGames, playSession } from '../../src/game/index.js';
 import { chainLink, sessionRootHash } from '../../src/hashing/index.js';
 

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { requireTenantId } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import type { Agate } from '../runtime/index.js';
-import { sessionEndedV1 } from '../events/index.js';
+import { sessionEndedV1 } from '../game/index.js';
 import type { AfterAppend } from '../events/index.js';
 import { recordError } from './cache-health.js';
 import type { CacheHealth } from './cache-health.js';

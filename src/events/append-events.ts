@@ -4,7 +4,7 @@ import { checkRef, notFound } from './get-session.js';
 import { fetchEventSeeds } from './event-seeds.js';
 import { prepareBatch, serverSeedIds, shapeBatch } from './prepare-batch.js';
 import type { NewEvent, PreparedEvent, ShapedEvent } from './prepare-batch.js';
-import type { EventTypeRegistry } from './event-types.js';
+import type { EventTypeRegistry } from '../game/index.js';
 import type { AppendedBatch, StoreDeps } from './store-deps.js';
 import { checkWrittenBy } from './written-by.js';
 import type { WrittenBy } from './written-by.js';

@@ -9,7 +9,7 @@ import { drawSessionSecret, insertSessionSecret } from './event-seeds.js';
 import { drawSeed } from './prepare-batch.js';
 import { toSession } from './session.js';
 import type { Session } from './session.js';
-import type { EventTypeCatalog } from './event-types.js';
+import type { EventTypeCatalog } from '../game/index.js';
 import type { Limits } from './limits.js';
 import type { StoreDeps } from './store-deps.js';
 import { checkWrittenBy } from './written-by.js';

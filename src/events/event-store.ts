@@ -5,7 +5,7 @@ import { createSession } from './create-session.js';
 import type { CreateSessionInput } from './create-session.js';
 import { endSession } from './end-session.js';
 import type { EndSessionInput } from './end-session.js';
-import type { EventTypeCatalog } from './event-types.js';
+import type { EventTypeCatalog } from '../game/index.js';
 import { getSession } from './get-session.js';
 import type { SessionRef } from './get-session.js';
 import { resolveLimits } from './limits.js';

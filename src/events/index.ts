@@ -16,13 +16,6 @@ export { endSession } from './end-session.js';
 export type { EndSessionInput } from './end-session.js';
 export { createEventStore } from './event-store.js';
 export type { EventStore, EventStoreOptions } from './event-store.js';
-export { createEventTypeCatalog, defineEventTypes, sessionEndedV1 } from './event-types.js';
-export type {
-  ConfigSchema,
-  EventTypeCatalog,
-  EventTypeDefinition,
-  EventTypeRegistry,
-} from './event-types.js';
 export { checkRef, getSession, notFound, selectSession, sessionColumns } from './get-session.js';
 export type { SessionRef, SessionRow } from './get-session.js';
 export { defaultLimits, resolveLimits } from './limits.js';

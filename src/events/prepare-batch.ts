@@ -5,7 +5,7 @@ import { eventContentHash } from '../hashing/index.js';
 import { findJsonProblem } from './check-json.js';
 import { checkClientTime } from './client-time.js';
 import { newEventId } from './event-id.js';
-import type { EventTypeDefinition, EventTypeRegistry } from './event-types.js';
+import type { EventTypeDefinition, EventTypeRegistry } from '../game/index.js';
 import type { Limits } from './limits.js';
 
 /** One event as a game server sends it. */

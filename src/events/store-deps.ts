@@ -1,5 +1,5 @@
 import type { Pool } from '../db/index.js';
-import type { EventTypeCatalog } from './event-types.js';
+import type { EventTypeCatalog } from '../game/index.js';
 import type { Limits } from './limits.js';
 import type { SessionRulesCache } from './session-rules.js';
 

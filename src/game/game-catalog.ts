@@ -1,6 +1,6 @@
 import { AgateError } from '../errors/index.js';
-import { createEventTypeCatalog } from '../events/index.js';
-import type { EventTypeCatalog } from '../events/index.js';
+import { createEventTypeCatalog } from './event-types.js';
+import type { EventTypeCatalog } from './event-types.js';
 import type { GameRules } from './rules.js';
 
 /** Every game (rules name and version) this process can run and replay. */

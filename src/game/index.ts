@@ -1,3 +1,10 @@
+export { createEventTypeCatalog, defineEventTypes, sessionEndedV1 } from './event-types.js';
+export type {
+  ConfigSchema,
+  EventTypeCatalog,
+  EventTypeDefinition,
+  EventTypeRegistry,
+} from './event-types.js';
 export { createGameCatalog } from './game-catalog.js';
 export type { GameCatalog } from './game-catalog.js';
 export { isRngState, rngFromSeed, rngFromState } from './rng.js';

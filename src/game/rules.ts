@@ -1,4 +1,4 @@
-import type { EventTypeRegistry } from '../events/index.js';
+import type { EventTypeRegistry } from './event-types.js';
 import type { Rng } from './rng.js';
 
 /** An event as the rules see it: upcast to the newest version of its type. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createEventTypeCatalog, defineEventTypes } from '../../src/events/index.js';
+import { createEventTypeCatalog, defineEventTypes } from '../../src/game/index.js';
 
 /** A tiny game of the tests' own, so the store is tested without the reference game. */
 export const tinyGame = defineEventTypes('tiny', 1, [

@@ -1,13 +1,7 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import {
-  createEventTypeCatalog,
-  defaultLimits,
-  defineEventTypes,
-  prepareBatch,
-  shapeBatch,
-} from '../../src/events/index.js';
-import { gateEventTypes } from '../../src/game/index.js';
+import { defaultLimits, prepareBatch, shapeBatch } from '../../src/events/index.js';
+import { createEventTypeCatalog, defineEventTypes, gateEventTypes } from '../../src/game/index.js';
 import { eventContentHash } from '../../src/hashing/index.js';
 import { tinyGame } from '../support/tiny-game.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEventTypes } from '../../events/index.js';
+import { defineEventTypes } from '../event-types.js';
 import type { Upcaster } from '../rules.js';
 import { gateConfigSchema } from './config.js';
 

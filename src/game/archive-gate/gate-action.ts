@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { sessionEndedV1 } from '../../events/index.js';
+import { sessionEndedV1 } from '../event-types.js';
 import { hasExactKeys } from '../exact-keys.js';
 import type { GameEvent } from '../rules.js';
 import {
