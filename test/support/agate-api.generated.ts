@@ -453,6 +453,7 @@ export type components = {
        * @description Client-chosen, for idempotent retries; the server mints a UUIDv7 when absent.
        */
       eventId?: string;
+      /** @description At most 100 UTF-16 code units (JavaScript's length: a character outside the BMP counts 2). */
       type: string;
       /** @description Defaults to the newest version the session’s rules define for the type. */
       version?: number;
