@@ -15,14 +15,13 @@ export type { CreateSessionInput } from './create-session.js';
 export { endSession } from './end-session.js';
 export type { EndSessionInput } from './end-session.js';
 export {
-  checkEnvelope,
   clientTimeText,
   eventBatchSchema,
   eventEnvelopeSchema,
   eventTypeLength,
   minEventVersion,
 } from './event-envelope.js';
-export type { CheckedEnvelope, EnvelopeCheck, NewEvent } from './event-envelope.js';
+export type { NewEvent } from './event-envelope.js';
 export { createEventStore } from './event-store.js';
 export type { EventStore, EventStoreOptions } from './event-store.js';
 export { createEventTypeCatalog, defineEventTypes, sessionEndedV1 } from './event-types.js';
