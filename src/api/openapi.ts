@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AnyRouteSpec } from './define-route.js';
-import { documentedAs, newEventSchema, problemSchema } from './schemas.js';
+import { eventEnvelopeSchema } from '../events/index.js';
+import { documentedAs, documentedBy, problemSchema } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -10,14 +11,18 @@ function schemaWriter(): {
   components: Record<string, JsonSchema>;
 } {
   const components: Record<string, JsonSchema> = {};
-  return {
+  const writer = {
     components,
-    write(schema, io) {
+    write(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
       const generated = z.toJSONSchema(schema, {
         target: 'draft-2020-12',
         io,
         override: ({ zodSchema, jsonSchema }) => {
-          const replacement = documentedAs.get(zodSchema as unknown as z.ZodType);
+          const shown = documentedBy.get(zodSchema as unknown as z.ZodType);
+          const replacement =
+            shown === undefined
+              ? documentedAs.get(zodSchema as unknown as z.ZodType)
+              : writer.write(shown, io);
           if (replacement === undefined) return;
           for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
           Object.assign(jsonSchema, replacement);
@@ -33,6 +38,7 @@ function schemaWriter(): {
       return rest;
     },
   };
+  return writer;
 }
 
 function pathOf(url: string): string {
@@ -130,7 +136,7 @@ export function openApiDocument(
   }
   // Referenced by name from bodies the store checks itself (each event of an append).
   writer.write(problemSchema, 'output');
-  writer.write(newEventSchema, 'input');
+  writer.write(eventEnvelopeSchema, 'input');
   return {
     openapi: '3.1.0',
     info: {

@@ -14,6 +14,14 @@ export { checkSessionInput, createSession } from './create-session.js';
 export type { CreateSessionInput } from './create-session.js';
 export { endSession } from './end-session.js';
 export type { EndSessionInput } from './end-session.js';
+export {
+  clientTimeText,
+  eventBatchSchema,
+  eventEnvelopeSchema,
+  eventTypeLength,
+  minEventVersion,
+} from './event-envelope.js';
+export type { NewEvent } from './event-envelope.js';
 export { createEventStore } from './event-store.js';
 export type { EventStore, EventStoreOptions } from './event-store.js';
 export { checkRef, getSession, notFound, selectSession, sessionColumns } from './get-session.js';
@@ -22,7 +30,7 @@ export { defaultLimits, resolveLimits } from './limits.js';
 export type { Limits } from './limits.js';
 export { deriveEventSeed, drawSessionSecret, fetchEventSeeds } from './event-seeds.js';
 export { drawSeed, prepareBatch, serverSeedIds, shapeBatch } from './prepare-batch.js';
-export type { NewEvent, PreparedEvent, SeedPolicy, ShapedEvent } from './prepare-batch.js';
+export type { PreparedEvent, SeedPolicy, ShapedEvent } from './prepare-batch.js';
 export {
   boundsOf,
   pageParams,

@@ -1,23 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { AgateError } from '../errors/index.js';
-import { isUuid } from '../db/index.js';
 import { eventContentHash } from '../hashing/index.js';
 import { findJsonProblem } from './check-json.js';
 import { checkClientTime } from './client-time.js';
+import { checkEnvelope } from './event-envelope.js';
 import { newEventId } from './event-id.js';
 import type { EventTypeDefinition, EventTypeRegistry } from '../game/index.js';
 import type { Limits } from './limits.js';
-
-/** One event as a game server sends it. */
-export type NewEvent = {
-  /** Client-chosen UUID for idempotent retries; generated (UUIDv7) when absent. */
-  eventId?: string;
-  type: string;
-  /** Defaults to the newest version the session's rules define for `type`. */
-  version?: number;
-  data: unknown;
-  clientTime?: string | Date;
-};
 
 /** An event shaped and checked without knowing its session's rules yet. */
 export type ShapedEvent = {
@@ -47,21 +36,9 @@ function shapeClientTime(index: number, value: unknown): string | null {
 }
 
 function shapeOne(index: number, raw: unknown, limits: Limits): ShapedEvent {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw invalid(index, 'each event must be an object with type and data');
-  }
-  const e = raw as Record<string, unknown>;
-  if (e.eventId !== undefined && !isUuid(e.eventId)) throw invalid(index, 'eventId must be a UUID');
-  if (typeof e.type !== 'string' || e.type.length === 0 || e.type.length > 100) {
-    throw invalid(index, 'type must be a non-empty string of at most 100 characters');
-  }
-  if (e.version !== undefined && (!Number.isSafeInteger(e.version) || (e.version as number) < 1)) {
-    throw invalid(index, 'version must be a positive integer');
-  }
-  const data = e.data;
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw invalid(index, 'data must be a JSON object');
-  }
+  const checked = checkEnvelope(raw);
+  if (!checked.ok) throw invalid(index, checked.problem);
+  const { eventId, type, version, data, clientTime } = checked.envelope;
   const problem = findJsonProblem(data, limits.maxJsonDepth);
   if (problem !== undefined) throw invalid(index, problem);
   const bytes = Buffer.byteLength(JSON.stringify(data), 'utf8');
@@ -73,13 +50,13 @@ function shapeOne(index: number, raw: unknown, limits: Limits): ShapedEvent {
     );
   }
   return {
-    ...(typeof e.eventId === 'string'
-      ? { eventId: e.eventId.toLowerCase() }
-      : { eventId: newEventId(), minted: true as const }),
-    type: e.type,
-    version: e.version as number | undefined,
-    data: data as Record<string, unknown>,
-    clientTime: shapeClientTime(index, e.clientTime),
+    ...(eventId === undefined
+      ? { eventId: newEventId(), minted: true as const }
+      : { eventId: eventId.toLowerCase() }),
+    type,
+    version,
+    data,
+    clientTime: shapeClientTime(index, clientTime),
   };
 }
 

@@ -262,7 +262,7 @@ describe('the OpenAPI document', () => {
     await check('GET', '/v1/sessions/{id}', `/v1/sessions/${id}`, undefined, second);
   });
 
-  it('states the batch size, the seed limit, UUID ids, query integers and the license as the server applies them', async () => {
+  it('states the batch size, the event envelope, the seed limit, UUID ids, query integers and the license as the server applies them', async () => {
     const raw = doc as unknown as {
       info: { license?: { name: string } };
       components: {
@@ -271,7 +271,19 @@ describe('the OpenAPI document', () => {
     };
     expect(raw.info.license).toEqual({ name: 'MIT', identifier: 'MIT' });
     const { events } = raw.components.schemas.AppendEvents?.properties ?? {};
-    expect(events).toMatchObject({ minItems: 1, maxItems: 500 });
+    expect(events).toMatchObject({
+      minItems: 1,
+      maxItems: 500,
+      items: { $ref: '#/components/schemas/NewEvent' },
+    });
+    expect(events?.description).toContain('at most 65536 bytes as JSON');
+    expect(events?.description).toContain('nested at most 32 levels');
+    const newEvent = raw.components.schemas.NewEvent?.properties ?? {};
+    expect(newEvent.type).toMatchObject({ minLength: 1, maxLength: 100 });
+    expect(newEvent.version).toMatchObject({ type: 'integer', minimum: 1 });
+    expect(newEvent.clientTime).toMatchObject({
+      anyOf: [{ format: 'date-time' }, { type: 'null' }],
+    });
     const create = raw.components.schemas.CreateSession?.properties ?? {};
     expect(create.seed).toMatchObject({ minLength: 1, maxLength: 256 });
     expect(create.playerId).toMatchObject({ format: 'uuid' });

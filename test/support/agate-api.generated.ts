@@ -446,8 +446,25 @@ export type components = {
       eventId?: string;
       expectedSequence?: number;
     };
+    /** @description Checked by the store against the session’s registered event types. */
+    NewEvent: {
+      /**
+       * Format: uuid
+       * @description Client-chosen, for idempotent retries; the server mints a UUIDv7 when absent.
+       */
+      eventId?: string;
+      /** @description At most 100 UTF-16 code units (JavaScript's length: a character outside the BMP counts 2). */
+      type: string;
+      /** @description Defaults to the newest version the session’s rules define for the type. */
+      version?: number;
+      data: {
+        [key: string]: unknown;
+      };
+      clientTime?: string | null;
+    };
     AppendEvents: {
       expectedSequence?: number;
+      /** @description Each event's data is at most 65536 bytes as JSON (413 payload_too_large) and nested at most 32 levels (422 invalid_event). */
       events: components['schemas']['NewEvent'][];
     };
     EventPage: {
@@ -705,21 +722,6 @@ export type components = {
       eventId?: string;
       /** @description seed_not_allowed: the event type whose seed only the server draws. */
       eventType?: string;
-    };
-    /** @description Checked by the store against the session’s registered event types. */
-    NewEvent: {
-      /** Format: uuid */
-      eventId?: string;
-      type: string;
-      version?: number;
-      data: {
-        [key: string]: unknown;
-      };
-      /**
-       * Format: date-time
-       * @description RFC 3339 with seconds and a zone (T/Z in either case, up to microseconds), stored as that exact instant or refused (422); read back in UTC as YYYY-MM-DDTHH:MM:SS.sssZ, or six fraction digits when it has microseconds.
-       */
-      clientTime?: string;
     };
   };
   responses: never;

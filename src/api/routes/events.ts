@@ -1,32 +1,31 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AgateError } from '../../errors/index.js';
-import { keyWriter } from '../../events/index.js';
-import type { AppendResult, NewEvent } from '../../events/index.js';
+import { eventBatchSchema, keyWriter } from '../../events/index.js';
+import type { AppendResult, Limits, NewEvent } from '../../events/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
 import { measureAppend } from '../metrics.js';
 import {
   appendResultSchema,
+  documentedBy,
   eventPageSchema,
   idParams,
   queryInteger,
   queryIntegerIn,
 } from '../schemas.js';
 
-/** The append body; the batch size limit is the store's, so the document states this server's. */
-function appendBody(maxBatchEvents: number) {
+/**
+ * The append body. Each event, and the batch size, is checked by the store (so the refusal names
+ * events[i], and counts as a refused append); the document shows the store's own declaration of
+ * the envelope and this server's limits (`eventBatchSchema`).
+ */
+function appendBody(limits: Limits) {
+  const events = z.array(z.unknown()).pipe(z.custom<NewEvent[]>());
+  documentedBy.set(events, eventBatchSchema(limits));
   return z
-    .strictObject({
-      expectedSequence: z.number().int().min(0).optional(),
-      // Each event is checked by the store against its registered type (invalid_event,
-      // events[i]), and so is the batch size (400 when empty, 413 batch_too_large when over), so
-      // that the error names the event; the document shows the shape the store expects.
-      events: z
-        .array(z.unknown().meta({ $ref: '#/components/schemas/NewEvent' }))
-        .meta({ minItems: 1, maxItems: maxBatchEvents }),
-    })
+    .strictObject({ expectedSequence: z.number().int().min(0).optional(), events })
     .meta({ id: 'AppendEvents' });
 }
 
@@ -71,7 +70,7 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
       tag,
       access: ['game_server'],
       params: idParams,
-      body: appendBody(store.deps.limits.maxBatchEvents),
+      body: appendBody(store.deps.limits),
       responses: {
         201: { description: 'The batch was stored.', body: appendResultSchema },
         200: {
@@ -88,7 +87,7 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
           writtenBy: keyWriter(keyId),
           sessionId: params.id,
           expectedSequence: body.expectedSequence,
-          events: body.events as NewEvent[],
+          events: body.events,
         }),
       );
       return sendAppendResult(reply, result);
