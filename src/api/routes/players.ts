@@ -1,7 +1,12 @@
-import { recordAudit } from '../../db/index.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createPlayer, erasePlayer, exportPlayer, playerLimits } from '../../players/index.js';
+import {
+  createPlayer,
+  erasePlayer,
+  exportPlayer,
+  playerLimits,
+  recordPlayerExported,
+} from '../../players/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
@@ -115,17 +120,10 @@ export function registerPlayerRoutes(app: FastifyInstance, context: ApiContext):
         playerId: params.id,
         role: readRoleOf(principal),
       });
-      await recordAudit(pool, {
+      await recordPlayerExported(pool, {
         tenantId: principal.tenantId,
         actor: principal.id,
-        action: 'player.exported',
-        subject: exported.player.id,
-        details: {
-          sessions: exported.sessions.length,
-          events: exported.events.length,
-          auditEntries: exported.auditEntries.length,
-          erased: exported.player.erasedAt !== null,
-        },
+        exported,
       });
       void reply.header('cache-control', 'no-store');
       return exported;
