@@ -23,7 +23,7 @@ import { registerLeaderboardRoutes } from './routes/leaderboard.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerPlayerRoutes } from './routes/players/index.js';
 import { registerReplayRoutes } from './routes/replay.js';
-import { registerSessionRoutes } from './routes/sessions.js';
+import { registerSessionRoutes } from './routes/sessions/index.js';
 
 export type ServerOptions = {
   agate: Agate;
