@@ -14,6 +14,10 @@ export {
   integrityDivergence,
 } from './replay-checks.js';
 export type { Anchor } from './replay-checks.js';
+export { recordReplayed } from './record-replayed.js';
+export type { ReplayedAudit } from './record-replayed.js';
+export { replayAnswer } from './replay-answer.js';
+export type { ReplayAnswer, ReplayBookkeeping } from './replay-answer.js';
 export {
   foldSessionOf,
   maxTraceSteps,

@@ -2,7 +2,7 @@ import { AgateError, isAgateError } from '../src/errors/index.js';
 import { withTenant } from '../src/db/index.js';
 import type { Pool, PoolClient, TenantRole } from '../src/db/index.js';
 import { checkRef, notFound, selectSession } from '../src/events/index.js';
-import type { EventStore, Session } from '../src/events/index.js';
+import type { Session } from '../src/events/index.js';
 import type { GameCatalog, GameRules } from '../src/game/index.js';
 import type { Divergence } from './divergence.js';
 import { createFolder, integrityError, stateHash } from './fold.js';
@@ -24,7 +24,8 @@ import type { SessionStart } from './load-start.js';
 import { readTailPages } from './read-tail.js';
 import type { TailEvent } from './read-tail.js';
 
-export type ReplayDeps = { pool: Pool; store: EventStore; games: GameCatalog };
+/** What replay reads through: the pool and the games whose rules fold the events. */
+export type ReplayDeps = { pool: Pool; games: GameCatalog };
 
 export type ReplayOptions = {
   tenantId: string;

@@ -136,7 +136,7 @@ async function measureCurrentState(
       const agate = createAgate({
         pool,
         games: defaultGames,
-        afterAppend: [(a) => hotStateAfterAppend(a, redis, health)],
+        afterAppend: [hotStateAfterAppend({ pool, games: defaultGames }, redis, health)],
       });
       const tenant = await createTenant(pool, { name: 'current state bench', actor: 'bench' });
       const filled = await fillHotSessions(agate, tenant.id, {

@@ -6,7 +6,6 @@
 import { createPool } from '../../src/db/index.js';
 import { defaultGames } from '../../src/game/index.js';
 import { startSnapshotWorker, WorkerSupervisor } from '../../src/jobs/queue/index.js';
-import { createAgate } from '../../src/runtime/index.js';
 import type { WorkerReport } from './worker-children.js';
 
 function required(name: string): string {
@@ -22,11 +21,10 @@ async function main(): Promise<void> {
   const report: WorkerReport = { pid: process.pid, completed: 0, failed: 0, created: 0 };
   try {
     await pool.query('SELECT 1');
-    const agate = createAgate({ pool, games: defaultGames, snapshots: false });
     const worker = startSnapshotWorker({
       url: required('REDIS_URL'),
       prefix: required('AGATE_QUEUE_PREFIX'),
-      deps: { pool, store: agate.store, games: agate.games },
+      deps: { pool, games: defaultGames },
       concurrency,
     });
     worker.on('completed', (_job, written) => {

@@ -16,14 +16,14 @@ import { sendProblem } from './problem.js';
 import { defaultRateLimit, registerRateLimit } from './rate-limit.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { AgateError } from '../errors/index.js';
-import { registerApiKeyRoutes } from './routes/api-keys.js';
+import { registerApiKeyRoutes } from './routes/api-keys/index.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLeaderboardRoutes } from './routes/leaderboard.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
-import { registerPlayerRoutes } from './routes/players.js';
+import { registerPlayerRoutes } from './routes/players/index.js';
 import { registerReplayRoutes } from './routes/replay.js';
-import { registerSessionRoutes } from './routes/sessions.js';
+import { registerSessionRoutes } from './routes/sessions/index.js';
 
 export type ServerOptions = {
   agate: Agate;

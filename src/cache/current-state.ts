@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { TenantRole } from '../db/index.js';
-import { checkRef } from '../events/index.js';
+import { checkRef, getSession } from '../events/index.js';
 import type { AfterAppend } from '../events/index.js';
-import type { Agate } from '../runtime/index.js';
+import { replaySession } from '../../replay/index.js';
+import type { ReplayDeps } from '../../replay/index.js';
 import { recordError } from './cache-health.js';
 import type { CacheHealth } from './cache-health.js';
 import { fetchHotState, writeHotState } from './hot-state.js';
@@ -21,7 +22,7 @@ export type CurrentState = HotState & { source: 'cache' | 'replay' };
  * failure.
  */
 export async function currentState(
-  agate: Agate,
+  deps: ReplayDeps,
   redis: Redis | null,
   health: CacheHealth,
   input: CurrentStateInput,
@@ -30,7 +31,7 @@ export async function currentState(
   const ref = { tenantId, sessionId, role: input.role };
   if (redis !== null) {
     const [session, cached] = await Promise.all([
-      agate.store.getSession(ref),
+      getSession(deps, ref),
       fetchHotState(redis, health, { tenantId, sessionId }),
     ]);
     if (cached !== undefined && cached.sequence === session.lastSequence) {
@@ -39,7 +40,7 @@ export async function currentState(
     }
   }
   health.misses += 1;
-  const replayed = await agate.replay(ref);
+  const replayed = await replaySession(deps, ref);
   const fresh: HotState = {
     sequence: replayed.sequence,
     stateHash: replayed.stateHash,
@@ -61,14 +62,18 @@ export async function currentState(
  * to it (snapshot and tail) and writes it if newer. Never throws: failures are counted, and a
  * reader replays on a miss. While Redis is known to be down it skips the replay.
  */
-export function hotStateAfterAppend(agate: Agate, redis: Redis, health: CacheHealth): AfterAppend {
+export function hotStateAfterAppend(
+  deps: ReplayDeps,
+  redis: Redis,
+  health: CacheHealth,
+): AfterAppend {
   return async (batch) => {
     if (!isUsable(redis)) {
       recordError(health, new Error(`Redis is ${redis.status}; hot state not updated.`));
       return;
     }
     try {
-      const replayed = await agate.replay({
+      const replayed = await replaySession(deps, {
         tenantId: batch.tenantId,
         sessionId: batch.sessionId,
         to: batch.lastSequence,

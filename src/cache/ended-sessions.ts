@@ -1,6 +1,6 @@
 import { withTenant } from '../db/index.js';
 import { isAgateError } from '../errors/index.js';
-import type { Agate } from '../runtime/index.js';
+import type { ReplayDeps } from '../../replay/index.js';
 import { verifyScore } from './verify-score.js';
 import type { ScoreRejection } from './verify-score.js';
 
@@ -13,8 +13,11 @@ export type ScoredSessions = { scores: VerifiedScore[]; rejected: RejectedSessio
 const scoringConcurrency = 4;
 
 /** The tenant's ended sessions of these rules, as `agate_app` under row-level security. */
-export async function listEndedSessions(agate: Agate, query: LeaderboardQuery): Promise<string[]> {
-  const r = await withTenant(agate.pool, { tenantId: query.tenantId }, (tx) =>
+export async function listEndedSessions(
+  deps: ReplayDeps,
+  query: LeaderboardQuery,
+): Promise<string[]> {
+  const r = await withTenant(deps.pool, { tenantId: query.tenantId }, (tx) =>
     tx.query<{ id: string }>(
       `SELECT id FROM game.sessions WHERE rules = $1 AND status = 'ended' ORDER BY id`,
       [query.rules],
@@ -29,7 +32,7 @@ export async function listEndedSessions(agate: Agate, query: LeaderboardQuery): 
  * down) are thrown.
  */
 export async function scoreSessions(
-  agate: Agate,
+  deps: ReplayDeps,
   tenantId: string,
   sessionIds: readonly string[],
 ): Promise<ScoredSessions> {
@@ -39,7 +42,7 @@ export async function scoreSessions(
     while (next < sessionIds.length) {
       const sessionId = sessionIds[next++] as string;
       try {
-        const verdict = await verifyScore(agate, { tenantId, sessionId });
+        const verdict = await verifyScore(deps, { tenantId, sessionId });
         if (verdict.accepted) out.scores.push({ sessionId, score: verdict.score });
         else out.rejected.push({ sessionId, reason: verdict.reason });
       } catch (error) {

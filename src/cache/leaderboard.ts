@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { requireTenantId } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
-import type { Agate } from '../runtime/index.js';
+import type { ReplayDeps } from '../../replay/index.js';
 import { sessionEndedV1 } from '../game/index.js';
 import type { AfterAppend } from '../events/index.js';
 import { recordError } from './cache-health.js';
@@ -36,12 +36,12 @@ export const maxLeaderboardLimit = 1_000;
  * `session_not_found`; a Redis failure is counted and reported as `stored: false`.
  */
 export async function submitVerifiedScore(
-  agate: Agate,
+  deps: ReplayDeps,
   redis: Redis,
   health: CacheHealth,
   ref: { tenantId: string; sessionId: string },
 ): Promise<SubmitResult> {
-  const verdict = await verifyScore(agate, ref);
+  const verdict = await verifyScore(deps, ref);
   if (!verdict.accepted) return { accepted: false, reason: verdict.reason };
   const board = leaderboardKey(ref.tenantId, verdict.rules);
   const added = await tryRedis(redis, health, (r) =>
@@ -77,19 +77,19 @@ function fromReply(reply: readonly string[]): LeaderboardEntry[] {
 
 /** Without Redis: every ended session replayed from genesis with verify, nothing cached. */
 async function rankFromDatabase(
-  agate: Agate,
+  deps: ReplayDeps,
   query: LeaderboardQuery,
   limit: number,
 ): Promise<LeaderboardEntry[]> {
-  const ids = await listEndedSessions(agate, query);
-  return ranked((await scoreSessions(agate, query.tenantId, ids)).scores, limit);
+  const ids = await listEndedSessions(deps, query);
+  return ranked((await scoreSessions(deps, query.tenantId, ids)).scores, limit);
 }
 
 // One rebuild per board at a time in this process; concurrent readers wait for it.
 const rebuilding = new WeakMap<Redis, Map<string, Promise<RebuildResult>>>();
 
 function rebuildOnce(
-  agate: Agate,
+  deps: ReplayDeps,
   redis: Redis,
   health: CacheHealth,
   query: LeaderboardQuery,
@@ -99,9 +99,7 @@ function rebuildOnce(
   const key = leaderboardKey(query.tenantId, query.rules);
   const existing = running.get(key);
   if (existing !== undefined) return existing;
-  const started = rebuildLeaderboard(agate, redis, health, query).finally(() =>
-    running.delete(key),
-  );
+  const started = rebuildLeaderboard(deps, redis, health, query).finally(() => running.delete(key));
   running.set(key, started);
   return started;
 }
@@ -114,27 +112,27 @@ function rebuildOnce(
  * a verified replay of every ended session, without caching: slow, but the same answer.
  */
 export async function readLeaderboard(
-  agate: Agate,
+  deps: ReplayDeps,
   redis: Redis | null,
   health: CacheHealth,
   input: ReadLeaderboardInput,
 ): Promise<LeaderboardEntry[]> {
   const query = { tenantId: requireTenantId(input.tenantId), rules: input.rules };
   const limit = checkLimit(input.limit);
-  if (redis === null) return rankFromDatabase(agate, query, limit);
+  if (redis === null) return rankFromDatabase(deps, query, limit);
   const board = leaderboardKey(query.tenantId, query.rules);
   const built = leaderboardBuiltKey(query.tenantId, query.rules);
   const present = await tryRedis(redis, health, (r) => r.exists(built, board));
-  if (!present.ok) return rankFromDatabase(agate, query, limit);
+  if (!present.ok) return rankFromDatabase(deps, query, limit);
   if (present.value === 2) {
     health.hits += 1;
   } else {
     health.misses += 1;
-    const rebuilt = await rebuildOnce(agate, redis, health, query);
+    const rebuilt = await rebuildOnce(deps, redis, health, query);
     if (!rebuilt.built) return ranked(rebuilt.scores, limit);
   }
   const top = await tryRedis(redis, health, (r) => r.zrevrange(board, 0, limit - 1, 'WITHSCORES'));
-  return top.ok ? fromReply(top.value) : rankFromDatabase(agate, query, limit);
+  return top.ok ? fromReply(top.value) : rankFromDatabase(deps, query, limit);
 }
 
 /**
@@ -143,14 +141,14 @@ export async function readLeaderboard(
  * picks the session up).
  */
 export function leaderboardAfterAppend(
-  agate: Agate,
+  deps: ReplayDeps,
   redis: Redis,
   health: CacheHealth,
 ): AfterAppend {
   return async (batch) => {
     if (!batch.types.includes(sessionEndedV1.type)) return;
     try {
-      await submitVerifiedScore(agate, redis, health, batch);
+      await submitVerifiedScore(deps, redis, health, batch);
     } catch (error) {
       recordError(health, error);
     }

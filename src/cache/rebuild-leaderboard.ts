@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { requireTenantId } from '../db/index.js';
-import type { Agate } from '../runtime/index.js';
+import type { ReplayDeps } from '../../replay/index.js';
 import type { CacheHealth } from './cache-health.js';
 import { leaderboardBuildKey, leaderboardBuiltKey, leaderboardKey } from './cache-keys.js';
 import { listEndedSessions, scoreSessions } from './ended-sessions.js';
@@ -71,16 +71,16 @@ async function swapIn(
  * Redis took them.
  */
 async function catchUp(
-  agate: Agate,
+  deps: ReplayDeps,
   redis: Redis,
   health: CacheHealth,
   query: LeaderboardQuery,
   result: RebuildResult,
 ): Promise<boolean> {
   const seen = new Set([...result.scores, ...result.rejected].map((s) => s.sessionId));
-  const fresh = (await listEndedSessions(agate, query)).filter((id) => !seen.has(id));
+  const fresh = (await listEndedSessions(deps, query)).filter((id) => !seen.has(id));
   if (fresh.length === 0) return true;
-  const late = await scoreSessions(agate, query.tenantId, fresh);
+  const late = await scoreSessions(deps, query.tenantId, fresh);
   result.scores.push(...late.scores);
   result.rejected.push(...late.rejected);
   const members = late.scores.flatMap((s) => [s.score, s.sessionId]);
@@ -96,22 +96,22 @@ async function catchUp(
  * thrown; Redis failures are counted and reported as `built: false`.
  */
 export async function rebuildLeaderboard(
-  agate: Agate,
+  deps: ReplayDeps,
   redis: Redis,
   health: CacheHealth,
   input: LeaderboardQuery,
 ): Promise<RebuildResult> {
   const query = { tenantId: requireTenantId(input.tenantId), rules: input.rules };
-  const ids = await listEndedSessions(agate, query);
+  const ids = await listEndedSessions(deps, query);
   const result: RebuildResult = {
     built: false,
-    ...(await scoreSessions(agate, query.tenantId, ids)),
+    ...(await scoreSessions(deps, query.tenantId, ids)),
   };
   const swapped = await tryRedis(redis, health, (r) => swapIn(r, query, result.scores));
   if (!swapped.ok) return result;
   let complete = false;
   try {
-    complete = await catchUp(agate, redis, health, query, result);
+    complete = await catchUp(deps, redis, health, query, result);
   } finally {
     // A board that may miss a session must not count as built: the next read rebuilds it.
     if (!complete) {

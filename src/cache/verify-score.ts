@@ -1,5 +1,7 @@
 import { AgateError } from '../errors/index.js';
-import type { Agate } from '../runtime/index.js';
+import { getSession } from '../events/index.js';
+import { replaySession } from '../../replay/index.js';
+import type { ReplayDeps } from '../../replay/index.js';
 
 export type ScoreRejection = 'not_ended' | 'not_verified';
 export type ScoreVerdict =
@@ -12,13 +14,13 @@ export type ScoreVerdict =
  * cached is read: not the hot state, not a snapshot's state. Throws `session_not_found`.
  */
 export async function verifyScore(
-  agate: Agate,
+  deps: ReplayDeps,
   ref: { tenantId: string; sessionId: string },
 ): Promise<ScoreVerdict> {
-  const session = await agate.store.getSession(ref);
+  const session = await getSession(deps, ref);
   const sessionId = session.id;
   if (session.status !== 'ended') return { accepted: false, sessionId, reason: 'not_ended' };
-  const replayed = await agate.replay({
+  const replayed = await replaySession(deps, {
     tenantId: session.tenantId,
     sessionId,
     from: 'genesis',
@@ -27,7 +29,7 @@ export async function verifyScore(
   if (replayed.verified !== true || replayed.sequence !== session.lastSequence) {
     return { accepted: false, sessionId, reason: 'not_verified' };
   }
-  const rules = agate.games.find(session.rules, replayed.rulesVersion);
+  const rules = deps.games.find(session.rules, replayed.rulesVersion);
   if (rules === undefined) {
     throw new AgateError(
       'unknown_rules',

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { erasePlayer, exportPlayer } from '../players/index.js';
+import { erasePlayer, exportPlayer, recordPlayerExported } from '../players/index.js';
 import type { ErasedPlayer } from '../players/index.js';
 import { tenantArgument } from './cli-arguments.js';
-import { cliActor, recordCliAudit } from './cli-audit.js';
+import { cliActor } from './cli-audit.js';
 import { openAgate } from './open-agate.js';
 
 function describeErasure(erased: ErasedPlayer): string {
@@ -32,16 +32,10 @@ export function addGdprCommands(program: Command): void {
           role: 'agate_analyst',
         });
         // Recorded before the PII leaves, with counts only, as the API does.
-        await recordCliAudit(agate.pool, {
+        await recordPlayerExported(agate.pool, {
           tenantId: flags.tenant,
-          action: 'player.exported',
-          subject: exported.player.id,
-          details: {
-            sessions: exported.sessions.length,
-            events: exported.events.length,
-            auditEntries: exported.auditEntries.length,
-            erased: exported.player.erasedAt !== null,
-          },
+          actor: cliActor,
+          exported,
         });
         console.log(JSON.stringify(exported, null, 2));
       } finally {

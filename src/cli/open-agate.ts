@@ -65,13 +65,13 @@ export async function openAgate(
   const producer = createSnapshotProducer({ url: redisUrl, prefix });
   const health = createCacheHealth();
   const client = createRedis(redisUrl, { health });
+  const deps = { pool, games: defaultGames };
   const agate = createAgate({
-    pool,
-    games: defaultGames,
-    snapshots: (a) => snapshotQueueHook(producer, { pool: a.pool, store: a.store, games: a.games }),
+    ...deps,
+    snapshots: snapshotQueueHook(producer, deps),
     afterAppend: [
-      (a) => hotStateAfterAppend(a, client, health),
-      (a) => leaderboardAfterAppend(a, client, health),
+      hotStateAfterAppend(deps, client, health),
+      leaderboardAfterAppend(deps, client, health),
     ],
   });
   const close = async () => {

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { recordReplayed, replayAnswer } from '../../replay/index.js';
 import type { ReplayResult } from '../../replay/index.js';
 import { tenantArgument, oneOfArgument, wholeNumberArgument } from './cli-arguments.js';
-import { recordCliAudit } from './cli-audit.js';
+import { cliActor } from './cli-audit.js';
 import { exitCodes } from './exit-codes.js';
 import { openAgate } from './open-agate.js';
 
@@ -13,20 +14,6 @@ type ReplayFlags = {
   trace?: boolean;
   json?: boolean;
 };
-
-/** What `--json` prints: the replay without the library's bookkeeping fields. */
-function replayJson(result: ReplayResult): Record<string, unknown> {
-  return {
-    sessionId: result.sessionId,
-    sequence: result.sequence,
-    stateHash: result.stateHash,
-    state: result.state,
-    verified: result.verified,
-    divergences: result.divergences,
-    snapshotUsed: result.snapshotUsed,
-    ...(result.trace === null ? {} : { trace: result.trace }),
-  };
-}
 
 function startOf(result: ReplayResult, flags: ReplayFlags): string {
   if (result.snapshotUsed !== null) {
@@ -107,20 +94,17 @@ export function addReplayCommand(program: Command): void {
           role: 'agate_analyst',
           ...options,
         });
-        await recordCliAudit(agate.pool, {
+        await recordReplayed(agate.pool, {
           tenantId: flags.tenant,
-          action: 'session.replayed',
-          subject: result.sessionId,
-          details: {
-            query: options,
-            sequence: result.sequence,
-            stateHash: result.stateHash,
-            verified: result.verified,
-            divergences: result.divergences.length,
-          },
+          actor: cliActor,
+          query: options,
+          result,
         });
         console.log(
-          flags.json === true ? JSON.stringify(replayJson(result)) : describeReplay(result, flags),
+          flags.json === true
+            ? // without the bookkeeping fields, as the help for --json lists
+              JSON.stringify(replayAnswer(result, ['rulesVersion', 'eventsReplayed']))
+            : describeReplay(result, flags),
         );
         // A corrupt snapshot found on the way counts too: the store holds something wrong.
         if (result.divergences.length > 0) process.exitCode = exitCodes.divergence;

@@ -46,7 +46,7 @@ export function startDemoWorker(agate: Agate, queue: DemoQueue): SnapshotWorker 
   return startSnapshotWorker({
     url: queue.url,
     prefix: queue.prefix,
-    deps: { pool: agate.pool, store: agate.store, games: agate.games },
+    deps: { pool: agate.pool, games: agate.games },
     concurrency: 2,
     onError: () => undefined,
   });

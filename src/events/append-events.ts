@@ -208,11 +208,13 @@ export async function appendEvents(deps: StoreDeps, input: AppendInput): Promise
   return accepted;
 }
 
+/** Each hook in turn; one that throws is reported once and does not stop the next. */
 async function runAfterAppend(deps: StoreDeps, batch: AppendedBatch): Promise<void> {
-  if (deps.afterAppend === undefined) return;
-  try {
-    await deps.afterAppend(batch);
-  } catch (error) {
-    deps.onAfterAppendError?.(error, batch);
+  for (const hook of deps.afterAppend) {
+    try {
+      await hook(batch);
+    } catch (error) {
+      deps.onAfterAppendError?.(error, batch);
+    }
   }
 }

@@ -20,8 +20,8 @@ export type EventStoreOptions = {
   pool: Pool;
   catalog: EventTypeCatalog;
   limits?: Partial<Limits>;
-  /** Work to run after each committed append (the snapshotter); see `AfterAppend`. */
-  afterAppend?: AfterAppend;
+  /** Work to run in order after each committed append (the snapshotter); see `AfterAppend`. */
+  afterAppend?: readonly AfterAppend[];
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
 };
 
@@ -42,7 +42,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     catalog: options.catalog,
     limits: resolveLimits(options.limits),
     sessionRules: new SessionRulesCache(),
-    afterAppend: options.afterAppend,
+    afterAppend: options.afterAppend ?? [],
     onAfterAppendError: options.onAfterAppendError,
   };
   return {

@@ -51,7 +51,7 @@ export async function selectSession(
 }
 
 /** The session as its tenant sees it; `session_not_found` for a missing or foreign one. */
-export async function getSession(deps: StoreDeps, ref: SessionRef): Promise<Session> {
+export async function getSession(deps: Pick<StoreDeps, 'pool'>, ref: SessionRef): Promise<Session> {
   const { tenantId, sessionId } = checkRef(ref);
   const session = await withTenant(deps.pool, { tenantId, role: ref.role }, (tx) =>
     selectSession(tx, sessionId),

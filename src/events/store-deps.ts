@@ -17,7 +17,8 @@ export type AppendedBatch = {
 
 /**
  * Runs after an append committed, never inside its transaction. It cannot fail the append: an
- * error it throws goes to `onAfterAppendError`, and work it skipped is redone by the nightly job.
+ * error it throws goes to `onAfterAppendError` (once), the next hook still runs, and work it
+ * skipped is redone by the nightly job.
  */
 export type AfterAppend = (batch: AppendedBatch) => Promise<void>;
 
@@ -27,6 +28,7 @@ export type StoreDeps = {
   catalog: EventTypeCatalog;
   limits: Limits;
   sessionRules: SessionRulesCache;
-  afterAppend?: AfterAppend;
+  /** Run in order after each committed append. */
+  afterAppend: readonly AfterAppend[];
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
 };

@@ -5,4 +5,6 @@ export type { ErasedPlayer, ErasePlayerInput } from './erase-player.js';
 export { exportPlayer } from './export-player.js';
 export type { ExportPlayerInput, PlayerAuditEntry, PlayerExport } from './export-player.js';
 export { piiColumns } from './pii-columns.js';
+export { recordPlayerExported } from './record-player-exported.js';
+export type { PlayerExportedAudit } from './record-player-exported.js';
 export type { Player } from './player.js';

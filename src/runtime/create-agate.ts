@@ -7,20 +7,18 @@ import type { WrittenSnapshot } from '../snapshots/index.js';
 import { replaySession } from '../../replay/index.js';
 import type { ReplayDeps, ReplayOptions, ReplayResult } from '../../replay/index.js';
 
-/** Work to run after each committed append, built once the store exists (hooks replay through it). */
-export type AgateHook = (agate: Agate) => AfterAppend;
-
 export type AgateOptions = {
   pool: Pool;
   games: GameCatalog;
   limits?: Partial<Limits>;
   /**
-   * Snapshots after each append: in process (true, the default), none (false), or handed to
-   * another sink (the snapshot queue) that falls back to writing in process when it cannot.
+   * Snapshots after each append: in process (true, the default), none (false), or this hook (the
+   * snapshot queue's, built from the same pool and games) that falls back to writing in process.
    */
-  snapshots?: boolean | AgateHook;
+  snapshots?: boolean | AfterAppend;
   /** More work after each committed append, after the snapshots (the Redis hot state). */
-  afterAppend?: readonly AgateHook[];
+  afterAppend?: readonly AfterAppend[];
+  /** Called once for each hook that throws; the append has committed and the next hook still runs. */
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
 };
 
@@ -33,44 +31,27 @@ export type Agate = {
   snapshot(ref: { tenantId: string; sessionId: string }): Promise<WrittenSnapshot>;
 };
 
+function snapshotHooks(deps: ReplayDeps, snapshots: AgateOptions['snapshots']): AfterAppend[] {
+  if (snapshots === false) return [];
+  if (typeof snapshots === 'function') return [snapshots];
+  return [inlineSnapshotter(deps)];
+}
+
 export function createAgate(options: AgateOptions): Agate {
-  const snapshots: AgateHook | undefined =
-    options.snapshots === false
-      ? undefined
-      : typeof options.snapshots === 'function'
-        ? options.snapshots
-        : (agate) =>
-            inlineSnapshotter({ pool: agate.pool, store: agate.store, games: agate.games });
-  const factories = [
-    ...(snapshots === undefined ? [] : [snapshots]),
-    ...(options.afterAppend ?? []),
-  ];
-  // Hooks replay through the store they are hooks of, so they are built once `agate` exists.
-  let hooks: AfterAppend[] = [];
-  const runHooks = async (batch: AppendedBatch) => {
-    for (const hook of hooks) {
-      try {
-        await hook(batch);
-      } catch (error) {
-        options.onAfterAppendError?.(error, batch);
-      }
-    }
-  };
-  const store: EventStore = createEventStore({
+  // Replay needs only the pool and the games, so every hook is built before the store exists.
+  const deps: ReplayDeps = { pool: options.pool, games: options.games };
+  const store = createEventStore({
     pool: options.pool,
     catalog: options.games.eventTypes,
     limits: options.limits,
-    afterAppend: factories.length === 0 ? undefined : runHooks,
+    afterAppend: [...snapshotHooks(deps, options.snapshots), ...(options.afterAppend ?? [])],
     onAfterAppendError: options.onAfterAppendError,
   });
-  const deps: ReplayDeps = { pool: options.pool, store, games: options.games };
-  const agate: Agate = {
+  return {
     pool: options.pool,
     games: options.games,
     store,
     replay: (replayOptions) => replaySession(deps, replayOptions),
     snapshot: (ref) => snapshotSession(deps, ref),
   };
-  hooks = factories.map((factory) => factory(agate));
-  return agate;
 }

@@ -1,2 +1,2 @@
 export { createAgate } from './create-agate.js';
-export type { Agate, AgateHook, AgateOptions } from './create-agate.js';
+export type { Agate, AgateOptions } from './create-agate.js';

@@ -1,4 +1,5 @@
 import { AgateError } from '../errors/index.js';
+import { getSession } from '../events/index.js';
 import type { AfterAppend } from '../events/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
 import { snapshotBoundaries } from './boundaries.js';
@@ -33,7 +34,7 @@ export async function snapshotSession(
   deps: ReplayDeps,
   ref: { tenantId: string; sessionId: string },
 ): Promise<WrittenSnapshot> {
-  const session = await deps.store.getSession(ref);
+  const session = await getSession(deps, ref);
   if (session.lastSequence === 0) {
     throw new AgateError(
       'invalid_request',

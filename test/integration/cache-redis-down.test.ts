@@ -47,7 +47,7 @@ function storeWith(pool: Pool, redis: Redis, health: CacheHealth, failures: unkn
   return createAgate({
     pool,
     games: tinyGames,
-    afterAppend: [(a) => hotStateAfterAppend(a, redis, health)],
+    afterAppend: [hotStateAfterAppend({ pool, games: tinyGames }, redis, health)],
     onAfterAppendError: (error) => failures.push(error),
   }).store;
 }

@@ -64,7 +64,7 @@ function hookedStore(hook: AfterAppend, failures: unknown[]): EventStore {
   return createEventStore({
     pool: db.pool,
     catalog: tinyGames.eventTypes,
-    afterAppend: hook,
+    afterAppend: [hook],
     onAfterAppendError: (error) => failures.push(error),
   });
 }

@@ -53,7 +53,7 @@ async function playOver(
   }
   for (let sequence = 50; sequence <= inputs.length; sequence += 50)
     await writeSnapshot(
-      { pool: db.pool, store: agate.store, games: tinyGames },
+      { pool: db.pool, games: tinyGames },
       { tenantId, sessionId: session.id, sequence, reason: 'interval' },
     );
   const live = await agate.replay({

@@ -38,7 +38,7 @@ let tenantId: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   agate = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
-  deps = { pool: db.pool, store: agate.store, games: tinyGames };
+  deps = { pool: db.pool, games: tinyGames };
   tenantId = (await createTenant(db.pool, { name: 'snapshot queue', actor: 'test' })).id;
 });
 afterAll(() => db.drop());
@@ -160,10 +160,9 @@ describe('snapshot queue', () => {
     const store = createEventStore({
       pool: db.pool,
       catalog: tinyGames.eventTypes,
-      afterAppend: (batch) => hook(batch),
+      afterAppend: [snapshotQueueHook(h.producer, deps)],
       onAfterAppendError: (error) => errors.push(error),
     });
-    const hook = snapshotQueueHook(h.producer, { pool: db.pool, store, games: tinyGames });
     const s = await store.createSession({ tenantId, rules: 'tiny' });
     const events = eventsWith(60, [5]);
     expect((await store.appendEvents({ tenantId, sessionId: s.id, events })).ok).toBe(true);
@@ -189,10 +188,9 @@ describe('snapshot queue', () => {
     const store = createEventStore({
       pool: db.pool,
       catalog: tinyGames.eventTypes,
-      afterAppend: (batch) => hook(batch),
+      afterAppend: [snapshotQueueHook(producer, deps)],
       onAfterAppendError: (error) => errors.push(error),
     });
-    const hook = snapshotQueueHook(producer, { pool: db.pool, store, games: tinyGames });
     const s = await store.createSession({ tenantId, rules: 'tiny' });
 
     const started = performance.now();

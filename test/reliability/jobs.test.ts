@@ -182,11 +182,10 @@ describe('the nightly job as a process', () => {
     // A worker on the real Redis (only the run's proxy is cut), slowed by the database so that
     // the run is still waiting for its day-boundary jobs when its connection goes.
     await slowSnapshotWrites(db.pool, 0.1);
-    const agate = createAgate({ pool: db.pool, games: defaultGames, snapshots: false });
     const worker = startSnapshotWorker({
       url: redisUrl,
       prefix,
-      deps: { pool: db.pool, store: agate.store, games: defaultGames },
+      deps: { pool: db.pool, games: defaultGames },
       concurrency: 2,
     });
     t.onTestFinished(async () => {

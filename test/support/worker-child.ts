@@ -4,7 +4,6 @@
 //   AGATE_WORKER_CONCURRENCY                       jobs in flight (default 3)
 import { createPool } from '../../src/db/index.js';
 import { startSnapshotWorker, WorkerSupervisor } from '../../src/jobs/queue/index.js';
-import { createAgate } from '../../src/runtime/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
 import { tinyGames } from './tiny-rules.js';
 
@@ -16,8 +15,7 @@ function required(name: string): string {
 
 const concurrency = Number(process.env.AGATE_WORKER_CONCURRENCY ?? '3');
 const pool = createPool({ connectionString: required('DATABASE_URL'), max: concurrency + 1 });
-const { store } = createAgate({ pool, games: tinyGames, snapshots: false });
-const deps: ReplayDeps = { pool, games: tinyGames, store };
+const deps: ReplayDeps = { pool, games: tinyGames };
 const worker = startSnapshotWorker({
   url: required('REDIS_URL'),
   prefix: required('AGATE_QUEUE_PREFIX'),

@@ -1,8 +1,7 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { AgateError } from '../../errors/index.js';
 import { eventBatchSchema, keyWriter } from '../../events/index.js';
-import type { AppendResult, Limits, NewEvent } from '../../events/index.js';
+import type { Limits, NewEvent } from '../../events/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
@@ -15,6 +14,7 @@ import {
   queryInteger,
   queryIntegerIn,
 } from '../schemas.js';
+import { sendAppendResult } from '../send-append-result.js';
 
 /**
  * The append body. Each event, and the batch size, is checked by the store (so the refusal names
@@ -35,25 +35,6 @@ const pageQuery = z.strictObject({
     .optional()
     .meta({ description: 'Events per page (default 100); at most 1,000 are sent.' }),
 });
-
-/** 201 with the sequences, or 200 with the same body when the whole batch was stored before. */
-export function sendAppendResult(reply: FastifyReply, result: AppendResult): FastifyReply {
-  if (!result.ok) {
-    const details: Record<string, unknown> =
-      result.currentSequence === null ? {} : { currentSequence: result.currentSequence };
-    if (result.reason === 'event_id_conflict') {
-      details.index = result.index;
-      details.eventId = result.eventId;
-    }
-    throw new AgateError(result.reason, result.message, { details });
-  }
-  const body = {
-    firstSequence: result.firstSequence,
-    lastSequence: result.lastSequence,
-    events: result.events,
-  };
-  return reply.code(result.duplicate ? 200 : 201).send(body);
-}
 
 export function registerEventRoutes(app: FastifyInstance, context: ApiContext): void {
   const { store } = context.agate;

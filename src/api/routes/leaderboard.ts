@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { maxLeaderboardLimit, readLeaderboard } from '../../cache/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf } from '../auth.js';
+import { defaultRules } from '../default-rules.js';
 import { defineRoute } from '../define-route.js';
 import { leaderboardSchema, queryIntegerIn } from '../schemas.js';
-import { defaultRules } from './sessions.js';
 
 const boardQuery = z.strictObject({
   limit: queryIntegerIn(1, maxLeaderboardLimit)

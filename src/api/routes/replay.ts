@@ -1,6 +1,6 @@
-import { recordAudit } from '../../db/index.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { recordReplayed, replayAnswer } from '../../../replay/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
@@ -49,31 +49,13 @@ export function registerReplayRoutes(app: FastifyInstance, context: ApiContext):
           ...query,
         }),
       );
-      await recordAudit(agate.pool, {
+      await recordReplayed(agate.pool, {
         tenantId: principal.tenantId,
         actor: principal.id,
-        action: 'session.replayed',
-        subject: result.sessionId,
-        details: {
-          query,
-          sequence: result.sequence,
-          stateHash: result.stateHash,
-          verified: result.verified,
-          divergences: result.divergences.length,
-        },
+        query,
+        result,
       });
-      return {
-        sessionId: result.sessionId,
-        rulesVersion: result.rulesVersion,
-        sequence: result.sequence,
-        stateHash: result.stateHash,
-        state: result.state,
-        verified: result.verified,
-        divergences: result.divergences,
-        snapshotUsed: result.snapshotUsed,
-        eventsReplayed: result.eventsReplayed,
-        ...(result.trace === null ? {} : { trace: result.trace }),
-      };
+      return replayAnswer(result);
     },
   );
 }

@@ -43,8 +43,7 @@ export function queueDispatch(agate: Agate, producer: SnapshotProducer) {
   const round = `n${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   return async (targets: SnapshotTarget[]): Promise<void> => {
     if ((await producer.enqueue(targets, { round })) === 'queued') return;
-    for (const target of targets)
-      await writeSnapshot({ pool: agate.pool, store: agate.store, games: agate.games }, target);
+    for (const target of targets) await writeSnapshot(agate, target);
   };
 }
 

@@ -222,8 +222,7 @@ async function settle(
 }
 
 async function writeAll(agate: Agate, targets: SnapshotTarget[]): Promise<void> {
-  for (const target of targets)
-    await writeSnapshot({ pool: agate.pool, store: agate.store, games: agate.games }, target);
+  for (const target of targets) await writeSnapshot(agate, target);
 }
 
 /** The summary entry and the audit mark, together: a run counts as completed with both. */

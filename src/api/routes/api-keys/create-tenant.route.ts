@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { AgateError } from '../../../errors/index.js';
+import { createTenant } from '../../../tenants/index.js';
+import type { ApiContext } from '../../api-context.js';
+import { operatorOf } from '../../auth.js';
+import { defineRoute } from '../../define-route.js';
+import { createdKeySchema, storableText, time, uuid } from '../../schemas.js';
+
+const createTenantBody = z
+  .strictObject({ name: storableText(200).trim().min(1) })
+  .meta({ id: 'CreateTenant' });
+
+const createdTenantSchema = z
+  .object({
+    id: uuid,
+    name: z.string(),
+    createdAt: time,
+    adminKey: createdKeySchema,
+  })
+  .meta({ id: 'CreatedTenant' });
+
+/** A tenant and its first admin key, for operator keys (ADR 0014); audited with the tenant. */
+export function registerCreateTenantRoute(app: FastifyInstance, context: ApiContext): void {
+  const { pool } = context.agate;
+
+  defineRoute(
+    app,
+    {
+      method: 'POST',
+      url: '/v1/tenants',
+      operationId: 'createTenant',
+      summary:
+        'Create a tenant and its first admin key (shown only in this response); needs an operator key.',
+      tag: 'admin',
+      access: ['operator'],
+      body: createTenantBody,
+      responses: {
+        201: { description: 'The tenant and its admin key.', body: createdTenantSchema },
+      },
+    },
+    async ({ body }, request, reply) => {
+      const operator = operatorOf(request);
+      const tenant = await createTenant(pool, {
+        name: body.name,
+        actor: operator.id,
+        adminKey: true,
+      });
+      const key = tenant.adminKey;
+      if (key === null) throw new AgateError('internal', 'The tenant was created without its key.');
+      void reply.header('cache-control', 'no-store');
+      return reply.code(201).send({
+        id: tenant.id,
+        name: tenant.name,
+        createdAt: tenant.createdAt,
+        adminKey: { id: key.id, key: key.key, role: key.role, label: key.label },
+      });
+    },
+  );
+}

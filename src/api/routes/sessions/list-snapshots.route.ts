@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import { listSnapshots } from '../../../../replay/index.js';
+import { withTenant } from '../../../db/index.js';
+import { checkRef, notFound, selectSession } from '../../../events/index.js';
+import type { ApiContext } from '../../api-context.js';
+import { principalOf, readRoleOf } from '../../auth.js';
+import { defineRoute } from '../../define-route.js';
+import { idParams, snapshotListSchema } from '../../schemas.js';
+import { sessionReaders } from './session-readers.js';
+
+/** A session's snapshots without their states, read in one transaction with the session. */
+export function registerListSnapshotsRoute(app: FastifyInstance, context: ApiContext): void {
+  const { agate } = context;
+
+  defineRoute(
+    app,
+    {
+      method: 'GET',
+      url: '/v1/sessions/:id/snapshots',
+      operationId: 'listSnapshots',
+      summary: 'The session’s snapshots, newest first, without their states.',
+      tag: 'sessions',
+      access: sessionReaders,
+      params: idParams,
+      responses: { 200: { description: 'The snapshots.', body: snapshotListSchema } },
+    },
+    async ({ params }, request) => {
+      const principal = principalOf(request);
+      const { tenantId, sessionId } = checkRef({
+        tenantId: principal.tenantId,
+        sessionId: params.id,
+      });
+      const snapshots = await withTenant(
+        agate.pool,
+        { tenantId, role: readRoleOf(principal) },
+        async (tx) => {
+          const session = await selectSession(tx, sessionId);
+          if (session === undefined) throw notFound(sessionId);
+          return listSnapshots(tx, session.id, session.lastSequence);
+        },
+      );
+      return { snapshots };
+    },
+  );
+}

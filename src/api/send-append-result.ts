@@ -1,0 +1,22 @@
+import type { FastifyReply } from 'fastify';
+import { AgateError } from '../errors/index.js';
+import type { AppendResult } from '../events/index.js';
+
+/** 201 with the sequences, or 200 with the same body when the whole batch was stored before. */
+export function sendAppendResult(reply: FastifyReply, result: AppendResult): FastifyReply {
+  if (!result.ok) {
+    const details: Record<string, unknown> =
+      result.currentSequence === null ? {} : { currentSequence: result.currentSequence };
+    if (result.reason === 'event_id_conflict') {
+      details.index = result.index;
+      details.eventId = result.eventId;
+    }
+    throw new AgateError(result.reason, result.message, { details });
+  }
+  const body = {
+    firstSequence: result.firstSequence,
+    lastSequence: result.lastSequence,
+    events: result.events,
+  };
+  return reply.code(result.duplicate ? 200 : 201).send(body);
+}
