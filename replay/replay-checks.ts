@@ -1,15 +1,18 @@
 import type { AgateError } from '../src/errors/index.js';
 import type { PoolClient } from '../src/db/index.js';
-import type { Session } from '../src/events/index.js';
+import { listSnapshots, selectSnapshotState } from '../src/events/index.js';
+import type {
+  Anchor,
+  Session,
+  SnapshotCandidate,
+  StoredSnapshot,
+  TailEvent,
+} from '../src/events/index.js';
 import { diffPaths } from './diff.js';
 import type { Divergence, DivergenceKind } from './divergence.js';
 import { stateHash } from './fold.js';
 import type { Folder, FoldStart, ReplayEvent } from './fold.js';
-import { listSnapshots, loadSnapshotState } from './load-snapshots.js';
-import type { StoredSnapshot } from './load-snapshots.js';
-import type { SnapshotCandidate } from './load-start.js';
 import { chainHashAt } from './read-tail.js';
-import type { TailEvent } from './read-tail.js';
 
 export type PickedStart = {
   start?: FoldStart;
@@ -71,7 +74,7 @@ async function pickSnapshotOneByOne(
   const corrupt: Divergence[] = [];
   for (const snap of await listSnapshots(tx, session.id, target)) {
     if (snap.rulesVersion !== session.rulesVersion || snap.sequence === 0) continue;
-    const state = await loadSnapshotState(tx, session.id, snap.sequence);
+    const state = await selectSnapshotState(tx, session.id, snap.sequence);
     const actual = stateHash(state);
     if (actual !== snap.stateHash) {
       corrupt.push(corruptSnapshot(session, snap, actual));
@@ -102,7 +105,7 @@ export async function checkSnapshotAt(
   for (const snap of checks) {
     if (snap.sequence !== folder.sequence) continue;
     const stored =
-      'state' in snap ? snap.state : await loadSnapshotState(tx, session.id, snap.sequence);
+      'state' in snap ? snap.state : await selectSnapshotState(tx, session.id, snap.sequence);
     const content = stateHash(stored);
     const actual = stateHash(folder.state);
     if (content === snap.stateHash && actual === snap.stateHash) continue;
@@ -190,24 +193,6 @@ export function integrityDivergence(error: AgateError, event: ReplayEvent | unde
   if (details.lastMissing !== undefined) divergence.lastMissing = details.lastMissing;
   if (details.goneMonths !== undefined) divergence.goneMonths = details.goneMonths;
   return divergence;
-}
-
-export type Anchor = { sequence: number; headHash: string };
-
-/**
- * The head hashes the nightly job recorded for this session (`anchor.recorded` in the audit log,
- * live months and those retention archived).
- */
-export async function listAnchors(tx: PoolClient, sessionId: string): Promise<Anchor[]> {
-  const r = await tx.query<{ sequence: string; head: string }>(
-    `SELECT details->>'sequence' AS sequence, details->>'headHash' AS head FROM admin.audit_log
-      WHERE action = 'anchor.recorded' AND subject = $1
-     UNION ALL
-     SELECT details->>'sequence', details->>'headHash' FROM archive.audit_log
-      WHERE action = 'anchor.recorded' AND subject = $1`,
-    [sessionId],
-  );
-  return r.rows.map((row) => ({ sequence: Number(row.sequence), headHash: row.head }));
 }
 
 /** With verify: does the chain at this sequence end in the head the nightly job anchored? */

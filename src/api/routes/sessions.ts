@@ -1,10 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { listSnapshots } from '../../../replay/index.js';
 import { currentState } from '../../cache/index.js';
-import { withTenant } from '../../db/index.js';
 import { AgateError } from '../../errors/index.js';
-import { checkRef, keyWriter, maxSeedLength, notFound, selectSession } from '../../events/index.js';
+import { keyWriter, listSessionSnapshots, maxSeedLength } from '../../events/index.js';
 import type { Session } from '../../events/index.js';
 import type { GameCatalog } from '../../game/index.js';
 import type { ApiContext } from '../api-context.js';
@@ -176,19 +174,11 @@ export function registerSessionRoutes(app: FastifyInstance, context: ApiContext)
     },
     async ({ params }, request) => {
       const principal = principalOf(request);
-      const { tenantId, sessionId } = checkRef({
+      const snapshots = await listSessionSnapshots(agate, {
         tenantId: principal.tenantId,
         sessionId: params.id,
+        role: readRoleOf(principal),
       });
-      const snapshots = await withTenant(
-        agate.pool,
-        { tenantId, role: readRoleOf(principal) },
-        async (tx) => {
-          const session = await selectSession(tx, sessionId);
-          if (session === undefined) throw notFound(sessionId);
-          return listSnapshots(tx, session.id, session.lastSequence);
-        },
-      );
       return { snapshots };
     },
   );
