@@ -1,5 +1,6 @@
 import { withTenant } from '../db/index.js';
 import { isAgateError } from '../errors/index.js';
+import { listEndedSessionIds } from '../events/index.js';
 import type { Agate } from '../runtime/index.js';
 import { verifyScore } from './verify-score.js';
 import type { ScoreRejection } from './verify-score.js';
@@ -14,13 +15,9 @@ const scoringConcurrency = 4;
 
 /** The tenant's ended sessions of these rules, as `agate_app` under row-level security. */
 export async function listEndedSessions(agate: Agate, query: LeaderboardQuery): Promise<string[]> {
-  const r = await withTenant(agate.pool, { tenantId: query.tenantId }, (tx) =>
-    tx.query<{ id: string }>(
-      `SELECT id FROM game.sessions WHERE rules = $1 AND status = 'ended' ORDER BY id`,
-      [query.rules],
-    ),
+  return withTenant(agate.pool, { tenantId: query.tenantId }, (tx) =>
+    listEndedSessionIds(tx, query.rules),
   );
-  return r.rows.map((row) => row.id);
 }
 
 /**

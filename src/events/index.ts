@@ -40,27 +40,37 @@ export type { Anchor } from './anchors.queries.js';
 export { selectEventPage, selectTailPage } from './events.queries.js';
 export type { StoredEvent, TailEvent } from './events.queries.js';
 export {
-  listEndedSessionIds,
+  fullVerifyTargets,
+  incrementalTargets,
   selectAuditSessions,
+  verifyBacklog,
+} from './audit-sessions.queries.js';
+export type {
+  AuditSession,
+  AuditSnapshot,
+  AuditStart,
+  AuditTarget,
+} from './audit-sessions.queries.js';
+export {
+  listEndedSessionIds,
+  listPlayerSessionIds,
   selectSession,
   selectSessionBounds,
   selectSessionStart,
 } from './sessions.queries.js';
-export type {
-  AuditSession,
-  SessionRow,
-  SessionStart,
-  SnapshotCandidate,
-  AuditSnapshot,
-} from './sessions.queries.js';
+export type { SessionRow, SessionStart, SnapshotCandidate } from './sessions.queries.js';
 export {
+  countMissingSnapshots,
   countSnapshots,
   deleteSnapshot,
   insertSnapshot,
+  listDayBoundaryTargets,
+  listMissingIntervalTargets,
   listSnapshots,
+  selectSnapshotLag,
   selectSnapshotState,
 } from './snapshots.queries.js';
-export type { NewSnapshot, StoredSnapshot } from './snapshots.queries.js';
+export type { NewSnapshot, SnapshotSpot, StoredSnapshot } from './snapshots.queries.js';
 export { missingEvents, missingRange } from './missing-events.js';
 export type { MissingRange } from './missing-events.js';
 export { toSession } from './session.js';

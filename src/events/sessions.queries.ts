@@ -1,12 +1,10 @@
-// The reads of game.sessions: the only module that holds their SQL, including the round trips
-// that read a session with its snapshots, anchors and first events (the replay start, the
-// nightly audit's batch). Invariants: every read runs in the caller's transaction, under its
+// The reads of game.sessions: the only module that holds their SQL, with the round trip that
+// reads a session with its newest snapshot and first events (the replay start); the nightly
+// audit's reads of sessions are in `audit-sessions.queries.ts`. Invariants: every read runs in the caller's transaction, under its
 // tenant (RLS), so another tenant's session reads as absent; a session is read by id; the events
 // are read as `events.queries.ts` reads them (live and archived months, by (session_id, sequence)
 // within the session's server_time bounds, in sequence order).
 import type { PoolClient, sessions } from '../db/index.js';
-import { anchorPairsJson, anchorsOf } from './anchors.queries.js';
-import type { Anchor } from './anchors.queries.js';
 
 import { storedEvents, tailEventsOf, tailRowJson } from './events.queries.js';
 import type { TailEvent, TailRow } from './events.queries.js';
@@ -65,6 +63,20 @@ export async function selectSessionBounds(
       lastEventAt: row.last_event_at,
     })
   );
+}
+
+/** The ids of the player's sessions after `after`, in id order, at most `limit`. */
+export async function listPlayerSessionIds(
+  tx: PoolClient,
+  playerId: string,
+  after: string,
+  limit: number,
+): Promise<string[]> {
+  const r = await tx.query<{ id: string }>(
+    `SELECT id FROM game.sessions WHERE player_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+    [playerId, after, limit],
+  );
+  return r.rows.map((row) => row.id);
 }
 
 /** The ids of the tenant's ended sessions of these rules, in id order. */
@@ -170,86 +182,4 @@ export async function selectSessionStart(
   const result = await tx.query<StartRow>(startQuery, [sessionId, target, pageSize]);
   const row = result.rows[0];
   return row && { session: toSession(row), newest: candidateOf(row) };
-}
-
-/** A snapshot as the audit batch reads it: with its state. */
-export type AuditSnapshot = StoredSnapshot & { state: unknown };
-
-/** A session of an audit batch, with what the audit folds and checks from its start. */
-export type AuditSession = {
-  session: Session;
-  /** Its snapshots from the fold's start on, with their states. */
-  snapshots: AuditSnapshot[];
-  anchors: Anchor[];
-  /** The first events after the fold's start, at most the page size. */
-  tail: TailEvent[];
-  /** A snapshot below the start was written since the last audit: fold from genesis. */
-  rewrittenBelow: boolean;
-};
-
-type AuditRow = SessionRow & {
-  snaps: [number, number, string, string, string, unknown][] | null;
-  anchors: [string, string][] | null;
-  tail: TailRow[] | null;
-  rewritten_below: boolean;
-};
-
-/**
- * Parameters: session ids, the fold's start per session, the audit mark, the page size. The
- * anchors are read as `anchorPairsJson` reads them (live months: the audit runs nightly, before
- * retention archives any) and the first page of events as the tail reader does.
- */
-const auditQuery = `
-  SELECT ${sessionColumns},
-         (SELECT json_agg(json_build_array(n.sequence, n.rules_version, encode(n.state_hash, 'hex'),
-                                           n.reason, n.created_at, n.state) ORDER BY n.sequence)
-            FROM game.snapshots n WHERE n.session_id = s.id AND n.sequence >= w.after) AS snaps,
-         ${anchorPairsJson('s')} AS anchors,
-         (SELECT json_agg(${tailRowJson('t.')} ORDER BY t.sequence)
-            FROM (SELECT e.event_id, e.sequence, e.event_type, e.event_version, e.event_data, e.hash
-                    FROM game.events e
-                   WHERE e.session_id = s.id AND e.sequence > w.after AND e.sequence <= s.last_sequence
-                     AND e.server_time >= s.first_event_at AND e.server_time <= s.last_event_at
-                   ORDER BY e.sequence LIMIT $4) AS t) AS tail,
-         EXISTS (SELECT 1 FROM game.snapshots n WHERE n.session_id = s.id AND n.sequence < w.after
-                    AND $3::timestamptz IS NOT NULL AND n.created_at >= $3) AS rewritten_below
-    FROM unnest($1::uuid[], $2::bigint[]) AS w(id, after)
-    JOIN game.sessions s ON s.id = w.id`;
-
-function auditSessionOf(row: AuditRow): AuditSession {
-  const { snaps, anchors, tail, rewritten_below: rewrittenBelow, ...sessionRow } = row;
-  return {
-    session: toSession(sessionRow),
-    snapshots: (snaps ?? []).map(([sequence, rulesVersion, hash, reason, createdAt, state]) => ({
-      sequence,
-      rulesVersion,
-      stateHash: hash,
-      reason,
-      createdAt: new Date(createdAt),
-      state,
-    })),
-    anchors: anchorsOf(anchors),
-    tail: tailEventsOf(tail),
-    rewrittenBelow,
-  };
-}
-
-/**
- * In one round trip, the sessions of `batch` this tenant has, each from its `after` sequence
- * (0: genesis), by id, with at most `pageSize` events each; `since` is the last completed
- * audit's mark (null: none).
- */
-export async function selectAuditSessions(
-  tx: PoolClient,
-  batch: readonly { sessionId: string; after: number }[],
-  since: Date | null,
-  pageSize: number,
-): Promise<Map<string, AuditSession>> {
-  const r = await tx.query<AuditRow>(auditQuery, [
-    batch.map((b) => b.sessionId),
-    batch.map((b) => b.after),
-    since,
-    pageSize,
-  ]);
-  return new Map(r.rows.map((row) => [row.id, auditSessionOf(row)]));
 }

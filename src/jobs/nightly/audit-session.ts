@@ -12,6 +12,7 @@ import type { PoolClient } from '../../db/index.js';
 import type {
   Anchor,
   AuditSession,
+  AuditStart,
   AuditSnapshot,
   Session,
   TailEvent,
@@ -32,8 +33,6 @@ import type { Divergence, Folder, FoldStart, ReplayEvent } from '../../../replay
 import { loadAuditSession } from './load-audit-sessions.js';
 
 /** Where the previous audit left a session: the snapshot it verified (0: genesis) and the chain there. */
-export type AuditStart = { snapshotSequence: number; chainHash: Buffer; stateHash: string };
-
 export type AuditProgress = AuditStart & { verifiedSequence: number };
 
 export type SessionAudit = {
