@@ -29,7 +29,7 @@ export async function* readTailPages(
 ): AsyncGenerator<TailEvent[]> {
   const bounds = boundsOf(session);
   const fetchAfter = (cursor: number) =>
-    selectTailPage(tx, session.id, bounds, cursor, to, tailPageSize);
+    selectTailPage(tx, { sessionId: session.id, bounds, after: cursor, to, limit: tailPageSize });
   let next = first !== undefined && first.length > 0 ? Promise.resolve(first) : fetchAfter(after);
   let cursor = after;
   try {
@@ -61,13 +61,12 @@ export async function chainHashAt(
   session: TailSession,
   sequence: number,
 ): Promise<Buffer | undefined> {
-  const [event] = await selectTailPage(
-    tx,
-    session.id,
-    boundsOf(session),
-    sequence - 1,
-    sequence,
-    1,
-  );
+  const [event] = await selectTailPage(tx, {
+    sessionId: session.id,
+    bounds: boundsOf(session),
+    after: sequence - 1,
+    to: sequence,
+    limit: 1,
+  });
   return event?.sequence === sequence ? Buffer.from(event.hash, 'hex') : undefined;
 }

@@ -96,14 +96,21 @@ export const pageQuery = storedEvents(
  */
 const tailPageQuery = `SELECT json_agg(${tailRowJson()} ORDER BY sequence) AS page FROM (${pageQuery}) AS tail`;
 
+/**
+ * A page of one session's events: after `after` up to `to`, at most `limit`; `bounds` are the
+ * session's (`boundsOf`), which bound server_time.
+ */
+export type EventRange = {
+  sessionId: string;
+  bounds: EventBounds;
+  after: number;
+  to: number;
+  limit: number;
+};
+
 /** `pageQuery`'s parameters, or undefined when the range holds no event (nothing to ask). */
-function pageParams(
-  sessionId: string,
-  bounds: EventBounds,
-  after: number,
-  to: number,
-  limit: number,
-): unknown[] | undefined {
+function pageParams(range: EventRange): unknown[] | undefined {
+  const { sessionId, bounds, after, to, limit } = range;
   if (bounds.firstEventAt === null || bounds.lastEventAt === null || after >= to) return undefined;
   return [sessionId, after, to, bounds.firstEventAt, bounds.lastEventAt, limit];
 }
@@ -119,19 +126,9 @@ export function tailEventsOf(rows: readonly TailRow[] | null): TailEvent[] {
   }));
 }
 
-/**
- * One page of a session's events in sequence order, after `after` up to `to`, at most `limit`,
- * every column. `bounds` are the session's (`boundsOf`): server_time is bounded by them.
- */
-export async function selectEventPage(
-  tx: PoolClient,
-  sessionId: string,
-  bounds: EventBounds,
-  after: number,
-  to: number,
-  limit: number,
-): Promise<StoredEvent[]> {
-  const params = pageParams(sessionId, bounds, after, to, limit);
+/** One page of a session's events in sequence order, every column. */
+export async function selectEventPage(tx: PoolClient, range: EventRange): Promise<StoredEvent[]> {
+  const params = pageParams(range);
   if (params === undefined) return [];
   const result = await tx.query<EventRow>(pageQuery, params);
   return result.rows.map((r) => ({
@@ -149,15 +146,8 @@ export async function selectEventPage(
 }
 
 /** `selectEventPage` with what replay needs only, read as one JSON array (`tailPageQuery`). */
-export async function selectTailPage(
-  tx: PoolClient,
-  sessionId: string,
-  bounds: EventBounds,
-  after: number,
-  to: number,
-  limit: number,
-): Promise<TailEvent[]> {
-  const params = pageParams(sessionId, bounds, after, to, limit);
+export async function selectTailPage(tx: PoolClient, range: EventRange): Promise<TailEvent[]> {
+  const params = pageParams(range);
   if (params === undefined) return [];
   const result = await tx.query<{ page: TailRow[] | null }>(tailPageQuery, params);
   return tailEventsOf(result.rows[0]?.page ?? null);

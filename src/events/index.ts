@@ -37,8 +37,8 @@ export { boundsOf } from './event-bounds.js';
 export type { EventBounds } from './event-bounds.js';
 export { listAnchors, recordAnchors } from './anchors.queries.js';
 export type { Anchor } from './anchors.queries.js';
-export { selectEventPage, selectTailPage } from './events.queries.js';
-export type { StoredEvent, TailEvent } from './events.queries.js';
+export { selectTailPage } from './events.queries.js';
+export type { EventRange, StoredEvent, TailEvent } from './events.queries.js';
 export {
   fullVerifyTargets,
   incrementalTargets,

@@ -1,9 +1,8 @@
 import { withTenant } from '../db/index.js';
 import type { PoolClient } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
-import type { EventBounds } from './event-bounds.js';
 import { selectEventPage } from './events.queries.js';
-import type { StoredEvent } from './events.queries.js';
+import type { EventRange, StoredEvent } from './events.queries.js';
 import { checkRef, notFound } from './get-session.js';
 import type { SessionRef } from './get-session.js';
 import { missingEvents, missingRange } from './missing-events.js';
@@ -31,16 +30,13 @@ function checkCursor(name: string, value: unknown, min: number, fallback: number
  */
 export async function selectCompletePage(
   tx: PoolClient,
-  sessionId: string,
-  bounds: EventBounds,
-  after: number,
-  to: number,
-  limit: number,
+  range: EventRange,
 ): Promise<StoredEvent[]> {
-  const events = await selectEventPage(tx, sessionId, bounds, after, to, limit);
-  const missing = missingRange(events, after, to, limit);
+  const events = await selectEventPage(tx, range);
+  const missing = missingRange(events, range.after, range.to, range.limit);
   if (missing === undefined) return events;
-  throw await missingEvents(tx, { id: sessionId, ...bounds }, missing.first, missing.last);
+  const session = { id: range.sessionId, ...range.bounds };
+  throw await missingEvents(tx, session, missing.first, missing.last);
 }
 
 /** A keyset page: events with sequence > `after`, at most `limit` (default 100, max 1,000). */
@@ -52,7 +48,7 @@ export async function readEvents(deps: StoreDeps, input: ReadEventsInput): Promi
     const bounds = await selectSessionBounds(tx, sessionId);
     if (bounds === undefined) throw notFound(sessionId);
     const last = bounds.lastSequence;
-    const events = await selectCompletePage(tx, sessionId, bounds, after, last, limit);
+    const events = await selectCompletePage(tx, { sessionId, bounds, after, to: last, limit });
     const seen = events.at(-1)?.sequence;
     return { events, nextAfter: seen !== undefined && seen < last ? seen : null };
   });
@@ -75,7 +71,7 @@ export async function* streamEvents(
   const to = Math.min(checkCursor('to', input.to, 0, bounds.lastSequence), bounds.lastSequence);
   while (after < to) {
     const page = await withTenant(deps.pool, context, (tx) =>
-      selectCompletePage(tx, sessionId, bounds, after, to, pageSize),
+      selectCompletePage(tx, { sessionId, bounds, after, to, limit: pageSize }),
     );
     yield* page;
     after = page[page.length - 1]?.sequence ?? to;

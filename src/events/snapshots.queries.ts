@@ -109,6 +109,12 @@ export async function countSnapshots(tx: PoolClient): Promise<number> {
 /** Where a snapshot is due: a session (and its tenant) and the sequence it should reflect. */
 export type SnapshotSpot = { tenantId: string; sessionId: string; sequence: number };
 
+type SpotRow = { session_id: string; tenant_id: string; sequence: number };
+
+function spotOf(row: SpotRow): SnapshotSpot {
+  return { tenantId: row.tenant_id, sessionId: row.session_id, sequence: row.sequence };
+}
+
 /**
  * Across tenants (agate_maintenance): each session with events before `boundary` whose last
  * event before it has no snapshot at or after it, with that event's sequence, by session id.
@@ -117,8 +123,8 @@ export async function listDayBoundaryTargets(
   tx: PoolClient,
   boundary: Date,
 ): Promise<SnapshotSpot[]> {
-  const r = await tx.query<{ session_id: string; tenant_id: string; target: number }>(
-    `SELECT s.id AS session_id, s.tenant_id, t.target
+  const r = await tx.query<SpotRow>(
+    `SELECT s.id AS session_id, s.tenant_id, t.target AS sequence
        FROM game.sessions s
        CROSS JOIN LATERAL (
          SELECT max(e.sequence) AS target FROM game.events e
@@ -128,11 +134,7 @@ export async function listDayBoundaryTargets(
       ORDER BY s.id`,
     [boundary],
   );
-  return r.rows.map((row) => ({
-    tenantId: row.tenant_id,
-    sessionId: row.session_id,
-    sequence: row.target,
-  }));
+  return r.rows.map(spotOf);
 }
 
 /**
@@ -143,7 +145,7 @@ export async function listMissingIntervalTargets(
   tx: PoolClient,
   interval: number,
 ): Promise<SnapshotSpot[]> {
-  const r = await tx.query<{ session_id: string; tenant_id: string; sequence: number }>(
+  const r = await tx.query<SpotRow>(
     `SELECT s.id AS session_id, s.tenant_id, g.sequence
        FROM game.sessions s CROSS JOIN LATERAL generate_series($1::bigint, s.last_sequence, $1::bigint) AS g(sequence)
       WHERE s.last_sequence >= $1
@@ -151,11 +153,7 @@ export async function listMissingIntervalTargets(
       ORDER BY s.id, g.sequence`,
     [interval],
   );
-  return r.rows.map((row) => ({
-    tenantId: row.tenant_id,
-    sessionId: row.session_id,
-    sequence: row.sequence,
-  }));
+  return r.rows.map(spotOf);
 }
 
 /** How many of `spots` have no snapshot (across tenants as agate_maintenance). */

@@ -85,14 +85,13 @@ async function eventsOf(tx: PoolClient, session: Session): Promise<StoredEvent[]
   const found: StoredEvent[] = [];
   let after = 0;
   while (after < session.lastSequence) {
-    const page = await selectCompletePage(
-      tx,
-      session.id,
+    const page = await selectCompletePage(tx, {
+      sessionId: session.id,
       bounds,
       after,
-      session.lastSequence,
-      pageSize,
-    );
+      to: session.lastSequence,
+      limit: pageSize,
+    });
     found.push(...page);
     after = page.at(-1)?.sequence ?? session.lastSequence;
   }
