@@ -27,8 +27,8 @@ import {
   checkHead,
   checkSnapshotAt,
   integrityDivergence,
-  pickSnapshot,
 } from './replay-checks.js';
+import { pickSnapshot } from './pick-snapshot.js';
 import { readTailPages, tailPageSize } from './read-tail.js';
 
 export type ReplayDeps = { pool: Pool; store: EventStore; games: GameCatalog };

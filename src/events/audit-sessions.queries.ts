@@ -16,7 +16,7 @@ import { sessionColumns } from './sessions.queries.js';
 import type { SessionRow } from './sessions.queries.js';
 import type { StoredSnapshot } from './snapshots.queries.js';
 
-/** Where the last clean audit of a session stopped: the snapshot it verified and its hashes. */
+/** Where the previous audit left a session: the snapshot it verified (0: genesis) and the chain there. */
 export type AuditStart = { snapshotSequence: number; chainHash: Buffer; stateHash: string };
 
 /** A session due for an audit, with where its last clean audit stopped (null: genesis). */

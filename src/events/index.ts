@@ -52,6 +52,7 @@ export type {
   AuditTarget,
 } from './audit-sessions.queries.js';
 export {
+  countPlayerSessions,
   listEndedSessionIds,
   listPlayerSessionIds,
   selectSession,

@@ -65,6 +65,15 @@ export async function selectSessionBounds(
   );
 }
 
+/** How many sessions the player has. */
+export async function countPlayerSessions(tx: PoolClient, playerId: string): Promise<number> {
+  const r = await tx.query<{ n: number }>(
+    'SELECT count(*)::integer AS n FROM game.sessions WHERE player_id = $1',
+    [playerId],
+  );
+  return r.rows[0]?.n ?? 0;
+}
+
 /** The ids of the player's sessions after `after`, in id order, at most `limit`. */
 export async function listPlayerSessionIds(
   tx: PoolClient,

@@ -32,7 +32,6 @@ import {
 import type { Divergence, Folder, FoldStart, ReplayEvent } from '../../../replay/index.js';
 import { loadAuditSession } from './load-audit-sessions.js';
 
-/** Where the previous audit left a session: the snapshot it verified (0: genesis) and the chain there. */
 export type AuditProgress = AuditStart & { verifiedSequence: number };
 
 export type SessionAudit = {
