@@ -2,10 +2,7 @@ export { diffPaths } from './diff.js';
 export type { Divergence, DivergenceKind } from './divergence.js';
 export { createFolder, foldAll, stateHash } from './fold.js';
 export type { Folder, FoldSession, FoldStart, ReplayEvent } from './fold.js';
-export { listSnapshots, loadSnapshotState } from './load-snapshots.js';
-export type { StoredSnapshot } from './load-snapshots.js';
-export { readTailPages, tailEventsOf, tailRowJson } from './read-tail.js';
-export type { TailEvent, TailRow } from './read-tail.js';
+export { readTailPages } from './read-tail.js';
 export {
   checkAnchorAt,
   checkHead,
@@ -13,7 +10,6 @@ export {
   corruptSnapshot,
   integrityDivergence,
 } from './replay-checks.js';
-export type { Anchor } from './replay-checks.js';
 export { recordReplayed } from './record-replayed.js';
 export type { ReplayedAudit } from './record-replayed.js';
 export { replayAnswer } from './replay-answer.js';

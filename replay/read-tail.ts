@@ -1,71 +1,12 @@
 import type { PoolClient } from '../src/db/index.js';
-import {
-  boundsOf,
-  missingEvents,
-  missingRange,
-  pageParams,
-  pageQuery,
-} from '../src/events/index.js';
-import type { EventBounds } from '../src/events/index.js';
-
-/** A stored event with what replay checks and folds, and nothing else. */
-export type TailEvent = {
-  eventId: string;
-  sequence: number;
-  type: string;
-  version: number;
-  data: Record<string, unknown>;
-  /** The chain hash, hex. */
-  hash: string;
-};
-
-/** How the tail queries return a page: a JSON array of these rows, in sequence order. */
-export type TailRow = [string, number, string, number, Record<string, unknown>, string];
-
-/** One `TailRow`, built by PostgreSQL from game.events columns (optionally qualified). */
-export function tailRowJson(alias = ''): string {
-  const c = (column: string) => `${alias}${column}`;
-  return `json_build_array(${c('event_id')}, ${c('sequence')}, ${c('event_type')},
-    ${c('event_version')}, ${c('event_data')}, encode(${c('hash')}, 'hex'))`;
-}
-
-export function tailEventsOf(rows: readonly TailRow[] | null): TailEvent[] {
-  return (rows ?? []).map((r) => ({
-    eventId: r[0],
-    sequence: r[1],
-    type: r[2],
-    version: r[3],
-    data: r[4],
-    hash: r[5],
-  }));
-}
-
-/** Events in a page of the tail. */
-export const tailPageSize = 2_000;
+import { boundsOf, missingEvents, missingRange, selectTailPage } from '../src/events/index.js';
+import type { EventBounds, TailEvent } from '../src/events/index.js';
 
 /**
- * One page of the tail (`pageQuery`, the store's own page read) as one JSON array of `TailRow`s:
- * the client parses it with one JSON.parse instead of decoding every field of every row, which
- * halves its cost per event (the data is the jsonb's own text, so it parses to the same value as
- * a plain read). The time bounds (`boundsOf`) let PostgreSQL read only the partitions that can
- * hold the session; known at planning (an unnamed statement, so a custom plan), they let it walk
- * one partition's primary key in order and stop at the limit.
+ * Events in a page of the tail: each page is one JSON array (`selectTailPage`), parsed with one
+ * JSON.parse.
  */
-const tailPageQuery = `SELECT json_agg(${tailRowJson()} ORDER BY sequence) AS page FROM (${pageQuery}) AS tail`;
-
-async function selectTailPage(
-  tx: PoolClient,
-  sessionId: string,
-  bounds: EventBounds,
-  after: number,
-  to: number,
-  limit: number,
-): Promise<TailEvent[]> {
-  const params = pageParams(sessionId, bounds, after, to, limit);
-  if (params === undefined) return [];
-  const result = await tx.query<{ page: TailRow[] | null }>(tailPageQuery, params);
-  return tailEventsOf(result.rows[0]?.page ?? null);
-}
+export const tailPageSize = 2_000;
 
 type TailSession = EventBounds & { id: string };
 
@@ -88,7 +29,7 @@ export async function* readTailPages(
 ): AsyncGenerator<TailEvent[]> {
   const bounds = boundsOf(session);
   const fetchAfter = (cursor: number) =>
-    selectTailPage(tx, session.id, bounds, cursor, to, tailPageSize);
+    selectTailPage(tx, { sessionId: session.id, bounds, after: cursor, to, limit: tailPageSize });
   let next = first !== undefined && first.length > 0 ? Promise.resolve(first) : fetchAfter(after);
   let cursor = after;
   try {
@@ -120,13 +61,12 @@ export async function chainHashAt(
   session: TailSession,
   sequence: number,
 ): Promise<Buffer | undefined> {
-  const [event] = await selectTailPage(
-    tx,
-    session.id,
-    boundsOf(session),
-    sequence - 1,
-    sequence,
-    1,
-  );
+  const [event] = await selectTailPage(tx, {
+    sessionId: session.id,
+    bounds: boundsOf(session),
+    after: sequence - 1,
+    to: sequence,
+    limit: 1,
+  });
   return event?.sequence === sequence ? Buffer.from(event.hash, 'hex') : undefined;
 }

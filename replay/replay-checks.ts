@@ -1,23 +1,11 @@
 import type { AgateError } from '../src/errors/index.js';
 import type { PoolClient } from '../src/db/index.js';
-import type { Session } from '../src/events/index.js';
+import { selectSnapshotState } from '../src/events/index.js';
+import type { Anchor, Session, StoredSnapshot } from '../src/events/index.js';
 import { diffPaths } from './diff.js';
 import type { Divergence, DivergenceKind } from './divergence.js';
 import { stateHash } from './fold.js';
-import type { Folder, FoldStart, ReplayEvent } from './fold.js';
-import { listSnapshots, loadSnapshotState } from './load-snapshots.js';
-import type { StoredSnapshot } from './load-snapshots.js';
-import type { SnapshotCandidate } from './load-start.js';
-import { chainHashAt } from './read-tail.js';
-import type { TailEvent } from './read-tail.js';
-
-export type PickedStart = {
-  start?: FoldStart;
-  used: StoredSnapshot | null;
-  corrupt: Divergence[];
-  /** The first page of the events after `start`, when it was read with the snapshot. */
-  tail?: TailEvent[];
-};
+import type { Folder, ReplayEvent } from './fold.js';
 
 /** What an analyst runs to replace a session's bad snapshots with ones rebuilt from its log. */
 export function rebuildCommand(sessionId: string, tenantId: string): string {
@@ -41,50 +29,6 @@ export function corruptSnapshot(
 }
 
 /**
- * The newest snapshot at or below the target, of the session's rules version, whose state hashes
- * to its recorded hash and whose sequence still has its event (the chain resumes from that
- * event's hash; a snapshot past a deleted or dropped event would let a replay reach its target
- * over events that are gone, so it is passed over and the reader names what is missing); the
- * ones passed over for a bad hash are returned as divergences. `newest` is that snapshot as
- * `selectSessionStart` read it: when it holds (the usual case) nothing more is read; when it
- * does not, the older ones are tried one by one.
- */
-export async function pickSnapshot(
-  tx: PoolClient,
-  session: Session,
-  target: number,
-  newest: SnapshotCandidate | null,
-): Promise<PickedStart> {
-  if (newest === null) return { used: null, corrupt: [] };
-  if (newest.chainHash !== undefined && stateHash(newest.state) === newest.stateHash) {
-    const { state, chainHash: previousHash, tail, ...used } = newest;
-    return { start: { sequence: newest.sequence, state, previousHash }, used, corrupt: [], tail };
-  }
-  return pickSnapshotOneByOne(tx, session, target);
-}
-
-async function pickSnapshotOneByOne(
-  tx: PoolClient,
-  session: Session,
-  target: number,
-): Promise<PickedStart> {
-  const corrupt: Divergence[] = [];
-  for (const snap of await listSnapshots(tx, session.id, target)) {
-    if (snap.rulesVersion !== session.rulesVersion || snap.sequence === 0) continue;
-    const state = await loadSnapshotState(tx, session.id, snap.sequence);
-    const actual = stateHash(state);
-    if (actual !== snap.stateHash) {
-      corrupt.push(corruptSnapshot(session, snap, actual));
-      continue;
-    }
-    const previousHash = await chainHashAt(tx, session, snap.sequence);
-    if (previousHash === undefined) continue;
-    return { start: { sequence: snap.sequence, state, previousHash }, used: snap, corrupt };
-  }
-  return { used: null, corrupt };
-}
-
-/**
  * With verify: does every stored snapshot at the folder's sequence agree with itself and with the
  * replayed state? Its stored state must hash to its recorded hash (else `snapshot_corrupt`, which
  * a plain replay would pass over) and that hash must be the replayed state's (else `snapshot`, a
@@ -102,7 +46,7 @@ export async function checkSnapshotAt(
   for (const snap of checks) {
     if (snap.sequence !== folder.sequence) continue;
     const stored =
-      'state' in snap ? snap.state : await loadSnapshotState(tx, session.id, snap.sequence);
+      'state' in snap ? snap.state : await selectSnapshotState(tx, session.id, snap.sequence);
     const content = stateHash(stored);
     const actual = stateHash(folder.state);
     if (content === snap.stateHash && actual === snap.stateHash) continue;
@@ -190,24 +134,6 @@ export function integrityDivergence(error: AgateError, event: ReplayEvent | unde
   if (details.lastMissing !== undefined) divergence.lastMissing = details.lastMissing;
   if (details.goneMonths !== undefined) divergence.goneMonths = details.goneMonths;
   return divergence;
-}
-
-export type Anchor = { sequence: number; headHash: string };
-
-/**
- * The head hashes the nightly job recorded for this session (`anchor.recorded` in the audit log,
- * live months and those retention archived).
- */
-export async function listAnchors(tx: PoolClient, sessionId: string): Promise<Anchor[]> {
-  const r = await tx.query<{ sequence: string; head: string }>(
-    `SELECT details->>'sequence' AS sequence, details->>'headHash' AS head FROM admin.audit_log
-      WHERE action = 'anchor.recorded' AND subject = $1
-     UNION ALL
-     SELECT details->>'sequence', details->>'headHash' FROM archive.audit_log
-      WHERE action = 'anchor.recorded' AND subject = $1`,
-    [sessionId],
-  );
-  return r.rows.map((row) => ({ sequence: Number(row.sequence), headHash: row.head }));
 }
 
 /** With verify: does the chain at this sequence end in the head the nightly job anchored? */

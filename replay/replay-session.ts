@@ -1,28 +1,34 @@
 import { AgateError, isAgateError } from '../src/errors/index.js';
 import { withTenant } from '../src/db/index.js';
 import type { Pool, PoolClient, TenantRole } from '../src/db/index.js';
-import { checkRef, notFound, selectSession } from '../src/events/index.js';
-import type { Session } from '../src/events/index.js';
+import {
+  checkRef,
+  listAnchors,
+  listSnapshots,
+  notFound,
+  selectSession,
+  selectSessionStart,
+} from '../src/events/index.js';
+import type {
+  Anchor,
+  Session,
+  SessionStart,
+  StoredSnapshot,
+  TailEvent,
+} from '../src/events/index.js';
 import type { GameCatalog, GameRules } from '../src/game/index.js';
 import type { Divergence } from './divergence.js';
 import { createFolder, integrityError, stateHash } from './fold.js';
 import type { Folder, FoldSession, ReplayEvent } from './fold.js';
-import { listSnapshots } from './load-snapshots.js';
-import type { StoredSnapshot } from './load-snapshots.js';
 import {
   checkAnchorAt,
   checkBeyondEnd,
   checkHead,
   checkSnapshotAt,
   integrityDivergence,
-  listAnchors,
-  pickSnapshot,
 } from './replay-checks.js';
-import type { Anchor } from './replay-checks.js';
-import { selectSessionStart } from './load-start.js';
-import type { SessionStart } from './load-start.js';
-import { readTailPages } from './read-tail.js';
-import type { TailEvent } from './read-tail.js';
+import { pickSnapshot } from './pick-snapshot.js';
+import { readTailPages, tailPageSize } from './read-tail.js';
 
 /** What replay reads through: the pool and the games whose rules fold the events. */
 export type ReplayDeps = { pool: Pool; games: GameCatalog };
@@ -119,7 +125,7 @@ export async function replayInTransaction(
 ): Promise<ReplayResult> {
   const fromSnapshot = options.verify !== true && options.from !== 'genesis';
   const loaded = fromSnapshot
-    ? await selectSessionStart(tx, sessionId, options.to)
+    ? await selectSessionStart(tx, sessionId, options.to, tailPageSize)
     : await selectSession(tx, sessionId).then((session) => session && { session, newest: null });
   if (loaded === undefined) throw notFound(sessionId);
   return replayIn(tx, games, loaded, options);

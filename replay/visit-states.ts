@@ -1,10 +1,9 @@
 import type { PoolClient } from '../src/db/index.js';
-import type { Session } from '../src/events/index.js';
+import { listAnchors } from '../src/events/index.js';
+import type { Anchor, Session } from '../src/events/index.js';
 import type { GameRules } from '../src/game/index.js';
 import { createFolder, integrityError, stateHash } from './fold.js';
 import type { Folder } from './fold.js';
-import { listAnchors } from './replay-checks.js';
-import type { Anchor } from './replay-checks.js';
 import { foldSessionOf } from './replay-session.js';
 import { readTailPages } from './read-tail.js';
 

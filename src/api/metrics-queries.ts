@@ -1,6 +1,7 @@
 import { addMonths, formatMonth, monthOf } from '../../partitions/index.js';
 import { withMaintenance } from '../db/index.js';
-import { readNightlyState, verifyBacklog } from '../jobs/nightly/index.js';
+import { selectSnapshotLag, verifyBacklog } from '../events/index.js';
+import { readNightlyState } from '../jobs/nightly/index.js';
 import type { Pool, PoolClient } from '../db/index.js';
 
 // The gauges a scrape reads from PostgreSQL. All run as agate_maintenance (they cross tenants),
@@ -25,16 +26,7 @@ async function readOnly(tx: PoolClient): Promise<void> {
 export async function snapshotLag(pool: Pool): Promise<number> {
   return withMaintenance(pool, async (tx) => {
     await readOnly(tx);
-    const result = await tx.query<{ lag: number }>(
-      `SELECT coalesce(max(s.last_sequence - coalesce(latest.sequence, 0)), 0)::float8 AS lag
-         FROM (SELECT id, last_sequence FROM game.sessions
-                WHERE updated_at > now() - interval '1 hour'
-                ORDER BY updated_at DESC LIMIT $1) s
-         LEFT JOIN LATERAL (SELECT max(sequence) AS sequence FROM game.snapshots
-                             WHERE session_id = s.id) latest ON true`,
-      [snapshotLagSessions],
-    );
-    return result.rows[0]?.lag ?? 0;
+    return selectSnapshotLag(tx, snapshotLagSessions);
   });
 }
 

@@ -1,5 +1,6 @@
 import { withTenant } from '../db/index.js';
 import { isAgateError } from '../errors/index.js';
+import { listEndedSessionIds } from '../events/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
 import { verifyScore } from './verify-score.js';
 import type { ScoreRejection } from './verify-score.js';
@@ -17,13 +18,9 @@ export async function listEndedSessions(
   deps: ReplayDeps,
   query: LeaderboardQuery,
 ): Promise<string[]> {
-  const r = await withTenant(deps.pool, { tenantId: query.tenantId }, (tx) =>
-    tx.query<{ id: string }>(
-      `SELECT id FROM game.sessions WHERE rules = $1 AND status = 'ended' ORDER BY id`,
-      [query.rules],
-    ),
+  return withTenant(deps.pool, { tenantId: query.tenantId }, (tx) =>
+    listEndedSessionIds(tx, query.rules),
   );
-  return r.rows.map((row) => row.id);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { withTenant } from '../db/index.js';
+import { countSnapshots as countTenantSnapshots } from '../events/index.js';
 import { startSnapshotWorker } from '../jobs/queue/index.js';
 import type { SnapshotProducer, SnapshotWorker } from '../jobs/queue/index.js';
 import type { Agate } from '../runtime/index.js';
@@ -8,10 +9,7 @@ export type DemoQueue = { url: string; prefix: string; producer: SnapshotProduce
 
 /** The tenant's stored snapshots, counted under row-level security. */
 export async function countSnapshots(agate: Agate, tenantId: string): Promise<number> {
-  const r = await withTenant(agate.pool, { tenantId }, (tx) =>
-    tx.query<{ n: number }>('SELECT count(*)::int AS n FROM game.snapshots'),
-  );
-  return r.rows[0]?.n ?? 0;
+  return withTenant(agate.pool, { tenantId }, (tx) => countTenantSnapshots(tx));
 }
 
 /**

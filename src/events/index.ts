@@ -24,24 +24,55 @@ export {
 export type { NewEvent } from './event-envelope.js';
 export { createEventStore } from './event-store.js';
 export type { EventStore, EventStoreOptions } from './event-store.js';
-export { checkRef, getSession, notFound, selectSession, sessionColumns } from './get-session.js';
-export type { SessionRef, SessionRow } from './get-session.js';
+export { checkRef, getSession, notFound } from './get-session.js';
+export type { SessionRef } from './get-session.js';
+export { listSessionSnapshots } from './list-session-snapshots.js';
 export { defaultLimits, resolveLimits } from './limits.js';
 export type { Limits } from './limits.js';
 export { deriveEventSeed, drawSessionSecret, fetchEventSeeds } from './event-seeds.js';
 export { drawSeed, prepareBatch, serverSeedIds, shapeBatch } from './prepare-batch.js';
 export type { PreparedEvent, SeedPolicy, ShapedEvent } from './prepare-batch.js';
-export {
-  boundsOf,
-  pageParams,
-  pageQuery,
-  readEvents,
-  selectCompletePage,
-  storedEvents,
-  streamEvents,
-} from './read-events.js';
+export { readEvents, selectCompletePage, streamEvents } from './read-events.js';
+export type { EventPage, ReadEventsInput, StreamEventsInput } from './read-events.js';
+export { boundsOf } from './event-bounds.js';
 export type { EventBounds } from './event-bounds.js';
-export type { EventPage, ReadEventsInput, StoredEvent, StreamEventsInput } from './read-events.js';
+export { listAnchors, recordAnchors } from './anchors.queries.js';
+export type { Anchor } from './anchors.queries.js';
+export { selectTailPage } from './events.queries.js';
+export type { EventRange, StoredEvent, TailEvent } from './events.queries.js';
+export {
+  fullVerifyTargets,
+  incrementalTargets,
+  selectAuditSessions,
+  verifyBacklog,
+} from './audit-sessions.queries.js';
+export type {
+  AuditSession,
+  AuditSnapshot,
+  AuditStart,
+  AuditTarget,
+} from './audit-sessions.queries.js';
+export {
+  countPlayerSessions,
+  listEndedSessionIds,
+  listPlayerSessionIds,
+  selectSession,
+  selectSessionBounds,
+  selectSessionStart,
+} from './sessions.queries.js';
+export type { SessionRow, SessionStart, SnapshotCandidate } from './sessions.queries.js';
+export {
+  countMissingSnapshots,
+  countSnapshots,
+  deleteSnapshot,
+  insertSnapshot,
+  listDayBoundaryTargets,
+  listMissingIntervalTargets,
+  listSnapshots,
+  selectSnapshotLag,
+  selectSnapshotState,
+} from './snapshots.queries.js';
+export type { NewSnapshot, SnapshotSpot, StoredSnapshot } from './snapshots.queries.js';
 export { missingEvents, missingRange } from './missing-events.js';
 export type { MissingRange } from './missing-events.js';
 export { toSession } from './session.js';

@@ -3,6 +3,7 @@ import { uuidv7 } from 'uuidv7';
 import { auditLog, isUuid, requireTenantId, withTenant } from '../db/index.js';
 import type { Pool, PoolClient } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
+import { countPlayerSessions } from '../events/index.js';
 import { piiColumns } from './pii-columns.js';
 import { playerNotFound } from './player.js';
 
@@ -27,16 +28,14 @@ export type ErasedPlayer = {
 
 type LockedPlayer = { erased_at: Date | null; sessions: number };
 
+/** The player's row, locked, with how many sessions it has (counted once the lock is held). */
 async function lockPlayer(tx: PoolClient, playerId: string): Promise<LockedPlayer | undefined> {
-  const result = await tx.query<LockedPlayer>(
-    `SELECT p.erased_at,
-            (SELECT count(*)::integer FROM game.sessions s WHERE s.player_id = p.id) AS sessions
-       FROM public.players p
-      WHERE p.id = $1
-        FOR UPDATE OF p`,
+  const result = await tx.query<{ erased_at: Date | null }>(
+    `SELECT p.erased_at FROM public.players p WHERE p.id = $1 FOR UPDATE OF p`,
     [playerId],
   );
-  return result.rows[0];
+  const row = result.rows[0];
+  return row && { erased_at: row.erased_at, sessions: await countPlayerSessions(tx, playerId) };
 }
 
 async function clearPii(tx: PoolClient, playerId: string, columns: string[]): Promise<Date> {

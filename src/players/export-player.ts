@@ -2,7 +2,12 @@ import { eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { isUuid, players, requireTenantId, withTenant } from '../db/index.js';
 import type { Pool, PoolClient, TenantRole } from '../db/index.js';
-import { boundsOf, selectCompletePage, selectSession } from '../events/index.js';
+import {
+  boundsOf,
+  listPlayerSessionIds,
+  selectCompletePage,
+  selectSession,
+} from '../events/index.js';
 import type { Session, StoredEvent } from '../events/index.js';
 import { playerNotFound, toPlayer } from './player.js';
 import type { Player } from './player.js';
@@ -37,12 +42,6 @@ export type PlayerExport = {
 
 const pageSize = 1_000;
 
-const sessionIdsQuery = `
-  SELECT id FROM game.sessions
-   WHERE player_id = $1 AND id > $2
-   ORDER BY id
-   LIMIT $3`;
-
 /** The player's audit entries from live and archived months, each branch ordered and limited. */
 const auditPage = (table: string) => `
   SELECT id, occurred_at, occurred_at::text AS cursor, actor, action, subject, details
@@ -70,14 +69,14 @@ async function sessionsOf(tx: PoolClient, playerId: string): Promise<Session[]> 
   const found: Session[] = [];
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
-    const page = await tx.query<{ id: string }>(sessionIdsQuery, [playerId, after, pageSize]);
-    for (const { id } of page.rows) {
+    const page = await listPlayerSessionIds(tx, playerId, after, pageSize);
+    for (const id of page) {
       const session = await selectSession(tx, id);
       if (session !== undefined) found.push(session);
     }
-    const last = page.rows.at(-1);
-    if (last === undefined || page.rows.length < pageSize) return found;
-    after = last.id;
+    const last = page.at(-1);
+    if (last === undefined || page.length < pageSize) return found;
+    after = last;
   }
 }
 
@@ -86,14 +85,13 @@ async function eventsOf(tx: PoolClient, session: Session): Promise<StoredEvent[]
   const found: StoredEvent[] = [];
   let after = 0;
   while (after < session.lastSequence) {
-    const page = await selectCompletePage(
-      tx,
-      session.id,
+    const page = await selectCompletePage(tx, {
+      sessionId: session.id,
       bounds,
       after,
-      session.lastSequence,
-      pageSize,
-    );
+      to: session.lastSequence,
+      limit: pageSize,
+    });
     found.push(...page);
     after = page.at(-1)?.sequence ?? session.lastSequence;
   }

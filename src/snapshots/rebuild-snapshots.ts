@@ -2,19 +2,20 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { uuidv7 } from 'uuidv7';
 import { auditLog, withTenant } from '../db/index.js';
 import type { PoolClient } from '../db/index.js';
-import { checkRef, notFound, selectSession } from '../events/index.js';
-import type { Session } from '../events/index.js';
 import {
+  checkRef,
+  deleteSnapshot,
+  insertSnapshot,
   listSnapshots,
-  loadSnapshotState,
-  rulesOf,
-  stateHash,
-  visitStates,
-} from '../../replay/index.js';
-import type { ReplayDeps, StoredSnapshot, VisitedState } from '../../replay/index.js';
+  notFound,
+  selectSession,
+  selectSnapshotState,
+} from '../events/index.js';
+import type { Session, StoredSnapshot } from '../events/index.js';
+import { rulesOf, stateHash, visitStates } from '../../replay/index.js';
+import type { ReplayDeps, VisitedState } from '../../replay/index.js';
 import { boundaryAt } from './boundaries.js';
 import type { SnapshotReason } from './boundaries.js';
-import { insertSnapshot } from './insert-snapshot.js';
 
 export type RebuildSnapshotsInput = {
   tenantId: string;
@@ -59,16 +60,13 @@ async function problemOf(
 ): Promise<SnapshotProblem | null> {
   if (work.all) return 'asked';
   if (snap.rulesVersion !== work.session.rulesVersion) return 'other_rules';
-  const state = await loadSnapshotState(work.tx, work.session.id, snap.sequence);
+  const state = await selectSnapshotState(work.tx, work.session.id, snap.sequence);
   if (stateHash(state) !== snap.stateHash) return 'corrupt';
   return snap.stateHash === replayed ? null : 'disagrees';
 }
 
-async function deleteSnapshot(work: Work, snap: StoredSnapshot, problem: SnapshotProblem) {
-  await work.tx.query('DELETE FROM game.snapshots WHERE session_id = $1 AND sequence = $2', [
-    work.session.id,
-    snap.sequence,
-  ]);
+async function dropSnapshot(work: Work, snap: StoredSnapshot, problem: SnapshotProblem) {
+  await deleteSnapshot(work.tx, work.session.id, snap.sequence);
   work.result.deleted.push({ sequence: snap.sequence, reason: snap.reason, problem });
 }
 
@@ -82,7 +80,7 @@ async function settle(work: Work, at: VisitedState, boundary: SnapshotReason | n
       work.result.kept += 1;
       return;
     }
-    await deleteSnapshot(work, snap, problem);
+    await dropSnapshot(work, snap, problem);
     reason = snap.reason as SnapshotReason;
   }
   if (reason === null) return;
@@ -133,7 +131,7 @@ export async function rebuildSnapshots(
       visit: (at) => settle(work, at, boundaryOf(at.sequence, at.type)),
     });
     for (const snap of listed) {
-      if (snap.sequence > session.lastSequence) await deleteSnapshot(work, snap, 'beyond_end');
+      if (snap.sequence > session.lastSequence) await dropSnapshot(work, snap, 'beyond_end');
     }
     result.deleted.sort((a, b) => a.sequence - b.sequence);
     await drizzle(tx)

@@ -1,9 +1,8 @@
 import { withTenant } from '../db/index.js';
-import { checkRef } from '../events/index.js';
+import { checkRef, insertSnapshot } from '../events/index.js';
 import { replayInTransaction } from '../../replay/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
 import type { SnapshotReason } from './boundaries.js';
-import { insertSnapshot } from './insert-snapshot.js';
 
 export type SnapshotTarget = {
   tenantId: string;

@@ -264,7 +264,7 @@ describe('ending sessions', () => {
 
 describe('reading', () => {
   it("reads only the partitions the session's event times can be in", async () => {
-    const { pageQuery } = await import('../../src/events/read-events.js');
+    const { pageQuery } = await import('../../src/events/events.queries.js');
     const s = await f.store.createSession({ tenantId, rules: 'tiny' });
     await f.store.appendEvents({ tenantId, sessionId: s.id, events: [inc(1), inc(2)] });
     const session = await f.store.getSession({ tenantId, sessionId: s.id });

@@ -1,7 +1,7 @@
 import { getTableColumns } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { sessions } from '../../src/db/index.js';
-import { sessionColumns } from '../../src/events/index.js';
+import { sessionColumns } from '../../src/events/sessions.queries.js';
 
 describe('sessionColumns', () => {
   it('reads every column of game.sessions under the name Drizzle gives it', () => {

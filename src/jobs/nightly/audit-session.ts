@@ -9,7 +9,14 @@
 // again every night until it is repaired.
 import { isAgateError } from '../../errors/index.js';
 import type { PoolClient } from '../../db/index.js';
-import type { Session } from '../../events/index.js';
+import type {
+  Anchor,
+  AuditSession,
+  AuditStart,
+  AuditSnapshot,
+  Session,
+  TailEvent,
+} from '../../events/index.js';
 import type { GameCatalog } from '../../game/index.js';
 import {
   checkAnchorAt,
@@ -22,19 +29,8 @@ import {
   readTailPages,
   stateHash,
 } from '../../../replay/index.js';
-import type {
-  Anchor,
-  Divergence,
-  Folder,
-  FoldStart,
-  ReplayEvent,
-  TailEvent,
-} from '../../../replay/index.js';
+import type { Divergence, Folder, FoldStart, ReplayEvent } from '../../../replay/index.js';
 import { loadAuditSession } from './load-audit-sessions.js';
-import type { LoadedSession, SnapshotRow } from './load-audit-sessions.js';
-
-/** Where the previous audit left a session: the snapshot it verified (0: genesis) and the chain there. */
-export type AuditStart = { snapshotSequence: number; chainHash: Buffer; stateHash: string };
 
 export type AuditProgress = AuditStart & { verifiedSequence: number };
 
@@ -54,7 +50,7 @@ type Fold = {
   tx: PoolClient;
   session: Session;
   folder: Folder;
-  checks: SnapshotRow[];
+  checks: AuditSnapshot[];
   anchors: Anchor[];
   intact: Set<number>;
   out: Divergence[];
@@ -109,7 +105,7 @@ async function foldChecked(run: Fold, first: TailEvent[]): Promise<AuditStart | 
 }
 
 /** The fold's start: the verified snapshot while it still holds the verified state, else genesis. */
-function startOf(start: AuditStart | null, snapshots: SnapshotRow[]): FoldStart | undefined {
+function startOf(start: AuditStart | null, snapshots: AuditSnapshot[]): FoldStart | undefined {
   if (start === null || start.snapshotSequence === 0) return undefined;
   const snap = snapshots.find((s) => s.sequence === start.snapshotSequence);
   if (snap === undefined || stateHash(snap.state) !== start.stateHash) return undefined;
@@ -124,7 +120,7 @@ function startOf(start: AuditStart | null, snapshots: SnapshotRow[]): FoldStart 
 export async function auditSession(
   tx: PoolClient,
   games: GameCatalog,
-  first: LoadedSession,
+  first: AuditSession,
   start: AuditStart | null,
 ): Promise<SessionAudit> {
   const foldStart = first.rewrittenBelow ? undefined : startOf(start, first.snapshots);

@@ -4,9 +4,7 @@
 // admin.nightly_state row holds the audit mark, the rolling cursor and the last success.
 import { uuidv7 } from 'uuidv7';
 import type { Pool, PoolClient } from '../../db/index.js';
-import type { AuditProgress, AuditStart } from './audit-session.js';
-
-export type AuditTarget = { sessionId: string; tenantId: string; start: AuditStart | null };
+import type { AuditProgress } from './audit-session.js';
 
 export type NightlyState = {
   schedule: string | null;
@@ -46,78 +44,6 @@ export async function readNightlyState(tx: PoolClient): Promise<NightlyState> {
     verifyCursor: row?.verify_cursor ?? null,
     lastSuccessAt: row?.last_success_at ?? null,
   };
-}
-
-type TargetRow = {
-  id: string;
-  tenant_id: string;
-  snapshot_sequence: number | null;
-  chain_hash: Buffer | null;
-  state_hash: string | null;
-};
-
-function targetOf(row: TargetRow): AuditTarget {
-  const start =
-    row.snapshot_sequence === null || row.chain_hash === null || row.state_hash === null
-      ? null
-      : {
-          snapshotSequence: row.snapshot_sequence,
-          chainHash: row.chain_hash,
-          stateHash: row.state_hash,
-        };
-  return { sessionId: row.id, tenantId: row.tenant_id, start };
-}
-
-/**
- * The incremental audit's work: every session with events past its verified sequence, and every
- * session with a snapshot written since `since` (null: never audited, so every snapshot), in
- * tenant order so that a tenant's sessions are audited in a few transactions.
- */
-export async function incrementalTargets(
-  tx: PoolClient,
-  since: Date | null,
-): Promise<AuditTarget[]> {
-  const r = await tx.query<TargetRow>(
-    `WITH due AS (
-       SELECT s.id FROM game.sessions s LEFT JOIN admin.session_audits a ON a.session_id = s.id
-        WHERE s.last_sequence > coalesce(a.verified_sequence, 0)
-       UNION
-       SELECT n.session_id FROM game.snapshots n
-        WHERE $1::timestamptz IS NULL OR n.created_at >= $1::timestamptz)
-     SELECT s.id, s.tenant_id, a.snapshot_sequence, a.chain_hash, encode(a.state_hash, 'hex') AS state_hash
-       FROM due JOIN game.sessions s ON s.id = due.id
-       LEFT JOIN admin.session_audits a ON a.session_id = s.id
-      ORDER BY s.tenant_id, s.id`,
-    [since],
-  );
-  return r.rows.map(targetOf);
-}
-
-/** The next `limit` sessions after `cursor` in id order (null: from the first), for a full check. */
-export async function fullVerifyTargets(
-  tx: PoolClient,
-  cursor: string | null,
-  limit: number,
-): Promise<AuditTarget[]> {
-  const r = await tx.query<TargetRow>(
-    `SELECT s.id, s.tenant_id, NULL AS snapshot_sequence, NULL AS chain_hash, NULL AS state_hash
-       FROM game.sessions s
-      WHERE s.last_sequence > 0 AND ($1::uuid IS NULL OR s.id > $1::uuid)
-      ORDER BY s.id LIMIT $2`,
-    [cursor, limit],
-  );
-  return r.rows.map(targetOf);
-}
-
-/** Sessions the rolling full verification has not reached in its current pass. */
-export async function verifyBacklog(tx: PoolClient): Promise<number> {
-  const r = await tx.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM game.sessions s
-      WHERE s.last_sequence > 0
-        AND s.id > coalesce((SELECT verify_cursor FROM admin.nightly_state WHERE id = 'nightly'),
-                            '00000000-0000-0000-0000-000000000000'::uuid)`,
-  );
-  return r.rows[0]?.n ?? 0;
 }
 
 export async function saveVerifyCursor(tx: PoolClient, cursor: string | null): Promise<void> {

@@ -16,5 +16,5 @@ export type { ScheduleDecision, ScheduleOutcome } from './nightly-schedule.js';
 export { defaultFullVerifyLimit, divergencesOf, nightlyStages, runNightly } from './run-nightly.js';
 export type { NightlyOptions, NightlyResult, NightlyStage, NightlySummary } from './run-nightly.js';
 export type { AuditReport, Finding, FullVerifyReport } from './run-audit.js';
-export { readNightlyState, verifyBacklog } from './audit-store.js';
+export { readNightlyState } from './audit-store.js';
 export type { NightlyState } from './audit-store.js';

@@ -3,21 +3,20 @@
 // the progress it made are committed together as agate_maintenance, after it, so a run killed
 // anywhere loses at most the batch in flight and a rerun records no finding twice.
 import { withMaintenance, withTenant } from '../../db/index.js';
+import { fullVerifyTargets, incrementalTargets, verifyBacklog } from '../../events/index.js';
+import type { AuditTarget } from '../../events/index.js';
 import type { Agate } from '../../runtime/index.js';
 import { auditSession } from './audit-session.js';
 import type { SessionAudit } from './audit-session.js';
 import { loadAuditSessions } from './load-audit-sessions.js';
 import {
   findingKey,
-  fullVerifyTargets,
-  incrementalTargets,
   readNightlyState,
   recordFindings,
   saveProgress,
   saveVerifyCursor,
-  verifyBacklog,
 } from './audit-store.js';
-import type { AuditTarget, FindingInput } from './audit-store.js';
+import type { FindingInput } from './audit-store.js';
 
 /** A divergence as the nightly job records it; `firstSeen`: not recorded by an earlier run. */
 export type Finding = FindingInput & { firstSeen: boolean };

@@ -1,12 +1,13 @@
 import { uuidv7 } from 'uuidv7';
 import { connectClient, withMaintenance } from '../../db/index.js';
+import { countMissingSnapshots, recordAnchors } from '../../events/index.js';
 import { maintainPartitions } from '../../../partitions/index.js';
 import type { MaintainReport } from '../../../partitions/index.js';
 import type { Agate } from '../../runtime/index.js';
 import { snapshotInterval, writeSnapshot } from '../../snapshots/index.js';
 import type { SnapshotTarget } from '../../snapshots/index.js';
 import { auditMark, findingKey, readNightlyState, saveCompletedRun } from './audit-store.js';
-import { dayBoundaryTargets, missingIntervalTargets, recordAnchors } from './find-work.js';
+import { dayBoundaryTargets, missingIntervalTargets } from './find-work.js';
 import { runFullVerify, runIncrementalAudit } from './run-audit.js';
 import type { AuditReport, Finding, FullVerifyReport } from './run-audit.js';
 
@@ -193,14 +194,7 @@ async function runStages(
 /** How many of `targets` have no snapshot yet. */
 async function missing(agate: Agate, targets: readonly SnapshotTarget[]): Promise<number> {
   if (targets.length === 0) return 0;
-  const r = await withMaintenance(agate.pool, (tx) =>
-    tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM unnest($1::uuid[], $2::bigint[]) AS t(session_id, sequence)
-        WHERE NOT EXISTS (SELECT 1 FROM game.snapshots s WHERE s.session_id = t.session_id AND s.sequence = t.sequence)`,
-      [targets.map((t) => t.sessionId), targets.map((t) => t.sequence)],
-    ),
-  );
-  return r.rows[0]?.n ?? 0;
+  return withMaintenance(agate.pool, (tx) => countMissingSnapshots(tx, targets));
 }
 
 /**

@@ -1,14 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { listSnapshots } from '../../../../replay/index.js';
-import { withTenant } from '../../../db/index.js';
-import { checkRef, notFound, selectSession } from '../../../events/index.js';
+import { listSessionSnapshots } from '../../../events/index.js';
 import type { ApiContext } from '../../api-context.js';
 import { principalOf, readRoleOf } from '../../auth.js';
 import { defineRoute } from '../../define-route.js';
 import { idParams, snapshotListSchema } from '../../schemas.js';
 import { sessionReaders } from './session-readers.js';
 
-/** A session's snapshots without their states, read in one transaction with the session. */
+/** A session's snapshots without their states (`listSessionSnapshots`: one transaction with the session). */
 export function registerListSnapshotsRoute(app: FastifyInstance, context: ApiContext): void {
   const { agate } = context;
 
@@ -26,19 +24,11 @@ export function registerListSnapshotsRoute(app: FastifyInstance, context: ApiCon
     },
     async ({ params }, request) => {
       const principal = principalOf(request);
-      const { tenantId, sessionId } = checkRef({
+      const snapshots = await listSessionSnapshots(agate, {
         tenantId: principal.tenantId,
         sessionId: params.id,
+        role: readRoleOf(principal),
       });
-      const snapshots = await withTenant(
-        agate.pool,
-        { tenantId, role: readRoleOf(principal) },
-        async (tx) => {
-          const session = await selectSession(tx, sessionId);
-          if (session === undefined) throw notFound(sessionId);
-          return listSnapshots(tx, session.id, session.lastSequence);
-        },
-      );
       return { snapshots };
     },
   );
