@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AgateError } from '../errors/index.js';
 import { sha256 } from '../hashing/index.js';
+import { applyInTransaction } from './apply-in-transaction.js';
 import type { Queryable } from './pool.js';
 import {
   appliedRepeatables,
@@ -131,25 +132,10 @@ export async function migrate(
 }
 
 async function applyOne(client: Queryable, migration: Migration): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    for (const statement of migration.statements) await client.query(statement);
-    await client.query(
-      'INSERT INTO public.schema_migrations (idx, tag, checksum) VALUES ($1, $2, $3)',
-      [migration.idx, migration.tag, migration.checksum],
-    );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    const message = error instanceof Error ? error.message : String(error);
-    throw new AgateError(
-      'internal',
-      `Migration ${migration.tag} failed and was rolled back: ${message}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  await applyInTransaction(client, `Migration ${migration.tag}`, migration.statements, {
+    sql: 'INSERT INTO public.schema_migrations (idx, tag, checksum) VALUES ($1, $2, $3)',
+    values: [migration.idx, migration.tag, migration.checksum],
+  });
 }
 
 /** What the server checks at boot: is this database at the schema this code expects? */

@@ -7,8 +7,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AgateError } from '../errors/index.js';
 import { sha256 } from '../hashing/index.js';
+import { applyInTransaction } from './apply-in-transaction.js';
 import type { Queryable } from './pool.js';
 
 export type Repeatable = { name: string; statements: string[]; checksum: string };
@@ -64,22 +64,10 @@ export function pendingRepeatables(
 
 /** Applies one repeatable and records its checksum in one transaction. */
 export async function applyRepeatable(client: Queryable, repeatable: Repeatable): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    for (const statement of repeatable.statements) await client.query(statement);
-    await client.query(
-      `INSERT INTO public.schema_repeatables (name, checksum) VALUES ($1, $2)
+  const what = `Repeatable migration repeatable/${repeatable.name}.sql`;
+  await applyInTransaction(client, what, repeatable.statements, {
+    sql: `INSERT INTO public.schema_repeatables (name, checksum) VALUES ($1, $2)
        ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()`,
-      [repeatable.name, repeatable.checksum],
-    );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    const message = error instanceof Error ? error.message : String(error);
-    throw new AgateError(
-      'internal',
-      `Repeatable migration repeatable/${repeatable.name}.sql failed and was rolled back: ${message}`,
-      { cause: error },
-    );
-  }
+    values: [repeatable.name, repeatable.checksum],
+  });
 }
