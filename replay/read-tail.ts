@@ -13,7 +13,7 @@ type TailSession = EventBounds & { id: string };
 /**
  * The session's events after `after` up to `to`, in pages of `tailPageSize`, in the caller's
  * transaction; `first`, when given and not empty, is the first page, already read (it must be
- * the events from `after` on). It reaches `to` or fails: every sequence from `after + 1` to `to`
+ * the events from `after` on, read with a limit of `firstLimit`). It reaches `to` or fails: every sequence from `after + 1` to `to`
  * must arrive, so a page that skips one, or ends short of `to` (or an empty read), yields the
  * events before the hole and then throws `integrity_violation` (`missingEvents`: the first and
  * last missing sequence and the months that are gone). The next page is asked for as soon as a
@@ -26,16 +26,20 @@ export async function* readTailPages(
   after: number,
   to: number,
   first?: TailEvent[],
+  firstLimit = tailPageSize,
 ): AsyncGenerator<TailEvent[]> {
   const bounds = boundsOf(session);
   const fetchAfter = (cursor: number) =>
     selectTailPage(tx, { sessionId: session.id, bounds, after: cursor, to, limit: tailPageSize });
-  let next = first !== undefined && first.length > 0 ? Promise.resolve(first) : fetchAfter(after);
+  const given = first !== undefined && first.length > 0;
+  let next = given ? Promise.resolve(first) : fetchAfter(after);
+  let limit = given ? firstLimit : tailPageSize;
   let cursor = after;
   try {
     for (;;) {
       const page = await next;
-      const missing = missingRange(page, cursor, to, tailPageSize);
+      const missing = missingRange(page, cursor, to, limit);
+      limit = tailPageSize;
       if (missing !== undefined) {
         next = Promise.resolve([]);
         if (missing.index > 0) yield page.slice(0, missing.index);

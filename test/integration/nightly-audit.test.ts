@@ -106,6 +106,13 @@ async function scrape(): Promise<Map<string, number>> {
 }
 
 describe('the nightly audit', () => {
+  it('reports events deleted inside the first page it loads as missing, with their range', async () => {
+    const id = await session(30); // shorter than the audit's first page: loaded with the session
+    await tamper('DELETE FROM game.events WHERE session_id = $1 AND sequence = 12', [id]);
+    const summary = await nightly({ fullVerifyLimit: 0 });
+    expect(found(summary)).toEqual([`${id} 12 missing`]);
+  });
+
   it('checks every snapshot written since the last audit, not a sample: one damaged among thirty is found', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 30; i += 1) ids.push(await session(60));

@@ -30,7 +30,7 @@ import {
   stateHash,
 } from '../../../replay/index.js';
 import type { Divergence, Folder, FoldStart, ReplayEvent } from '../../../replay/index.js';
-import { loadAuditSession } from './load-audit-sessions.js';
+import { firstPageSize, loadAuditSession } from './load-audit-sessions.js';
 
 export type AuditProgress = AuditStart & { verifiedSequence: number };
 
@@ -56,21 +56,6 @@ type Fold = {
   out: Divergence[];
 };
 
-/**
- * The first page as loaded, then (when the session has more) the rest from the tail reader: a
- * session of one page costs no further round trip.
- */
-async function* pagesOf(
-  tx: PoolClient,
-  session: Session,
-  folder: Folder,
-  first: TailEvent[],
-): AsyncGenerator<TailEvent[]> {
-  if (first.length > 0) yield first;
-  if (folder.sequence < session.lastSequence)
-    yield* readTailPages(tx, session, folder.sequence, session.lastSequence);
-}
-
 /** Folds the tail with the checks; returns the newest snapshot point found good on the way. */
 async function foldChecked(run: Fold, first: TailEvent[]): Promise<AuditStart | null> {
   const { tx, session, folder, checks, anchors, out } = run;
@@ -78,7 +63,17 @@ async function foldChecked(run: Fold, first: TailEvent[]): Promise<AuditStart | 
   let good: AuditStart | null = null;
   let current: ReplayEvent | undefined;
   try {
-    for await (const page of pagesOf(tx, session, folder, first)) {
+    // The page loaded with the session goes through the tail reader too, so a hole in it is
+    // the same loud `missing` as anywhere else.
+    const pages = readTailPages(
+      tx,
+      session,
+      folder.sequence,
+      session.lastSequence,
+      first,
+      firstPageSize,
+    );
+    for await (const page of pages) {
       for (const event of page) {
         current = event;
         folder.apply(event);
