@@ -26,6 +26,11 @@ const bytea = customType<{ data: Buffer; driverData: Buffer }>({
   dataType: () => 'bytea',
 });
 
+/** A 64-bit transaction id (PostgreSQL 13+), read and written as its decimal text. */
+const xid8 = customType<{ data: string; driverData: string }>({
+  dataType: () => 'xid8',
+});
+
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const createdAt = () => timestamptz('created_at').notNull().defaultNow();
 const updatedAt = () => timestamptz('updated_at').notNull().defaultNow();
@@ -152,10 +157,19 @@ export const events = gameSchema.table(
     hash: bytea('hash').notNull(),
     /** The credential that appended the event; outside the content hash and the chain. */
     writtenBy: text('written_by').notNull(),
+    /**
+     * The writing transaction's id: the feed orders events by (transaction_id, session_id,
+     * sequence) and delivers only transactions older than every open one (ADR 0021). Events
+     * stored before the feed existed read as '0'.
+     */
+    transactionId: xid8('transaction_id')
+      .notNull()
+      .default(sql`pg_current_xact_id()`),
   },
   (t) => [
     primaryKey({ name: 'events_pkey', columns: [t.sessionId, t.sequence, t.serverTime] }),
     index('events_session_id_event_id_idx').on(t.sessionId, t.eventId),
+    index('events_feed_idx').on(t.tenantId, t.transactionId, t.sessionId, t.sequence),
     // Single-column on purpose: the primary key's prefix indexes it, and the append function
     // copies tenant_id from the locked session row, so the pair cannot disagree.
     foreignKey({
@@ -279,4 +293,92 @@ export const nightlyState = adminSchema.table(
     updatedAt: updatedAt(),
   },
   (t) => [check('nightly_state_single_row_check', sql`${t.id} = 'nightly'`)],
+);
+
+export const feedSchema = pgSchema('feed');
+
+/**
+ * Durable consumers of a tenant's feed, under its RLS policy. agate's own consumers (names under
+ * `agate.`) exist once per tenant, so their checkpoints move with the tenant; their runner
+ * enumerates tenants as agate_maintenance and handles each tenant's events as agate_app.
+ * `slots` splits the consumer by session for a group of members: a session's events always fall
+ * in slot `get_byte(uuid_send(session_id), 15) % slots`.
+ */
+export const consumers = feedSchema.table(
+  'consumers',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: uuid('tenant_id').notNull(),
+    name: text('name').notNull(),
+    /** Event types delivered; null delivers every type. */
+    eventTypes: text('event_types').array(),
+    slots: integer('slots').notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('consumers_tenant_id_name_key').on(t.tenantId, t.name),
+    foreignKey({
+      name: 'consumers_tenant_fk',
+      columns: [t.tenantId],
+      foreignColumns: [tenants.id],
+    }),
+    check('consumers_slots_check', sql`${t.slots} between 1 and 256`),
+    check('consumers_name_check', sql`${t.name} ~ '^[a-z0-9][a-z0-9._-]{0,62}$'`),
+  ],
+);
+
+/**
+ * One row per slot of a consumer: its checkpoint (the feed position of the last event handled)
+ * and its lease. Every checkpoint write names the epoch its writer claimed the slot with, so a
+ * member that lost its lease (a zombie) writes nothing.
+ */
+export const consumerSlots = feedSchema.table(
+  'consumer_slots',
+  {
+    consumerId: uuid('consumer_id').notNull(),
+    tenantId: uuid('tenant_id').notNull(),
+    slot: integer('slot').notNull(),
+    checkpointTransaction: xid8('checkpoint_transaction')
+      .notNull()
+      .default(sql`'0'`),
+    checkpointSession: uuid('checkpoint_session')
+      .notNull()
+      .default(sql`'00000000-0000-0000-0000-000000000000'`),
+    checkpointSequence: bigint('checkpoint_sequence', { mode: 'number' }).notNull().default(0),
+    owner: text('owner'),
+    epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
+    leaseExpiresAt: timestamptz('lease_expires_at'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ name: 'consumer_slots_pkey', columns: [t.consumerId, t.slot] }),
+    index('consumer_slots_tenant_id_idx').on(t.tenantId),
+    foreignKey({
+      name: 'consumer_slots_consumer_fk',
+      columns: [t.consumerId],
+      foreignColumns: [consumers.id],
+    }).onDelete('cascade'),
+  ],
+);
+
+/** The live members of a consumer's group; a member whose heartbeat expired has left. */
+export const consumerMembers = feedSchema.table(
+  'consumer_members',
+  {
+    consumerId: uuid('consumer_id').notNull(),
+    tenantId: uuid('tenant_id').notNull(),
+    member: text('member').notNull(),
+    joinedAt: timestamptz('joined_at').notNull().defaultNow(),
+    expiresAt: timestamptz('expires_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'consumer_members_pkey', columns: [t.consumerId, t.member] }),
+    index('consumer_members_tenant_id_idx').on(t.tenantId),
+    foreignKey({
+      name: 'consumer_members_consumer_fk',
+      columns: [t.consumerId],
+      foreignColumns: [consumers.id],
+    }).onDelete('cascade'),
+  ],
 );

@@ -39,6 +39,17 @@ export type { EventBounds } from './event-bounds.js';
 export { listAnchors, recordAnchors } from './anchors.queries.js';
 export type { Anchor } from './anchors.queries.js';
 export { selectTailPage } from './events.queries.js';
+export {
+  compareFeedPositions,
+  feedStart,
+  formatFeedPosition,
+  parseFeedPosition,
+} from './feed-position.js';
+export type { FeedPosition } from './feed-position.js';
+export { feedPageQuery, selectFeedPage } from './feed.queries.js';
+export type { FeedEvent, FeedPage, FeedPageInput } from './feed.queries.js';
+export { maxFeedPage, readFeed } from './read-feed.js';
+export type { ReadFeedInput } from './read-feed.js';
 export type { EventRange, StoredEvent, TailEvent } from './events.queries.js';
 export {
   fullVerifyTargets,

@@ -63,6 +63,7 @@ const migrationTags = [
   '0010_nightly_audit',
   '0011_archived_events',
   '0012_snapshot_rebuild',
+  '0013_feed',
 ];
 
 /** Every repeatable definition (migrations/repeatable), in the order they are applied. */

@@ -1,0 +1,79 @@
+import { isUuid, requireTenantId, withTenant } from '../db/index.js';
+import type { TenantRole } from '../db/index.js';
+import { AgateError } from '../errors/index.js';
+import { feedStart } from './feed-position.js';
+import type { FeedPosition } from './feed-position.js';
+import { selectFeedPage } from './feed.queries.js';
+import type { FeedPage, FeedPageInput } from './feed.queries.js';
+import type { StoreDeps } from './store-deps.js';
+
+export type ReadFeedInput = {
+  tenantId: string;
+  role?: TenantRole;
+  /** Default: the start of the feed. */
+  after?: FeedPosition;
+  /** 1 to 1,000 (default 100). */
+  limit?: number;
+  /** Only these event types (1 to 50 names); omitted or null: every type. */
+  types?: readonly string[] | null;
+  sessionId?: string | null;
+  slots?: { count: number; owned: readonly number[] } | null;
+};
+
+export const maxFeedPage = 1_000;
+const maxTypes = 50;
+
+function checkTypes(types: readonly string[] | null | undefined): readonly string[] | null {
+  if (types === undefined || types === null) return null;
+  const ok =
+    Array.isArray(types) &&
+    types.length >= 1 &&
+    types.length <= maxTypes &&
+    types.every((t) => typeof t === 'string' && t.length >= 1 && t.length <= 100);
+  if (!ok) {
+    throw new AgateError(
+      'invalid_request',
+      `types must list 1 to ${maxTypes} event type names of 1 to 100 characters each (or be omitted for every type).`,
+    );
+  }
+  return [...new Set<string>(types)].sort();
+}
+
+function checkSlots(slots: ReadFeedInput['slots']): FeedPageInput['slots'] {
+  if (slots === undefined || slots === null) return null;
+  const { count, owned } = slots;
+  if (
+    !Number.isSafeInteger(count) ||
+    count < 1 ||
+    count > 256 ||
+    owned.length === 0 ||
+    !owned.every((s) => Number.isSafeInteger(s) && s >= 0 && s < count)
+  ) {
+    throw new AgateError('invalid_request', 'slots must name 1 to 256 slots below their count.');
+  }
+  return { count, owned: [...owned] };
+}
+
+/**
+ * The next page of the tenant's feed after `after` (ADR 0021): committed events only, never one
+ * skipped. One statement in a tenant transaction, so it is safe behind a transaction-mode pooler.
+ */
+export function readFeed(deps: Pick<StoreDeps, 'pool'>, input: ReadFeedInput): Promise<FeedPage> {
+  const tenantId = requireTenantId(input.tenantId);
+  const limit = input.limit ?? 100;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > maxFeedPage) {
+    throw new AgateError('invalid_request', `limit must be an integer from 1 to ${maxFeedPage}.`);
+  }
+  const sessionId = input.sessionId ?? null;
+  if (sessionId !== null && !isUuid(sessionId)) {
+    throw new AgateError('invalid_request', 'session must be a session id (a UUID).');
+  }
+  const page = {
+    after: input.after ?? feedStart,
+    limit,
+    types: checkTypes(input.types),
+    sessionId: sessionId?.toLowerCase() ?? null,
+    slots: checkSlots(input.slots),
+  };
+  return withTenant(deps.pool, { tenantId, role: input.role }, (tx) => selectFeedPage(tx, page));
+}
