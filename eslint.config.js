@@ -22,7 +22,7 @@ const houseSyntax = [
 // this table is its executable form). Type-only imports count: a type is a dependency too.
 const databasePackages = ['pg', 'pg-copy-streams', 'drizzle-orm', '@electric-sql/pglite'];
 const servicePackages = ['ioredis', 'bullmq', 'fastify'];
-const above = ['src/jobs', 'src/cache', 'src/api', 'src/cli', 'src/runtime'];
+const above = ['src/feed', 'src/jobs', 'src/cache', 'src/api', 'src/cli', 'src/runtime'];
 const forbiddenArrows = [
   {
     from: ['src/game', 'src/errors', 'src/hashing'],
@@ -35,6 +35,17 @@ const forbiddenArrows = [
     parts: ['src/snapshots', 'replay', 'partitions', ...above],
     packages: servicePackages,
     why: 'the store only keeps the log; what follows from it hangs off its afterAppend hook',
+  },
+  {
+    from: ['src/feed'],
+    parts: [
+      'src/snapshots',
+      'replay',
+      'partitions',
+      ...above.filter((part) => part !== 'src/feed'),
+    ],
+    packages: servicePackages,
+    why: 'the feed delivers the log to consumers; the runtime and the edges wire it, not the reverse',
   },
   {
     from: ['src/snapshots'],

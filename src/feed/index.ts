@@ -1,0 +1,1 @@
+export type { ConsumerDefinition, ConsumerStart, FeedHandler } from './consumer-types.js';
