@@ -43,6 +43,10 @@ const statusOf: Record<ProblemCode, number> = {
   timeout: 503,
   unavailable: 503,
   schema_out_of_date: 503,
+  consumer_not_found: 404,
+  consumer_conflict: 409,
+  lease_lost: 409,
+  feed_gap: 409,
 };
 
 const titles: Partial<Record<number, string>> = {

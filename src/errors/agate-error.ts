@@ -29,6 +29,10 @@ export const errorCodes = [
   'not_found',
   'uri_too_long',
   'schema_out_of_date',
+  'consumer_not_found',
+  'consumer_conflict',
+  'lease_lost',
+  'feed_gap',
   'internal',
 ] as const;
 
