@@ -686,6 +686,10 @@ export type components = {
         | 'not_found'
         | 'uri_too_long'
         | 'schema_out_of_date'
+        | 'consumer_not_found'
+        | 'consumer_conflict'
+        | 'lease_lost'
+        | 'feed_gap'
         | 'internal';
       /** @description Which event of the batch (events[i]). */
       index?: number;
