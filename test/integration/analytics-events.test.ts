@@ -5,6 +5,8 @@ import type { AnalyticsRow } from '../../src/analytics/index.js';
 import { withTenant } from '../../src/db/index.js';
 import { feedStart, readFeed } from '../../src/events/index.js';
 import type { FeedEvent, FeedPosition } from '../../src/events/index.js';
+import { startConsumer } from '../../src/feed/index.js';
+import type { ConsumerDefinition } from '../../src/feed/index.js';
 import { createGameCatalog } from '../../src/game/index.js';
 import type { GameCatalog } from '../../src/game/index.js';
 import { createPlayer } from '../../src/players/index.js';
@@ -338,6 +340,72 @@ describe('analytics.events, fed by the agate.analytics consumer', () => {
     ).rejects.toMatchObject({ code: 'forbidden' });
     const rows = await count('SELECT count(*)::int AS n FROM analytics.events');
     expect(rows).toBe(await count('SELECT count(*)::int AS n FROM game.events'));
+  });
+});
+
+describe('the agate.analytics consumer run by the feed’s runner', () => {
+  it('writes each event’s row exactly once through its checkpoint: a failed batch retried, a restart resumed', async () => {
+    const tenant = await api.newTenant('runner');
+    const session = await api.agate.store.createSession({ tenantId: tenant, rules: 'tiny' });
+    const append = (n: number) =>
+      api.agate.store.appendEvents({
+        tenantId: tenant,
+        sessionId: session.id,
+        events: Array.from({ length: n }, (_, i) => inc(i)),
+      });
+    await append(10);
+    // Each batch is checked before it is written: a row already there would mean a batch
+    // delivered again after its checkpoint committed, which ON CONFLICT DO NOTHING would hide.
+    const redelivered: string[] = [];
+    let failures = 1;
+    const inner = analyticsConsumer(tinyGames);
+    if (inner.mode !== 'transactional') throw new Error('analytics must be transactional');
+    const definition: ConsumerDefinition = {
+      ...inner,
+      handle: async (tx, events) => {
+        const present = await tx.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM analytics.events
+            WHERE (session_id, sequence) IN (SELECT * FROM unnest($1::uuid[], $2::bigint[]))`,
+          [events.map((e) => e.sessionId), events.map((e) => e.sequence)],
+        );
+        if ((present.rows[0]?.n ?? 0) > 0) redelivered.push(events.map((e) => e.sequence).join());
+        await inner.handle(tx, events);
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error('crash after the rows, before the checkpoint commits');
+        }
+      },
+    };
+    const errors: unknown[] = [];
+    const options = {
+      tenantId: tenant,
+      definition,
+      reserved: true,
+      batchSize: 4,
+      pollMs: 50,
+      onError: (error: unknown) => errors.push(error),
+    };
+    const first = await startConsumer(api.db.pool, options);
+    await first.idle();
+    await first.stop();
+    expect(errors).toHaveLength(1);
+    await append(5);
+    const second = await startConsumer(api.db.pool, options);
+    await second.idle();
+    await second.stop();
+    expect(redelivered).toEqual([]);
+    const rows = await api.db.pool.query<{ sequence: number }>(
+      'SELECT sequence FROM analytics.events WHERE session_id = $1 ORDER BY sequence',
+      [session.id],
+    );
+    expect(rows.rows.map((r) => r.sequence)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    const checkpoint = await api.db.pool.query<{ sequence: number }>(
+      `SELECT max(s.checkpoint_sequence)::int AS sequence FROM feed.consumer_slots s
+         JOIN feed.consumers c ON c.id = s.consumer_id
+        WHERE c.tenant_id = $1 AND c.name = 'agate.analytics'`,
+      [tenant],
+    );
+    expect(checkpoint.rows[0]?.sequence).toBe(15);
   });
 });
 
