@@ -14,6 +14,7 @@ import { maintainPartitions, partitionStatus } from '../../partitions/index.js';
 import { createApiFixture, inc } from '../support/api.js';
 import type { ApiFixture, TestKey } from '../support/api.js';
 import { appendAt, tinyEvents } from '../support/append-at.js';
+import { runCli } from '../support/run-cli.js';
 import { tinyGames } from '../support/tiny-rules.js';
 
 let api: ApiFixture;
@@ -596,6 +597,34 @@ describe('GET /v1/analytics/events', () => {
     expect(empty.raw.body).toBe('');
     const bad = await ndjson('format=ndjson&after=nonsense');
     expect(bad).toMatchObject({ status: 400, json: { code: 'invalid_request' } });
+  });
+
+  it('exports the same rows from the CLI, as NDJSON, and says what is wrong with a filter', async () => {
+    const all = await everything();
+    const run = await runCli(['analytics', 'export', '--tenant', tenantId], {
+      DATABASE_URL: api.db.url,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines.at(-1)).toBe('');
+    expect(lines.slice(0, -1).map((l) => JSON.parse(l) as AnalyticsRow)).toEqual(all);
+    const typed = await runCli(
+      ['analytics', 'export', '--tenant', tenantId, '--type', 'dice.rolled'],
+      { DATABASE_URL: api.db.url },
+    );
+    expect(
+      typed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as AnalyticsRow),
+    ).toEqual(all.filter((r) => r.type === 'dice.rolled'));
+    const bad = await runCli(['analytics', 'export', '--tenant', tenantId, '--from', 'soon'], {
+      DATABASE_URL: api.db.url,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/from .*\[invalid_request\]/);
   });
 
   it.each([
