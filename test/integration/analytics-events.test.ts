@@ -576,7 +576,7 @@ describe('GET /v1/analytics/events', () => {
       return {
         status: raw.statusCode,
         raw,
-        json: raw.statusCode === 200 ? {} : (raw.json() as Record<string, unknown>),
+        json: raw.statusCode === 200 ? {} : raw.json<Record<string, unknown>>(),
       };
     };
     const byAccept = await ndjson('limit=3', { accept: 'application/x-ndjson' });
