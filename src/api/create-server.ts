@@ -17,6 +17,7 @@ import { defaultRateLimit, registerRateLimit } from './rate-limit.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { AgateError } from '../errors/index.js';
 import { registerApiKeyRoutes } from './routes/api-keys/index.js';
+import { registerConsumerRoutes } from './routes/consumers/index.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLeaderboardRoutes } from './routes/leaderboard.js';
@@ -103,5 +104,6 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerApiKeyRoutes(app, context);
   registerLeaderboardRoutes(app, context);
   registerPlayerRoutes(app, context);
+  registerConsumerRoutes(app, context);
   return app;
 }
