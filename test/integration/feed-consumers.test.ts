@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from 'uuidv7';
 import { maintainPartitions } from '../../partitions/index.js';
 import { createPool, withTenant } from '../../src/db/index.js';
 import type { PoolClient } from '../../src/db/index.js';
+import { isAgateError } from '../../src/errors/index.js';
 import { formatFeedPosition, readFeed } from '../../src/events/index.js';
 import type { FeedEvent, FeedPosition, NewEvent, Session } from '../../src/events/index.js';
 import {
@@ -244,6 +246,9 @@ describe('where a consumer starts', () => {
   it('starts at the beginning, at now, or after a position, and never delivers outside it', async () => {
     const s = await newSession();
     await append(s, [inc(1), inc(2), inc(3)]);
+    // 'now' is the oldest transaction still open anywhere in the cluster: wait until it has passed
+    // these appends (the feed delivers them), or they would count as still open.
+    await positionOf(s, 3);
     const nowName = fresh('now');
     await ensureConsumer(db.pool, { tenantId, name: nowName, types: null, start: 'now' });
     await append(s, [inc(4), inc(5)]);
@@ -332,6 +337,46 @@ describe('a transactional consumer', () => {
     expect((await effects(name)).length).toBe(total.rows[0]?.n);
   });
 
+  it('has PostgreSQL end a batch that sits idle in its transaction past the lease, then applies it once', async () => {
+    const s = await newSession();
+    await append(s, [inc(1), inc(2)]);
+    const name = fresh('paused');
+    const write = writeEffects(name);
+    let attempts = 0;
+    const errors: unknown[] = [];
+    const handle = await start(db.pool, {
+      tenantId,
+      definition: {
+        name,
+        types: null,
+        slots: 1,
+        start: { after: await positionOf(s, 1) },
+        mode: 'transactional',
+        handle: async (tx, events) => {
+          attempts += 1;
+          await write(tx, events);
+          if (attempts > 1) return;
+          // A member paused mid-batch: its transaction holds the slot row while it sleeps.
+          const pid = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]
+            ?.pid;
+          await until(
+            'PostgreSQL to end the idle transaction',
+            async () =>
+              (await db.pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]))
+                .rowCount === 0,
+          );
+        },
+      },
+      leaseMs: 300,
+      pollMs: 50,
+      onError: (error) => errors.push(error),
+    });
+    await handle.idle();
+    expect(attempts).toBe(2);
+    expect(errors).toHaveLength(1);
+    expect(await effects(name)).toEqual([{ session_id: s.id, sequence: 2 }]);
+  });
+
   it('rolls back a zombie’s writes: its lease expired, another member took the slot, its commit is lease_lost', async () => {
     const s = await newSession();
     await append(s, [inc(1)]);
@@ -385,6 +430,7 @@ describe('a transactional consumer', () => {
 describe('a consumer group', () => {
   it('spreads the slots over its members, never one slot to two, and rebalances when one leaves, applying every event once', async () => {
     const name = fresh('group');
+    const before = reported.length;
     const sessions = await Promise.all(Array.from({ length: 24 }, () => newSession()));
     const members: ConsumerHandle[] = [];
     const definition = {
@@ -419,11 +465,17 @@ describe('a consumer group', () => {
       return o.every((x) => x === 'g1' || x === 'g3');
     });
     for (const s of sessions) await append(s, [inc(3)]);
+    // idle() speaks for a member's own slots; one handed over between heartbeats is the next owner's.
+    const mine = async () =>
+      (await effects(name)).filter((r) => sessions.some((s) => s.id === r.session_id));
+    await until('every event to be applied', async () => (await mine()).length >= 72);
     await members[0]?.idle();
     await members[2]?.idle();
-    const got = (await effects(name)).filter((r) => sessions.some((s) => s.id === r.session_id));
+    const got = await mine();
     expect(got.length).toBe(sessions.length * 3);
     expect(new Set(got.map((r) => `${r.session_id}:${r.sequence}`)).size).toBe(got.length);
+    // A second application would have been a key violation in the handler, reported here.
+    expect(reported.slice(before).filter((e) => !isAgateError(e, 'lease_lost'))).toEqual([]);
     const bySlot = [members[0], members[2]].map((m) => m?.status().slots ?? []);
     expect(bySlot.flat().sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(sessions.every((s) => bySlot.some((slots) => slots.includes(slotOf(s.id, 8))))).toBe(
@@ -466,6 +518,48 @@ function heldCommitPool(url: string) {
   });
   return { pool, release, atCommit };
 }
+
+describe('a hole the consumer detects', () => {
+  it('stops with a feed_gap naming the session, and checkpoints nothing past the broken event', async () => {
+    const tenant = (await createTenant(db.pool, { name: 'broken chain', actor: 'test' })).id;
+    const session = await agate.store.createSession({ tenantId: tenant, rules: 'tiny', seed: 'x' });
+    await agate.store.appendEvents({ tenantId: tenant, sessionId: session.id, events: [inc(1)] });
+    // Written behind the append function's back (as the owner): sequence 2 with a forged hash.
+    await db.pool.query(
+      `INSERT INTO game.events (event_id, tenant_id, session_id, sequence, event_type, event_version,
+              event_data, server_time, hash, written_by)
+       VALUES ($1, $2, $3, 2, 'counter.incremented', 1, '{"by":2}', now(), $4, 'library')`,
+      [uuidv7(), tenant, session.id, Buffer.alloc(32)],
+    );
+    const delivered: number[] = [];
+    const errors: unknown[] = [];
+    const handle = await startConsumer(db.pool, {
+      tenantId: tenant,
+      definition: {
+        name: 'strict',
+        types: null,
+        slots: 1,
+        mode: 'at-least-once',
+        handle: (events) => {
+          delivered.push(...events.map((e) => e.sequence));
+          return Promise.resolve();
+        },
+      },
+      pollMs: 20,
+      onError: (error) => errors.push(error),
+    });
+    await expect(handle.idle()).rejects.toMatchObject({
+      code: 'feed_gap',
+      details: { sessionId: session.id, sequence: 2 },
+    });
+    expect(handle.status().state).toBe('failed');
+    expect(delivered).toEqual([]);
+    expect(errors).toHaveLength(1);
+    const status = await getConsumer(db.pool, { tenantId: tenant, name: 'strict' });
+    expect(status.slotStates[0]?.checkpoint).toBe('0:00000000-0000-0000-0000-000000000000:0');
+    await handle.stop();
+  });
+});
 
 describe('late commits', () => {
   it('holds back the events after an append still open, delivers nothing early, and skips nothing once it commits', async () => {
@@ -567,7 +661,9 @@ describe('live wake-ups', () => {
       (await live.store.appendEvents({ tenantId, sessionId: s.id, events: [inc(1)] })).ok,
     ).toBe(true);
     await until('the consumer to hear the append', () => got.length === 1, 10_000);
-    expect(Date.now() - appended).toBeLessThan(10_000);
+    const latency = Date.now() - appended;
+    console.info(`feed: append to a woken consumer (poll 60 s) in ${latency} ms`);
+    expect(latency).toBeLessThan(10_000);
     expect(got).toEqual([1]);
   });
 });
