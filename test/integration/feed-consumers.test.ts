@@ -7,6 +7,7 @@ import { isAgateError } from '../../src/errors/index.js';
 import { formatFeedPosition, readFeed } from '../../src/events/index.js';
 import type { FeedEvent, FeedPosition, NewEvent, Session } from '../../src/events/index.js';
 import {
+  checkpointConsumer,
   commitCheckpoint,
   createFeedWake,
   deleteConsumer,
@@ -411,14 +412,21 @@ describe('a transactional consumer', () => {
       epoch: 2,
       checkpoint: '0:00000000-0000-0000-0000-000000000000:0',
     });
-    await withTenant(db.pool, { tenantId }, async (tx) => {
-      await commitCheckpoint(tx, {
+    await expect(
+      checkpointConsumer(db.pool, {
         tenantId,
-        consumerId: b.consumerId,
-        member: 'b',
-        slots: b.slots,
+        name,
+        member: 'a',
+        slots: a.slots,
         position: through,
-      });
+      }),
+    ).rejects.toMatchObject({ code: 'lease_lost' });
+    await checkpointConsumer(db.pool, {
+      tenantId,
+      name,
+      member: 'b',
+      slots: b.slots,
+      position: through,
     });
     const after = await getConsumer(db.pool, { tenantId, name });
     expect(after.slotStates[0]?.checkpoint).toBe(formatFeedPosition(through));
