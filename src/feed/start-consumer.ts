@@ -264,6 +264,11 @@ export async function startConsumer(
         state = 'retrying';
         failures += 1;
         await pause(Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 10)));
+        // A commit whose acknowledgement was lost may have landed: read the checkpoints back
+        // (the join's are kept when ahead) so the batch is not handled twice, and check the
+        // sessions' links again from the log rather than from what this process last accepted.
+        tracker.forgetAll();
+        if (active()) await heartbeat();
         continue;
       }
       if (outcome === 'more') {

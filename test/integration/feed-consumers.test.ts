@@ -678,7 +678,7 @@ describe('live wake-ups', () => {
 
 describe('a consumer behind retention', () => {
   let archiveDb: TestDatabase;
-  afterAll(() => archiveDb.drop());
+  afterAll(() => archiveDb?.drop());
 
   it('reads the months retention moved to the archive, in order, chain checked', async () => {
     archiveDb = await createTestDatabase();
