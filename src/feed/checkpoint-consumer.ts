@@ -1,5 +1,6 @@
 import { withTenant } from '../db/index.js';
 import type { Pool } from '../db/index.js';
+import { AgateError } from '../errors/index.js';
 import type { FeedPosition } from '../events/index.js';
 import { commitCheckpoint } from './commit-checkpoint.js';
 import { checkRef, requireConsumer } from './consumer-admin-input.js';
@@ -8,18 +9,17 @@ import { checkLease, checkMember } from './membership.js';
 
 export type CheckpointConsumerInput = ConsumerRef & {
   member: string;
-  /** The slots a receive covered, each with the epoch it was read under. */
+  /** The slots of the handled batch with the epochs the member's join returned. */
   slots: readonly { slot: number; epoch: number }[];
-  /** The receive's `through`: every event of these slots up to it is handled. */
+  /** The `through` position of the handled batch. */
   position: FeedPosition;
-  /** Renews the slots' lease by this much (default 30 s). */
   leaseMs?: number;
 };
 
 /**
- * `commitCheckpoint` for a member outside this process (an HTTP client): finds the consumer by
- * name and writes the fenced checkpoint in one short tenant transaction. `lease_lost` when any
- * slot is no longer the member's under that epoch, and then nothing is written.
+ * `commitCheckpoint` in a tenant transaction of its own, for a member whose handler wrote
+ * nothing to PostgreSQL (at-least-once; the HTTP API's checkpoint): fenced the same way, so a
+ * member that lost a slot gets `lease_lost` and checkpoints nothing.
  */
 export async function checkpointConsumer(
   pool: Pool,
@@ -27,14 +27,31 @@ export async function checkpointConsumer(
 ): Promise<void> {
   const { tenantId, name } = checkRef(input);
   const member = checkMember(input.member);
-  const leaseMs = input.leaseMs === undefined ? undefined : checkLease(input.leaseMs);
+  const leaseMs = checkLease(input.leaseMs ?? 30_000);
+  const slots = input.slots;
+  const ok =
+    slots.length >= 1 &&
+    slots.length <= 256 &&
+    slots.every(
+      (s) =>
+        Number.isSafeInteger(s.slot) &&
+        s.slot >= 0 &&
+        Number.isSafeInteger(s.epoch) &&
+        s.epoch >= 0,
+    );
+  if (!ok) {
+    throw new AgateError(
+      'invalid_request',
+      'slots must list 1 to 256 slots, each with the epoch the join returned for it.',
+    );
+  }
   await withTenant(pool, { tenantId, role: input.role }, async (tx) => {
     const consumer = await requireConsumer(tx, name);
     await commitCheckpoint(tx, {
       tenantId,
       consumerId: consumer.id,
       member,
-      slots: input.slots,
+      slots,
       position: input.position,
       leaseMs,
     });
