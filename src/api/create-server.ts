@@ -18,6 +18,7 @@ import type { RateLimitOptions } from './rate-limit.js';
 import { AgateError } from '../errors/index.js';
 import { registerAnalyticsRoutes } from './routes/analytics.js';
 import { registerApiKeyRoutes } from './routes/api-keys/index.js';
+import { registerConsumerRoutes } from './routes/consumers/index.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLeaderboardRoutes } from './routes/leaderboard.js';
@@ -105,5 +106,6 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerLeaderboardRoutes(app, context);
   registerPlayerRoutes(app, context);
   registerAnalyticsRoutes(app, context);
+  registerConsumerRoutes(app, context);
   return app;
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { RouteAccess } from './auth.js';
 import { parseInput } from './parse-input.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
 type AnyObject = z.ZodObject;
 

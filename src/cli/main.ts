@@ -3,6 +3,7 @@ import { isAgateError } from '../errors/index.js';
 import { exitCodes } from './exit-codes.js';
 import { describeMigration, runMigrate } from './migrate.command.js';
 import { addLeaderboardCommand } from './leaderboard.command.js';
+import { addConsumersCommands } from './consumers.command.js';
 import { addKeysCommands } from './keys.command.js';
 import { addNightlyCommand } from './nightly.command.js';
 import { addPartitionsCommands } from './partitions.command.js';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   addServeCommand(program);
   addTenantsCommands(program);
   addKeysCommands(program);
+  addConsumersCommands(program);
   addReplayCommand(program);
   addSnapshotCommand(program);
   addSessionsCommands(program);
