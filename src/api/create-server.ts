@@ -16,6 +16,7 @@ import { sendProblem } from './problem.js';
 import { defaultRateLimit, registerRateLimit } from './rate-limit.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { AgateError } from '../errors/index.js';
+import { registerAnalyticsRoutes } from './routes/analytics.js';
 import { registerApiKeyRoutes } from './routes/api-keys/index.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -103,5 +104,6 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerApiKeyRoutes(app, context);
   registerLeaderboardRoutes(app, context);
   registerPlayerRoutes(app, context);
+  registerAnalyticsRoutes(app, context);
   return app;
 }

@@ -311,6 +311,23 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/analytics/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One row per event with its session’s player, rules and the fields the rules declare, in server-time order; as pages (follow next) or, with Accept: application/x-ndjson, the whole range streamed. */
+    get: operations['readAnalyticsEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -651,6 +668,32 @@ export type components = {
       erasedAt: string;
       sessions: number;
       alreadyErased: boolean;
+    };
+    AnalyticsPage: {
+      events: components['schemas']['AnalyticsEvent'][];
+      /** @description Pass as `after` for the next page; null: the range ends here. */
+      next: string | null;
+    };
+    AnalyticsEvent: {
+      /** Format: uuid */
+      tenantId: string;
+      /** Format: uuid */
+      sessionId: string;
+      sequence: number;
+      /** Format: uuid */
+      eventId: string;
+      type: string;
+      version: number;
+      /** Format: date-time */
+      serverTime: string;
+      clientTime: string | null;
+      playerId: string | null;
+      rules: string;
+      rulesVersion: number;
+      /** @description What the session’s rules declare for this event type. */
+      fields: {
+        [key: string]: string | number | boolean | null;
+      };
     };
     /** @description RFC 9457 problem details with agate’s stable code and, for some codes, the details that help fix the request. */
     Problem: {
@@ -1831,6 +1874,72 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['ErasedPlayer'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  readAnalyticsEvents: {
+    parameters: {
+      query?: {
+        session?: string;
+        player?: string;
+        type?: string;
+        from?: string;
+        to?: string;
+        after?: string;
+        limit?: number;
+        format?: 'json' | 'ndjson';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page; as application/x-ndjson, one AnalyticsEvent per line for the whole filtered range (a stream cut short ends without its final chunk, which HTTP clients report as an error). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AnalyticsPage'];
+          'application/x-ndjson': components['schemas']['AnalyticsEvent'];
         };
       };
       /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
