@@ -13,8 +13,7 @@ import {
   withTenant,
 } from '../../src/db/index.js';
 import type { EmbeddedPool, MigrationReport } from '../../src/db/index.js';
-import { readFeed } from '../../src/events/index.js';
-import { formatFeedPosition } from '../../src/events/index.js';
+import { formatFeedPosition, readFeed } from '../../src/events/index.js';
 import type { NewEvent } from '../../src/events/index.js';
 import { createFeedWake, startConsumer } from '../../src/feed/index.js';
 import { createAgate } from '../../src/runtime/index.js';
