@@ -48,6 +48,7 @@ async function readAll(
   options: { types?: string[]; sessionId?: string; limit?: number; after?: FeedPosition } = {},
 ): Promise<FeedEvent[]> {
   const all: FeedEvent[] = [];
+  const deadline = Date.now() + 60_000;
   let after = options.after ?? feedStart;
   for (;;) {
     const page = await readFeed(
@@ -56,8 +57,11 @@ async function readAll(
     );
     all.push(...page.events);
     const last = page.events.at(-1);
-    if (last === undefined) return all;
-    after = last.position;
+    if (last === undefined && !page.held) return all;
+    // Held: a write transaction elsewhere on the server holds the horizon; poll until it ends.
+    if (Date.now() > deadline) throw new Error('the feed stayed held for 60 s');
+    if (last === undefined) await new Promise((resolve) => setTimeout(resolve, 5));
+    else after = last.position;
   }
 }
 
