@@ -8,7 +8,13 @@ export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 type AnyObject = z.ZodObject;
 
 /** What a route answers with, by status; the schema is the body (none for 204). */
-export type ResponseSpec = { description: string; body?: z.ZodType; contentType?: string };
+export type ResponseSpec = {
+  description: string;
+  body?: z.ZodType;
+  contentType?: string;
+  /** Other media types the same status may answer with, chosen by the request's Accept. */
+  alternatives?: Readonly<Record<string, z.ZodType>>;
+};
 
 /**
  * One route, declared once: Fastify registers it from this, its inputs are parsed with these

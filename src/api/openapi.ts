@@ -112,6 +112,12 @@ export function openApiDocument(
                 [response.contentType ?? 'application/json']: {
                   schema: writer.write(response.body, 'output'),
                 },
+                ...Object.fromEntries(
+                  Object.entries(response.alternatives ?? {}).map(([type, body]) => [
+                    type,
+                    { schema: writer.write(body, 'output') },
+                  ]),
+                ),
               },
             };
     }

@@ -46,6 +46,7 @@ export {
   parseFeedPosition,
 } from './feed-position.js';
 export type { FeedPosition } from './feed-position.js';
+export { feedNow } from './feed-now.js';
 export { feedPageQuery, selectFeedPage } from './feed.queries.js';
 export type { FeedEvent, FeedPage, FeedPageInput } from './feed.queries.js';
 export { maxFeedPage, readFeed } from './read-feed.js';

@@ -101,6 +101,7 @@ describe('the OpenAPI document', () => {
         'GET /healthz',
         'GET /openapi.json',
         'GET /readyz',
+        'GET /v1/feed',
         'GET /v1/leaderboard',
         'GET /v1/sessions/{id}',
         'GET /v1/sessions/{id}/events',
@@ -294,7 +295,10 @@ describe('the OpenAPI document', () => {
       }[]) {
         if (p.name === 'id')
           expect(p.schema, `${method} ${path} id`).toMatchObject({ format: 'uuid' });
-        if (['after', 'limit', 'to'].includes(p.name)) {
+        // The feed's `after` is a position (transaction:session:sequence), not a sequence.
+        if (path === '/v1/feed' && p.name === 'after') {
+          expect(p.schema.type, `${method} ${path} after`).toBe('string');
+        } else if (['after', 'limit', 'to'].includes(p.name)) {
           expect(p.schema.type, `${method} ${path} ${p.name}`).toBe('integer');
         }
       }

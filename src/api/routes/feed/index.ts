@@ -1,0 +1,3 @@
+export { registerFeedRoutes } from './feed-routes.js';
+export { defaultFeedStreamOptions } from './feed-stream.js';
+export type { FeedStreamOptions, OpenStreams } from './feed-stream.js';
