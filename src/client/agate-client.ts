@@ -1,5 +1,6 @@
 import { uuidv7 } from 'uuidv7';
 import { AgateClientError, errorFromProblem } from './client-error.js';
+import { feedIterator } from './feed-iterator.js';
 import type {
   AgateClientOptions,
   AppendOptions,
@@ -8,6 +9,9 @@ import type {
   CreateSessionInput,
   EndSessionOptions,
   EventPage,
+  FeedEvent,
+  FeedOptions,
+  FeedPage,
   NewEvent,
   ReadEventsOptions,
   ReplayOptions,
@@ -18,7 +22,14 @@ import type {
 
 type Method = 'GET' | 'POST';
 type Query = Record<string, string | number | boolean | undefined>;
-type Call = { method: Method; path: string; query?: Query; body?: unknown; retry: boolean };
+type Call = {
+  method: Method;
+  path: string;
+  query?: Query;
+  body?: unknown;
+  retry: boolean;
+  signal?: AbortSignal;
+};
 type Answer = { status: number; body: unknown };
 type Sent = { status: number; text: string; retryAfter: string | null };
 
@@ -153,6 +164,26 @@ export class AgateClient {
     };
   }
 
+  /**
+   * The tenant's feed (`GET /v1/feed`), event by event, each once and in feed order. It reads
+   * JSON pages, reconnects with backoff after network errors and 502/503/504 for as long as it
+   * runs (abort `signal` to stop), resuming after the last event it yielded. It checks each
+   * session's contiguity itself (`previousSequence` against the last sequence it yielded) and
+   * throws `feed_gap` on a hole.
+   */
+  feed(options: FeedOptions = {}): AsyncIterable<FeedEvent> {
+    return feedIterator(async (query, signal) => {
+      const answer = await this.#call({
+        method: 'GET',
+        path: '/v1/feed',
+        query,
+        retry: true,
+        signal,
+      });
+      return answer.body as FeedPage;
+    }, options);
+  }
+
   async #call(call: Call): Promise<Answer> {
     let attempt = 0;
     let rateLimitedMs = 0;
@@ -162,6 +193,7 @@ export class AgateClient {
       try {
         answer = await this.#send(call);
       } catch (error) {
+        if (call.signal?.aborted === true) throw call.signal.reason;
         if (!canRetry) throw networkError(call, attempt + 1, error);
         await delay(this.#backoff(attempt));
         attempt += 1;
@@ -198,6 +230,7 @@ export class AgateClient {
       method: call.method,
       headers,
       ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+      ...(call.signal === undefined ? {} : { signal: call.signal }),
     });
     return {
       status: response.status,

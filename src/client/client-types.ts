@@ -145,3 +145,46 @@ export type EndSessionOptions = {
   reason?: string;
   expectedSequence?: number;
 };
+
+/** One event of the tenant's feed, as `GET /v1/feed` delivers it. */
+export type FeedEvent = {
+  /** Where the event stands in the feed (opaque; unique per event, so a key to deduplicate on). */
+  position: string;
+  sessionId: string;
+  sequence: number;
+  /** The session's previous event that the same filter delivers (0: none). */
+  previousSequence: number;
+  eventId: string;
+  type: string;
+  version: number;
+  data: Record<string, unknown>;
+  clientTime: string | null;
+  serverTime: string;
+  hash: string;
+};
+
+export type FeedPage = { events: FeedEvent[]; next: string; held: boolean };
+
+export type FeedOptions = {
+  /** Start after this position (one the feed delivered); default: the start of the feed. */
+  after?: string;
+  /** Instead of `after`: `'now'` starts with the events committed from now on. */
+  from?: 'start' | 'now';
+  /** Only these event types. */
+  types?: readonly string[];
+  /** Only this session's events. */
+  session?: string;
+  /** Aborting it ends the iteration (the loop exits without an error). */
+  signal?: AbortSignal;
+  /**
+   * Keep waiting for new events when caught up (default true). False: end at the first empty
+   * page with nothing held back (committed events behind an open transaction are waited for).
+   */
+  follow?: boolean;
+  /** Events per request, 1 to 1,000 (default 100). */
+  pageSize?: number;
+  /** How long to wait before asking again when caught up (default 250 ms). */
+  idleMs?: number;
+  /** The longest wait between reconnection attempts (default 5 s). */
+  maxBackoffMs?: number;
+};
