@@ -16,6 +16,7 @@ import { addGdprCommands } from './gdpr.command.js';
 import { addFixturesCommands } from './fixtures.command.js';
 import { addDemoCommand } from './demo.command.js';
 import { addImportCommand } from './import.command.js';
+import { addFeedCommands } from './feed.command.js';
 
 /** The whole `agate` command tree (exported so tests can walk it). */
 export function buildProgram(): Command {
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   addFixturesCommands(program);
   addDemoCommand(program);
   addImportCommand(program);
+  addFeedCommands(program);
   return program;
 }
 
