@@ -1,3 +1,4 @@
+import { fromPgError } from '../db/index.js';
 import type { Queryable } from '../db/index.js';
 import type { FeedPosition } from './feed-position.js';
 
@@ -11,9 +12,14 @@ const lastSession = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
  * can repeat a few recent events but never skips one.
  */
 export async function feedNow(db: Queryable): Promise<FeedPosition> {
-  const result = await db.query<{ horizon: string }>(
-    'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon',
-  );
+  let result: { rows: { horizon: string }[] };
+  try {
+    result = await db.query<{ horizon: string }>(
+      'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon',
+    );
+  } catch (error) {
+    throw fromPgError(error);
+  }
   const horizon = BigInt(result.rows[0]?.horizon ?? '1');
   return {
     transactionId: (horizon > 0n ? horizon - 1n : 0n).toString(),

@@ -154,6 +154,7 @@ describe.concurrent('the agate CLI', () => {
           'keys list',
           'keys rotate',
           'keys revoke',
+          'feed tail',
         ]),
       );
       for (const { path, exitCode, text } of helps) {
