@@ -80,6 +80,7 @@ export async function* feedIterator(
   let start: FeedQuery =
     options.after !== undefined ? { after: options.after } : { from: options.from ?? 'start' };
   let failures = 0;
+  let heldReads = 0;
   const stopped = () => signal?.aborted === true;
   while (!stopped()) {
     let page: FeedPage;
@@ -100,8 +101,10 @@ export async function* feedIterator(
       if (stopped()) return;
     }
     start = { after: page.next };
+    heldReads = page.held && page.events.length === 0 ? heldReads + 1 : 0;
     if (page.events.length > 0) continue;
     if (!follow && !page.held) return;
-    await pause(page.held ? heldMs : idleMs, signal);
+    // Held: soon, then less often while a long transaction elsewhere keeps holding the feed.
+    await pause(page.held ? Math.min(idleMs, heldMs * 2 ** (heldReads - 1)) : idleMs, signal);
   }
 }

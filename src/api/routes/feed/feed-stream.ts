@@ -8,7 +8,10 @@ import { feedEventJson } from './feed-json.js';
 export type FeedStreamOptions = {
   /** Pause between reads when the reader is caught up (default 200 ms). */
   idlePollMs: number;
-  /** Pause between reads while committed events wait behind an open transaction (default 20 ms). */
+  /**
+   * Pause between reads while committed events wait behind an open transaction (default 20 ms),
+   * doubled while they stay held, up to `idlePollMs`.
+   */
   heldPollMs: number;
   /** A `: keep-alive` comment this often, so proxies keep an idle stream open (default 15 s). */
   heartbeatMs: number;
@@ -31,6 +34,16 @@ export type FeedStreamInput = {
   options: FeedStreamOptions;
   streams: OpenStreams;
 };
+
+/**
+ * How long to wait before the next read of a stream that is not behind: the idle poll, or while
+ * events are held, the held poll doubled on each read that is still held, up to the idle poll
+ * (a long transaction elsewhere can hold the feed for minutes).
+ */
+function pauseAfter(page: FeedPage, heldReads: number, options: FeedStreamOptions): number {
+  if (!page.held) return options.idlePollMs;
+  return Math.min(options.idlePollMs, options.heldPollMs * 2 ** Math.max(0, heldReads - 1));
+}
 
 function frame(event: FeedPage['events'][number]): string {
   const id = formatFeedPosition(event.position);
@@ -79,6 +92,7 @@ export async function sendFeedStream(
   try {
     let page = first;
     let after = input.after;
+    let heldReads = 0;
     while (!signal.aborted) {
       for (const event of page.events) {
         if (signal.aborted) break;
@@ -86,8 +100,9 @@ export async function sendFeedStream(
         after = event.position;
       }
       if (signal.aborted) break;
+      heldReads = page.held && page.events.length === 0 ? heldReads + 1 : 0;
       if (page.events.length < input.limit) {
-        await pause(page.held ? options.heldPollMs : options.idlePollMs);
+        await pause(pauseAfter(page, heldReads, options));
         if (signal.aborted) break;
       }
       page = await input.read(after);
