@@ -113,9 +113,9 @@ export function openApiDocument(
                   schema: writer.write(response.body, 'output'),
                 },
                 ...Object.fromEntries(
-                  Object.entries(response.alternatives ?? {}).map(([type, body]) => [
-                    type,
-                    { schema: writer.write(body, 'output') },
+                  (response.alternatives ?? []).map((a) => [
+                    a.contentType,
+                    { schema: writer.write(a.body, 'output') },
                   ]),
                 ),
               },

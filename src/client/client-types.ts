@@ -4,6 +4,8 @@
  * client depends on the wire contract only.
  */
 
+import type { FeedEvent } from './consumer-types.js';
+
 export type AgateClientOptions = {
   /** Where the API is served, e.g. `https://agate.example.com` (no trailing `/v1`). */
   baseUrl: string;
@@ -146,23 +148,7 @@ export type EndSessionOptions = {
   expectedSequence?: number;
 };
 
-/** One event of the tenant's feed, as `GET /v1/feed` delivers it. */
-export type FeedEvent = {
-  /** Where the event stands in the feed (opaque; unique per event, so a key to deduplicate on). */
-  position: string;
-  sessionId: string;
-  sequence: number;
-  /** The session's previous event that the same filter delivers (0: none). */
-  previousSequence: number;
-  eventId: string;
-  type: string;
-  version: number;
-  data: Record<string, unknown>;
-  clientTime: string | null;
-  serverTime: string;
-  hash: string;
-};
-
+/** A page of `GET /v1/feed`: send `next` back as `after`. */
 export type FeedPage = { events: FeedEvent[]; next: string; held: boolean };
 
 export type FeedOptions = {

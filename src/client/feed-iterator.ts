@@ -1,5 +1,6 @@
 import { AgateClientError, isAgateClientError } from './client-error.js';
-import type { FeedEvent, FeedOptions, FeedPage } from './client-types.js';
+import type { FeedOptions, FeedPage } from './client-types.js';
+import type { FeedEvent } from './consumer-types.js';
 
 export type FeedQuery = Record<string, string | number | undefined>;
 

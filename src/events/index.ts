@@ -1,3 +1,5 @@
+export { selectAnalyticsSources } from './analytics-sources.queries.js';
+export type { AnalyticsSource, AnalyticsSourceKey } from './analytics-sources.queries.js';
 export { appendEvents } from './append-events.js';
 export type {
   AppendAccepted,
@@ -8,7 +10,12 @@ export type {
 } from './append-events.js';
 export { findJsonProblem } from './check-json.js';
 export { findSeedProblem, maxSeedLength } from './check-seed.js';
-export { checkClientTime, clientTimeMicros, storedClientTime } from './client-time.js';
+export {
+  checkClientTime,
+  clientTimeMicros,
+  clientTimeSql,
+  storedClientTime,
+} from './client-time.js';
 export type { ClientTimeCheck } from './client-time.js';
 export { checkSessionInput, createSession } from './create-session.js';
 export type { CreateSessionInput } from './create-session.js';
@@ -49,6 +56,8 @@ export type { FeedPosition } from './feed-position.js';
 export { feedNow } from './feed-now.js';
 export { feedPageQuery, selectFeedPage } from './feed.queries.js';
 export type { FeedEvent, FeedPage, FeedPageInput } from './feed.queries.js';
+export { selectFeedLinks, selectSessionChainRoots } from './feed-links.queries.js';
+export type { FeedLink, SessionChainRoot } from './feed-links.queries.js';
 export { maxFeedPage, readFeed } from './read-feed.js';
 export type { ReadFeedInput } from './read-feed.js';
 export type { EventRange, StoredEvent, TailEvent } from './events.queries.js';

@@ -155,6 +155,8 @@ describe.concurrent('the agate CLI', () => {
           'keys rotate',
           'keys revoke',
           'feed tail',
+          'consumers list',
+          'consumers reset',
         ]),
       );
       for (const { path, exitCode, text } of helps) {

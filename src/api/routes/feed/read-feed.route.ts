@@ -36,7 +36,7 @@ export function registerReadFeedRoute(app: FastifyInstance, context: ApiContext)
           description:
             'A page of committed events in feed order (application/json), or the stream (text/event-stream).',
           body: feedPageSchema,
-          alternatives: { 'text/event-stream': feedStreamSchema },
+          alternatives: [{ contentType: 'text/event-stream', body: feedStreamSchema }],
         },
       },
     },
