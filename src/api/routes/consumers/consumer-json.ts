@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { TenantRole } from '../../../db/index.js';
-import { formatFeedPosition, parseFeedPosition } from '../../../events/index.js';
-import type { FeedEvent } from '../../../events/index.js';
+import { parseFeedPosition } from '../../../events/index.js';
 import type { ConsumerStart, ConsumerStatus } from '../../../feed/index.js';
 import { principalOf, readRoleOf } from '../../auth.js';
 
@@ -22,23 +21,6 @@ export function consumerCaller(request: FastifyRequest): { tenantId: string; rol
 export function parseStart(text: string, name: string): ConsumerStart {
   if (text === 'beginning' || text === 'now') return text;
   return { after: parseFeedPosition(text, name) };
-}
-
-/** A delivered event as GET /v1/feed sends it (the tenant is the key's, so it is left out). */
-export function consumerEventJson(event: FeedEvent): Record<string, unknown> {
-  return {
-    position: formatFeedPosition(event.position),
-    sessionId: event.sessionId,
-    sequence: event.sequence,
-    previousSequence: event.previousSequence,
-    eventId: event.eventId,
-    type: event.type,
-    version: event.version,
-    data: event.data,
-    clientTime: event.clientTime,
-    serverTime: event.serverTime.toISOString(),
-    hash: event.hash,
-  };
 }
 
 export function consumerJson(status: ConsumerStatus): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { clientTimeText, maxFeedPage } from '../../../events/index.js';
-import { queryIntegerIn, time, uuid } from '../../schemas.js';
+import { maxFeedPage } from '../../../events/index.js';
+import { feedEventSchema, queryIntegerIn, time } from '../../schemas.js';
 
 // The shapes of the consumer routes. The event shape is GET /v1/feed's: one delivered event
 // reads the same whichever way it was delivered.
@@ -9,11 +9,6 @@ const feedPosition = z.string().max(200).meta({
   description:
     'A feed position, transaction:session:sequence (0:00000000-0000-0000-0000-000000000000:0 is the start). Opaque to clients: send back one agate delivered.',
 });
-
-const sha256Hex = z
-  .string()
-  .regex(/^[0-9a-f]{64}$/)
-  .meta({ description: 'sha256, hex' });
 
 export const consumerParams = z.strictObject({
   name: z.string().max(100).meta({
@@ -98,25 +93,6 @@ export const checkpointBody = z
   })
   .meta({ id: 'ConsumerCheckpoint' });
 
-export const consumerEventSchema = z
-  .strictObject({
-    position: feedPosition,
-    sessionId: uuid,
-    sequence: z.number().int(),
-    previousSequence: z.number().int().meta({
-      description:
-        'The sequence of the previous event of this session that the consumer’s filter delivers (0: none). A member that last saw another sequence of this session missed an event.',
-    }),
-    eventId: uuid,
-    type: z.string(),
-    version: z.number().int(),
-    data: z.record(z.string(), z.unknown()),
-    clientTime: clientTimeText.nullable(),
-    serverTime: time,
-    hash: sha256Hex,
-  })
-  .meta({ id: 'ConsumerEvent' });
-
 const slotStateSchema = z.strictObject({
   slot: z.number().int(),
   checkpoint: feedPosition,
@@ -161,7 +137,7 @@ export const membershipSchema = z
 
 export const receivedSchema = z
   .strictObject({
-    events: z.array(consumerEventSchema),
+    events: z.array(feedEventSchema),
     slots: z.array(slotEpoch).meta({
       description:
         'The slots read, with the epochs they were read under: send them with the checkpoint. Empty: the member holds no slot (join again).',

@@ -3,7 +3,8 @@ import { formatFeedPosition } from '../../../events/index.js';
 import { readMembership, receiveEvents } from '../../../feed/index.js';
 import type { ApiContext } from '../../api-context.js';
 import { defineRoute } from '../../define-route.js';
-import { consumerCaller, consumerEventJson, consumerUsers } from './consumer-json.js';
+import { feedEventJson } from '../feed/index.js';
+import { consumerCaller, consumerUsers } from './consumer-json.js';
 import { consumerParams, receivedSchema, receiveQuery } from './consumer-schemas.js';
 
 /** The next events of the member's slots after their checkpoints; reads only. */
@@ -37,7 +38,7 @@ export function registerReceiveEventsRoute(app: FastifyInstance, context: ApiCon
         role: caller.role,
       });
       return {
-        events: received.events.map(consumerEventJson),
+        events: received.events.map(feedEventJson),
         slots: membership.slots.map((s) => ({ slot: s.slot, epoch: s.epoch })),
         through: received.through === null ? null : formatFeedPosition(received.through),
         held: received.held,
