@@ -1,4 +1,4 @@
-export { appendEvents } from './append-events.js';
+export { appendEvents, appendEventsInTransaction } from './append-events.js';
 export type {
   AppendAccepted,
   AppendedEvent,

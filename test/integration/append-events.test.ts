@@ -277,3 +277,47 @@ describe('reading', () => {
     expect([...scanned]).toHaveLength(1);
   });
 });
+
+describe('appending in the caller transaction', () => {
+  it('stores the batch only when the caller commits, and nothing when it rolls back', async () => {
+    const s = await f.store.createSession({ tenantId, rules: 'tiny' });
+    const hooked: number[] = [];
+    const store = createEventStore({
+      pool: f.db.pool,
+      catalog: tinyCatalog,
+      afterAppend: [(batch) => Promise.resolve(void hooked.push(batch.lastSequence))],
+    });
+    const client = await f.db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const kept = await store.appendEventsInTransaction(client, {
+        tenantId,
+        sessionId: s.id,
+        events: [inc(1), inc(2)],
+      });
+      expect(kept).toMatchObject({ ok: true, firstSequence: 1, lastSequence: 2 });
+      // Not visible outside before the commit, and the session row stays locked by the caller.
+      expect((await f.store.getSession({ tenantId, sessionId: s.id })).lastSequence).toBe(0);
+      await client.query('COMMIT');
+      expect((await f.store.getSession({ tenantId, sessionId: s.id })).lastSequence).toBe(2);
+
+      await client.query('BEGIN');
+      const dropped = await store.appendEventsInTransaction(client, {
+        tenantId,
+        sessionId: s.id,
+        expectedSequence: 2,
+        events: [inc(3)],
+      });
+      expect(dropped).toMatchObject({ ok: true, firstSequence: 3 });
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    const events = await allEvents(f.store, s);
+    expect(events.map((e) => e.data.by)).toEqual([1, 2]);
+    const head = await f.store.getSession({ tenantId, sessionId: s.id });
+    expect(head.lastSequence).toBe(2);
+    expect(firstBrokenLink(head, events)).toBeNull();
+    expect(hooked).toEqual([]);
+  });
+});
