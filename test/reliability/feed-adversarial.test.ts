@@ -1,5 +1,9 @@
 import { setTimeout as pause } from 'node:timers/promises';
+import pg from 'pg';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createApiMetrics } from '../../src/api/metrics.js';
+import { createCacheHealth } from '../../src/cache/index.js';
 import { createPool } from '../../src/db/index.js';
 import type { Pool } from '../../src/db/index.js';
 import { createAgate } from '../../src/runtime/index.js';
@@ -16,7 +20,7 @@ import {
   readPositions,
   readProjection,
 } from './support/feed-proof-checks.js';
-import { errorsOf, runChaos, startMember } from './support/feed-proof-members.js';
+import { errorsOf, killMember, runChaos, startMember } from './support/feed-proof-members.js';
 import type { GroupEnv, Member } from './support/feed-proof-members.js';
 import { createLedger, runWriters } from './support/feed-proof-writers.js';
 import type { WriterPlan } from './support/feed-proof-writers.js';
@@ -79,14 +83,16 @@ beforeAll(async () => {
   // One plain append per session first: the store's rules cache is warm, so a held append needs
   // no second connection, and the writers then share 40 connections without starving.
   const warm = { ...basePlan, seed: `${seed}-warm`, writers: 1, heldShare: 0, maxGapMs: 0 };
-  for (const target of [...sessions, ...otherTargets]) {
-    await runWriters(
-      agate.store,
-      writerPool,
-      { ...warm, appendsPerWriter: 1, sessions: [target] },
-      ledger,
-    );
-  }
+  await Promise.all(
+    [...sessions, ...otherTargets].map((target, i) =>
+      runWriters(
+        agate.store,
+        writerPool,
+        { ...warm, seed: `${warm.seed}-${i}`, appendsPerWriter: 1, sessions: [target] },
+        ledger,
+      ),
+    ),
+  );
   env = {
     DATABASE_URL: db.url,
     AGATE_TENANT: tenantId,
@@ -137,7 +143,7 @@ async function deliveredCounts(): Promise<Map<string, number>> {
   return new Map(r.rows.map((row) => [row.consumer, row.n]));
 }
 
-async function waitUntilDelivered(what: string, timeoutMs = 45_000): Promise<void> {
+async function waitUntilDelivered(what: string, timeoutMs = 90_000): Promise<void> {
   const want = committedIds().size;
   try {
     await waitFor(
@@ -153,7 +159,9 @@ async function waitUntilDelivered(what: string, timeoutMs = 45_000): Promise<voi
     const states = members.map(
       (m) => `${m.name}#${m.incarnation}: ${JSON.stringify(errorsOf(m).slice(-3))}`,
     );
-    throw new Error(`${String(error)}; want ${want}, have ${counts}\n${states.join('\n')}`);
+    throw new Error(`${String(error)}; want ${want}, have ${counts}\n${states.join('\n')}`, {
+      cause: error,
+    });
   }
 }
 
@@ -279,5 +287,104 @@ describe('the feed under adversarial commit order', () => {
     console.info(
       `feed-adversarial: ${committedIds().size} committed, ${ledger.rolledBack.size} rolled back, ${ledger.refused} refused, ${lateCommits(inOrder)} late commits, naive reader missed ${missedByNaive.length}, ${chaos.kills} kills, ${chaos.pauses.length} pauses`,
     );
+  });
+
+  it('stalls delivery while an unrelated write transaction is open, names it in the stall metric, then delivers everything', async () => {
+    const holder = new pg.Client({ connectionString: db.url, application_name: 'proof-stall' });
+    await holder.connect();
+    onTestFinished(() => holder.end());
+    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
+      .pid;
+    await holder.query('BEGIN');
+    await holder.query("INSERT INTO proof.scratch (note) VALUES ('held open')");
+    const xid = BigInt(
+      (await holder.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0]!.x,
+    );
+    const before = committedIds().size;
+    const burst: WriterPlan = {
+      ...basePlan,
+      seed: `${seed}-stall`,
+      writers: 16,
+      appendsPerWriter: 3,
+      maxGapMs: 50,
+      sessions,
+    };
+    await runWriters(agate.store, writerPool, burst, ledger);
+    expect(committedIds().size).toBeGreaterThan(before);
+
+    const metrics = createApiMetrics({
+      pool: db.pool,
+      cacheHealth: createCacheHealth(),
+      logger: pino({ level: 'silent' }),
+    });
+    const stallAge = async () => {
+      const gauge = await metrics.registry
+        .getSingleMetric('agate_feed_oldest_transaction_age_seconds')!
+        .get();
+      const mine = gauge.values.find((v) => v.labels.application_name === 'proof-stall');
+      if (mine === undefined) return undefined;
+      expect(mine.labels).toMatchObject({ pid: String(pid), database: db.name, kind: 'backend' });
+      return mine.value;
+    };
+    let first: number | undefined;
+    await waitFor('the stall metric to name the open transaction', async () => {
+      first = await stallAge();
+      return first !== undefined;
+    });
+    // While the consumers poll for two more seconds of its age, nothing past it is delivered.
+    await waitFor(
+      'the stall to grow by two seconds',
+      async () => ((await stallAge()) ?? 0) > first! + 2,
+    );
+    const past = await db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM proof.projection WHERE position_xid > $1::text::xid8',
+      [String(xid)],
+    );
+    expect(past.rows[0]?.n).toBe(0);
+    const waiting = await db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM game.events WHERE tenant_id = $1 AND transaction_id > $2::text::xid8',
+      [tenantId, String(xid)],
+    );
+    expect(waiting.rows[0]?.n).toBeGreaterThan(0);
+
+    await holder.query('COMMIT');
+    await waitUntilDelivered('delivery to resume once the transaction ended');
+    expect(await stallAge()).toBeUndefined();
+    await expectNothingSkippedOrRepeated();
+  });
+
+  it('applies a batch once when its member is killed between the handler and the checkpoint commit', async () => {
+    const member: Member = {
+      consumer: 'proof-once',
+      name: 'proof-once-m1',
+      incarnation: 0,
+      child: null,
+      history: [],
+    };
+    await startMember(member, { ...env, AGATE_HANG_AFTER_HANDLER: '1' }, finished);
+    await waitFor('the handler to have written its rows', () =>
+      Promise.resolve(/^handled$/m.test(member.child!.output())),
+    );
+    const uncommitted = await db.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM proof.projection WHERE consumer = 'proof-once'",
+    );
+    expect(uncommitted.rows[0]?.n).toBe(0);
+    await killMember(member);
+    await startMember(member, env, finished);
+    const want = committedIds();
+    await waitFor(
+      'the restarted member to deliver every event',
+      async () => {
+        const r = await db.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM proof.projection WHERE consumer = 'proof-once'",
+        );
+        return r.rows[0]?.n === want.size;
+      },
+      60_000,
+    );
+    const rows = (await readProjection(db.pool)).filter((r) => r.consumer === 'proof-once');
+    expect(new Set(rows.map((r) => r.eventId))).toEqual(want);
+    expect(rows.every((r) => r.incarnation === 2)).toBe(true);
+    await killMember(member);
   });
 });
