@@ -1,5 +1,7 @@
 export { checkContinuity, unknownSessions } from './check-continuity.js';
 export type { ContinuityCheck, SessionLink } from './check-continuity.js';
+export { checkpointConsumer } from './checkpoint-consumer.js';
+export type { CheckpointConsumerInput } from './checkpoint-consumer.js';
 export { commitCheckpoint } from './commit-checkpoint.js';
 export type { CommitCheckpointInput } from './commit-checkpoint.js';
 export type { ConsumerRef } from './consumer-admin-input.js';

@@ -48,14 +48,17 @@ export async function receiveEvents(
   };
   return withTenant(pool, { tenantId: membership.tenantId }, async (tx) => {
     let after = earliest([...checkpoints.values()]);
+    const pageAfter = async (from: FeedPosition) => {
+      const input = { after: from, limit, types: membership.types, sessionId: null, slots };
+      const read = await selectFeedPage(tx, input);
+      // The page and its `held` check are two statements, two snapshots: an event whose
+      // transaction fell under the horizon between them is in neither. Reading again after an
+      // empty, unheld page finds it, so "nothing, nothing held" means caught up.
+      if (read.events.length > 0 || read.held) return read;
+      return selectFeedPage(tx, input);
+    };
     for (let page = 0; ; page += 1) {
-      const read = await selectFeedPage(tx, {
-        after,
-        limit,
-        types: membership.types,
-        sessionId: null,
-        slots,
-      });
+      const read = await pageAfter(after);
       const events = read.events.filter(keep);
       const last = read.events.at(-1);
       if (last === undefined) return { events, held: read.held, through: null };

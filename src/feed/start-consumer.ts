@@ -52,9 +52,10 @@ export type ConsumerHandle = {
   /** Finishes the batch in hand, leaves the group (its slots are free at once) and stops. */
   stop(): Promise<void>;
   /**
-   * Resolves once the consumer has handled everything committed before the call (a read that
-   * began after it found nothing new and nothing held behind an open transaction); rejects if the
-   * consumer fails or stops first.
+   * Resolves once the member has handled everything of its slots committed before the call (a
+   * read that began after it found nothing new and nothing held behind an open transaction);
+   * rejects if the consumer fails or stops first. In a group, a slot being handed over between
+   * heartbeats is the next owner's to catch up.
    */
   idle(): Promise<void>;
   status(): ConsumerHandleStatus;
@@ -263,6 +264,11 @@ export async function startConsumer(
         state = 'retrying';
         failures += 1;
         await pause(Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 10)));
+        // A commit whose acknowledgement was lost may have landed: read the checkpoints back
+        // (the join's are kept when ahead) so the batch is not handled twice, and check the
+        // sessions' links again from the log rather than from what this process last accepted.
+        tracker.forgetAll();
+        if (active()) await heartbeat();
         continue;
       }
       if (outcome === 'more') {
