@@ -143,7 +143,10 @@ async function deliveredCounts(): Promise<Map<string, number>> {
   return new Map(r.rows.map((row) => [row.consumer, row.n]));
 }
 
-async function waitUntilDelivered(what: string, timeoutMs = 90_000): Promise<void> {
+async function waitUntilDelivered(
+  what: string,
+  timeoutMs = scaled(90_000, 600_000),
+): Promise<void> {
   const want = committedIds().size;
   try {
     await waitFor(
