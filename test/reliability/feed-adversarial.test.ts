@@ -40,6 +40,8 @@ const leaseMs = 1_000;
 const consumers = ['proof-a', 'proof-b'] as const;
 const membersPerConsumer = 3;
 const sessionCount = 200;
+/** Each test's budget: the soak variant writes and delivers about fifteen times as much. */
+const testTimeout = scaled(300_000, 1_200_000);
 const basePlan = {
   writers: 64,
   heldShare: 0.35,
@@ -248,146 +250,161 @@ async function expectNothingSkippedOrRepeated(): Promise<void> {
 }
 
 describe('the feed under adversarial commit order', () => {
-  it('delivers every committed event once, in session order, with no zombie write, while members are killed and paused', async () => {
-    const plan: WriterPlan = {
-      ...basePlan,
-      seed,
-      appendsPerWriter: scaled(4, 40),
-      sessions: [...sessions, ...otherTargets],
-      // Writes go on until the chaos is over, so that every kill and pause meets work in flight.
-      keepGoing: () => chaosRunning,
-    };
-    let chaosRunning = true;
-    let writing = true;
-    const naive = startNaiveReader(() => !writing);
-    const restart = (m: Member) => startMember(m, env, finished);
-    const [, chaos] = await Promise.all([
-      runWriters(agate.store, writerPool, plan, ledger).finally(() => (writing = false)),
-      runChaos(
-        members,
-        { seed, actions: scaled(6, 40), leaseMs, maxGapMs: 600 },
-        restart,
-        slotsOf,
-      ).finally(() => (chaosRunning = false)),
-    ]);
-    const seenByNaive = await naive;
-    await waitUntilDelivered('both consumers to deliver every committed event');
-    await expectNothingSkippedOrRepeated();
+  it(
+    'delivers every committed event once, in session order, with no zombie write, while members are killed and paused',
+    async () => {
+      const plan: WriterPlan = {
+        ...basePlan,
+        seed,
+        appendsPerWriter: scaled(4, 40),
+        sessions: [...sessions, ...otherTargets],
+        // Writes go on until the chaos is over, so that every kill and pause meets work in flight.
+        keepGoing: () => chaosRunning,
+      };
+      let chaosRunning = true;
+      let writing = true;
+      const naive = startNaiveReader(() => !writing);
+      const restart = (m: Member) => startMember(m, env, finished);
+      const [, chaos] = await Promise.all([
+        runWriters(agate.store, writerPool, plan, ledger).finally(() => (writing = false)),
+        runChaos(
+          members,
+          { seed, actions: scaled(6, 40), leaseMs, maxGapMs: 600 },
+          restart,
+          slotsOf,
+        ).finally(() => (chaosRunning = false)),
+      ]);
+      const seenByNaive = await naive;
+      await waitUntilDelivered('both consumers to deliver every committed event');
+      await expectNothingSkippedOrRepeated();
 
-    const positions = await readPositions(db.pool);
-    const inOrder = placed(ledger, positions).filter((e) => e.tenantId === tenantId);
-    // The hazard happened: transactions committed after higher ones, and a naive reader lost some.
-    expect(lateCommits(inOrder)).toBeGreaterThan(0);
-    const missedByNaive = [...committedIds()].filter((id) => !seenByNaive.has(id));
-    expect(missedByNaive.length).toBeGreaterThan(0);
-    expect(ledger.rolledBack.size).toBeGreaterThan(0);
-    expect(chaos.kills + chaos.pauses.length).toBe(scaled(6, 40));
-    // The pauses outlived the lease: every slot a paused member owned was another's when it woke.
-    expect(chaos.pauses.filter((p) => p.ownedAtContinue.length > 0)).toEqual([]);
-    expect(chaos.pauses.some((p) => p.ownedAtStop.length > 0)).toBe(true);
-    const gaps = members.flatMap((m) => errorsOf(m).filter((e) => e.error === 'feed_gap'));
-    expect(gaps).toEqual([]);
-    console.info(
-      `feed-adversarial: ${committedIds().size} committed, ${ledger.rolledBack.size} rolled back, ${ledger.refused} refused, ${lateCommits(inOrder)} late commits, naive reader missed ${missedByNaive.length}, ${chaos.kills} kills, ${chaos.pauses.length} pauses`,
-    );
-  });
+      const positions = await readPositions(db.pool);
+      const inOrder = placed(ledger, positions).filter((e) => e.tenantId === tenantId);
+      // The hazard happened: transactions committed after higher ones, and a naive reader lost some.
+      expect(lateCommits(inOrder)).toBeGreaterThan(0);
+      const missedByNaive = [...committedIds()].filter((id) => !seenByNaive.has(id));
+      expect(missedByNaive.length).toBeGreaterThan(0);
+      expect(ledger.rolledBack.size).toBeGreaterThan(0);
+      expect(chaos.kills + chaos.pauses.length).toBe(scaled(6, 40));
+      // The pauses outlived the lease: every slot a paused member owned was another's when it woke.
+      expect(chaos.pauses.filter((p) => p.ownedAtContinue.length > 0)).toEqual([]);
+      expect(chaos.pauses.some((p) => p.ownedAtStop.length > 0)).toBe(true);
+      const gaps = members.flatMap((m) => errorsOf(m).filter((e) => e.error === 'feed_gap'));
+      expect(gaps).toEqual([]);
+      console.info(
+        `feed-adversarial: ${committedIds().size} committed, ${ledger.rolledBack.size} rolled back, ${ledger.refused} refused, ${lateCommits(inOrder)} late commits, naive reader missed ${missedByNaive.length}, ${chaos.kills} kills, ${chaos.pauses.length} pauses`,
+      );
+    },
+    testTimeout,
+  );
 
-  it('stalls delivery while an unrelated write transaction is open, names it in the stall metric, then delivers everything', async () => {
-    const holder = new pg.Client({ connectionString: db.url, application_name: 'proof-stall' });
-    await holder.connect();
-    onTestFinished(() => holder.end());
-    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
-      .pid;
-    await holder.query('BEGIN');
-    await holder.query("INSERT INTO proof.scratch (note) VALUES ('held open')");
-    const xid = BigInt(
-      (await holder.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0]!.x,
-    );
-    const before = committedIds().size;
-    const burst: WriterPlan = {
-      ...basePlan,
-      seed: `${seed}-stall`,
-      writers: 16,
-      appendsPerWriter: 3,
-      maxGapMs: 50,
-      sessions,
-    };
-    await runWriters(agate.store, writerPool, burst, ledger);
-    expect(committedIds().size).toBeGreaterThan(before);
+  it(
+    'stalls delivery while an unrelated write transaction is open, names it in the stall metric, then delivers everything',
+    async () => {
+      const holder = new pg.Client({ connectionString: db.url, application_name: 'proof-stall' });
+      await holder.connect();
+      onTestFinished(() => holder.end());
+      const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
+        .pid;
+      await holder.query('BEGIN');
+      await holder.query("INSERT INTO proof.scratch (note) VALUES ('held open')");
+      const xid = BigInt(
+        (await holder.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0]!.x,
+      );
+      const before = committedIds().size;
+      const burst: WriterPlan = {
+        ...basePlan,
+        seed: `${seed}-stall`,
+        writers: 16,
+        appendsPerWriter: 3,
+        maxGapMs: 50,
+        sessions,
+      };
+      await runWriters(agate.store, writerPool, burst, ledger);
+      expect(committedIds().size).toBeGreaterThan(before);
 
-    const metrics = createApiMetrics({
-      pool: db.pool,
-      cacheHealth: createCacheHealth(),
-      logger: pino({ level: 'silent' }),
-    });
-    const stallAge = async () => {
-      const gauge = await metrics.registry
-        .getSingleMetric('agate_feed_oldest_transaction_age_seconds')!
-        .get();
-      const mine = gauge.values.find((v) => v.labels.application_name === 'proof-stall');
-      if (mine === undefined) return undefined;
-      expect(mine.labels).toMatchObject({ pid: String(pid), database: db.name, kind: 'backend' });
-      return mine.value;
-    };
-    let first: number | undefined;
-    await waitFor('the stall metric to name the open transaction', async () => {
-      first = await stallAge();
-      return first !== undefined;
-    });
-    // While the consumers poll for two more seconds of its age, nothing past it is delivered.
-    await waitFor(
-      'the stall to grow by two seconds',
-      async () => ((await stallAge()) ?? 0) > first! + 2,
-    );
-    const past = await db.pool.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM proof.projection WHERE position_xid > $1::text::xid8',
-      [String(xid)],
-    );
-    expect(past.rows[0]?.n).toBe(0);
-    const waiting = await db.pool.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM game.events WHERE tenant_id = $1 AND transaction_id > $2::text::xid8',
-      [tenantId, String(xid)],
-    );
-    expect(waiting.rows[0]?.n).toBeGreaterThan(0);
+      const metrics = createApiMetrics({
+        pool: db.pool,
+        cacheHealth: createCacheHealth(),
+        logger: pino({ level: 'silent' }),
+      });
+      const stallAge = async () => {
+        const gauge = await metrics.registry
+          .getSingleMetric('agate_feed_oldest_transaction_age_seconds')!
+          .get();
+        const mine = gauge.values.find((v) => v.labels.application_name === 'proof-stall');
+        if (mine === undefined) return undefined;
+        expect(mine.labels).toMatchObject({ pid: String(pid), database: db.name, kind: 'backend' });
+        return mine.value;
+      };
+      let first: number | undefined;
+      await waitFor('the stall metric to name the open transaction', async () => {
+        first = await stallAge();
+        return first !== undefined;
+      });
+      // While the consumers poll for two more seconds of its age, nothing past it is delivered.
+      await waitFor(
+        'the stall to grow by two seconds',
+        async () => ((await stallAge()) ?? 0) > first! + 2,
+      );
+      const past = await db.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM proof.projection WHERE position_xid > $1::text::xid8',
+        [String(xid)],
+      );
+      expect(past.rows[0]?.n).toBe(0);
+      const waiting = await db.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM game.events WHERE tenant_id = $1 AND transaction_id > $2::text::xid8',
+        [tenantId, String(xid)],
+      );
+      expect(waiting.rows[0]?.n).toBeGreaterThan(0);
 
-    await holder.query('COMMIT');
-    await waitUntilDelivered('delivery to resume once the transaction ended');
-    expect(await stallAge()).toBeUndefined();
-    await expectNothingSkippedOrRepeated();
-  });
+      await holder.query('COMMIT');
+      await waitUntilDelivered(
+        'delivery to resume once the transaction ended',
+        scaled(60_000, 300_000),
+      );
+      expect(await stallAge()).toBeUndefined();
+      await expectNothingSkippedOrRepeated();
+    },
+    testTimeout,
+  );
 
-  it('applies a batch once when its member is killed between the handler and the checkpoint commit', async () => {
-    const member: Member = {
-      consumer: 'proof-once',
-      name: 'proof-once-m1',
-      incarnation: 0,
-      child: null,
-      history: [],
-    };
-    await startMember(member, { ...env, AGATE_HANG_AFTER_HANDLER: '1' }, finished);
-    await waitFor('the handler to have written its rows', () =>
-      Promise.resolve(/^handled$/m.test(member.child!.output())),
-    );
-    const uncommitted = await db.pool.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM proof.projection WHERE consumer = 'proof-once'",
-    );
-    expect(uncommitted.rows[0]?.n).toBe(0);
-    await killMember(member);
-    await startMember(member, env, finished);
-    const want = committedIds();
-    await waitFor(
-      'the restarted member to deliver every event',
-      async () => {
-        const r = await db.pool.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM proof.projection WHERE consumer = 'proof-once'",
-        );
-        return r.rows[0]?.n === want.size;
-      },
-      60_000,
-    );
-    const rows = (await readProjection(db.pool)).filter((r) => r.consumer === 'proof-once');
-    expect(new Set(rows.map((r) => r.eventId))).toEqual(want);
-    expect(rows.every((r) => r.incarnation === 2)).toBe(true);
-    await killMember(member);
-  });
+  it(
+    'applies a batch once when its member is killed between the handler and the checkpoint commit',
+    async () => {
+      const member: Member = {
+        consumer: 'proof-once',
+        name: 'proof-once-m1',
+        incarnation: 0,
+        child: null,
+        history: [],
+      };
+      await startMember(member, { ...env, AGATE_HANG_AFTER_HANDLER: '1' }, finished);
+      await waitFor('the handler to have written its rows', () =>
+        Promise.resolve(/^handled$/m.test(member.child!.output())),
+      );
+      const uncommitted = await db.pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM proof.projection WHERE consumer = 'proof-once'",
+      );
+      expect(uncommitted.rows[0]?.n).toBe(0);
+      await killMember(member);
+      await startMember(member, env, finished);
+      const want = committedIds();
+      await waitFor(
+        'the restarted member to deliver every event',
+        async () => {
+          const r = await db.pool.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM proof.projection WHERE consumer = 'proof-once'",
+          );
+          return r.rows[0]?.n === want.size;
+        },
+        scaled(60_000, 600_000),
+      );
+      const rows = (await readProjection(db.pool)).filter((r) => r.consumer === 'proof-once');
+      expect(new Set(rows.map((r) => r.eventId))).toEqual(want);
+      expect(rows.every((r) => r.incarnation === 2)).toBe(true);
+      await killMember(member);
+    },
+    testTimeout,
+  );
 });
