@@ -45,7 +45,7 @@ export async function checkpointConsumer(
       'slots must list 1 to 256 slots, each with the epoch the join returned for it.',
     );
   }
-  await withTenant(pool, { tenantId }, async (tx) => {
+  await withTenant(pool, { tenantId, role: input.role }, async (tx) => {
     const consumer = await requireConsumer(tx, name);
     await commitCheckpoint(tx, {
       tenantId,

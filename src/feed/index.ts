@@ -25,6 +25,7 @@ export { leaveConsumer } from './leave-consumer.js';
 export { getConsumer, listConsumers } from './list-consumers.js';
 export { maxLeaseMs, minLeaseMs, slotOf } from './membership.js';
 export type { MemberSlot, Membership } from './membership.js';
+export { readMembership } from './read-membership.js';
 export { receiveEvents } from './receive-events.js';
 export type { ReceivedEvents } from './receive-events.js';
 export { resetConsumer } from './reset-consumer.js';

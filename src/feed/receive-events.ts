@@ -1,5 +1,5 @@
 import { withTenant } from '../db/index.js';
-import type { Pool } from '../db/index.js';
+import type { Pool, TenantRole } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { compareFeedPositions, maxFeedPage, selectFeedPage } from '../events/index.js';
 import type { FeedEvent, FeedPage, FeedPosition } from '../events/index.js';
@@ -30,8 +30,8 @@ export type ReceivedEvents = FeedPage & {
  */
 export async function receiveEvents(
   pool: Pool,
-  membership: Membership,
-  options: { limit?: number } = {},
+  membership: Omit<Membership, 'leaseMs'>,
+  options: { limit?: number; role?: TenantRole } = {},
 ): Promise<ReceivedEvents> {
   const limit = options.limit ?? 100;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > maxFeedPage) {
@@ -46,7 +46,7 @@ export async function receiveEvents(
     const checkpoint = checkpoints.get(slotOf(e.sessionId, membership.slotCount));
     return checkpoint !== undefined && compareFeedPositions(e.position, checkpoint) > 0;
   };
-  return withTenant(pool, { tenantId: membership.tenantId }, async (tx) => {
+  return withTenant(pool, { tenantId: membership.tenantId, role: options.role }, async (tx) => {
     let after = earliest([...checkpoints.values()]);
     const pageAfter = async (from: FeedPosition) => {
       const input = { after: from, limit, types: membership.types, sessionId: null, slots };

@@ -13,7 +13,7 @@ import {
   withTenant,
 } from '../../src/db/index.js';
 import type { EmbeddedPool, MigrationReport } from '../../src/db/index.js';
-import { formatFeedPosition } from '../../src/events/index.js';
+import { formatFeedPosition, readFeed } from '../../src/events/index.js';
 import type { NewEvent } from '../../src/events/index.js';
 import { createFeedWake, startConsumer } from '../../src/feed/index.js';
 import { createAgate } from '../../src/runtime/index.js';
@@ -170,6 +170,20 @@ describe('the embedded pool on PGlite', () => {
       [sessionId],
     );
     expect(snaps.rows.map((s) => s.sequence)).toEqual([50, 100, 150]);
+  });
+
+  it('reads the tenant’s feed with the same horizon rule as a server, in feed order', async () => {
+    const tenant = (await createTenant(pool, { name: 'embedded-feed', actor: 'test' })).id;
+    const first = await sessionWith(3, 3, tenant);
+    const second = await sessionWith(2, 1, tenant);
+    const page = await readFeed({ pool }, { tenantId: tenant, limit: 1000 });
+    expect(page.held).toBe(false);
+    expect(page.events.map((e) => `${e.sessionId}#${e.sequence}`)).toEqual([
+      ...[1, 2, 3].map((n) => `${first}#${n}`),
+      ...[1, 2].map((n) => `${second}#${n}`),
+    ]);
+    const rest = await readFeed({ pool }, { tenantId: tenant, after: page.events[2]!.position });
+    expect(rest.events.map((e) => e.sessionId)).toEqual([second, second]);
   });
 
   it('runs concurrent appends to many sessions one transaction at a time, losing none', async () => {
