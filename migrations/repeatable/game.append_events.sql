@@ -20,6 +20,15 @@
 --   by column (type, version, data). Anything else is event_id_conflict with conflict_index, the
 --   0-based index of the first event of the batch that differs; nothing is stored.
 -- - every row it inserts records p_written_by (the credential; outside the content hash).
+-- - a session's events get rising transaction ids in sequence order, which the feed's order
+--   (transaction_id, session_id, sequence; ADR 0021) needs: a row lock (FOR UPDATE) assigns the
+--   transaction id before it waits, and waiters are not granted in arrival order (one woken by a
+--   commit re-locks the updated row and may be overtaken), so the session is first taken by a
+--   transaction-scoped advisory lock, which needs no transaction id; the id is assigned after,
+--   so it is newer than that of every earlier append to the session, which ended before the lock
+--   was granted. A caller's transaction that already had an id when it called (it wrote before)
+--   is refused with AG002 when the session row was last written by a newer transaction: its
+--   events would come before their predecessors in the feed.
 CREATE OR REPLACE FUNCTION game.append_events(
   p_tenant uuid,
   p_session uuid,
@@ -42,15 +51,24 @@ DECLARE
   v_hash bytea;
   v_hashes bytea[] := ARRAY[]::bytea[];
   v_ends boolean;
+  v_had_id boolean := pg_current_xact_id_if_assigned() IS NOT NULL;
 BEGIN
   PERFORM set_config('role', 'agate_app', true),
           set_config('app.tenant_id', p_tenant::text, true),
           set_config('lock_timeout', p_lock_timeout_ms::text || 'ms', true);
 
+  PERFORM pg_advisory_xact_lock(hashtextextended('agate.append:' || p_session::text, 0));
   SELECT * INTO v_session FROM game.sessions s WHERE s.id = p_session FOR UPDATE;
   IF NOT FOUND THEN
     RETURN QUERY SELECT 'session_not_found'::text, NULL::bigint, NULL::bigint, NULL::integer;
     RETURN;
+  END IF;
+  -- The row's xmin against this transaction's id, modulo 2^32 as xids wrap: newer when ahead.
+  IF v_had_id AND (SELECT (s.xmin::text::bigint - pg_current_xact_id()::text::bigint % 4294967296
+                           + 4294967296) % 4294967296 BETWEEN 1 AND 2147483647
+                     FROM game.sessions s WHERE s.id = p_session) THEN
+    RAISE EXCEPTION 'session % was appended to by a newer transaction than this one, which wrote before it appended', p_session
+      USING ERRCODE = 'AG002';
   END IF;
 
   IF v_session.last_sequence > 0 AND p_events @? '$[*] ? (!exists(@.minted))' THEN

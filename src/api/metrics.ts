@@ -3,6 +3,8 @@ import type { CacheHealth } from '../cache/index.js';
 import type { Pool } from '../db/index.js';
 import { isAgateError } from '../errors/index.js';
 import type { AppendResult } from '../events/index.js';
+import { feedHorizon } from '../feed/index.js';
+import type { FeedHolder } from '../feed/index.js';
 import {
   integrityDivergences,
   nightlyLastSuccess,
@@ -83,6 +85,56 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
   });
 }
 
+const holderLabels = ['kind', 'pid', 'application_name', 'state', 'database', 'gid'] as const;
+
+function labelsOf(holder: FeedHolder): Record<(typeof holderLabels)[number], string> {
+  return {
+    kind: holder.kind,
+    pid: holder.pid === null ? '' : String(holder.pid),
+    application_name: holder.applicationName ?? '',
+    state: holder.state ?? '',
+    database: holder.database ?? '',
+    gid: holder.gid ?? '',
+  };
+}
+
+/**
+ * The feed's stall gauges (issue 16 item 6), read at scrape time with the pool's login (see
+ * `feedHorizon`): the oldest open write transaction in the cluster, which holds every tenant's
+ * feed back, as one series named by its backend (no series when none is open; -1 without labels
+ * when not read; -1 with labels when the login may not see its start), and how many are open.
+ */
+function feedStallGauges(registry: Registry, pool: Pool, logger: ScrapeLogger): void {
+  new Gauge({
+    name: 'agate_feed_oldest_transaction_age_seconds',
+    help: 'Age of the oldest open write transaction in the cluster, which holds every feed back until it ends; no series when none is open (-1: not read, or its start is hidden from the login: grant it pg_read_all_stats).',
+    labelNames: holderLabels,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const { oldest } = await withDeadline(feedHorizon(pool), gaugeDeadlineMs);
+        if (oldest !== null) this.set(labelsOf(oldest), oldest.ageSeconds ?? -1);
+      } catch (error) {
+        logger.warn(
+          { err: error, metric: 'agate_feed_oldest_transaction_age_seconds' },
+          'metric not read; reported as -1',
+        );
+        this.set(-1);
+      }
+    },
+  });
+  databaseGauge(
+    registry,
+    {
+      name: 'agate_feed_open_write_transactions',
+      help: 'Open transactions holding a transaction id in the cluster, prepared ones included: each may hold the feed back (-1: not read).',
+    },
+    async () => (await feedHorizon(pool)).openWriteTransactions,
+    logger,
+  );
+}
+
 function recordingMetrics(registry: Registry): ApiMetrics {
   const registers = [registry];
   const metrics: ApiMetrics = {
@@ -134,8 +186,8 @@ function recordingMetrics(registry: Registry): ApiMetrics {
 /**
  * A registry with the default Node process metrics, the append, replay and HTTP metrics the
  * routes record, and gauges read at scrape time: cache hits, misses and errors, the snapshot
- * lag, the months of game.events partitions ahead, and the nightly audit's divergences, last
- * success and full-verification backlog.
+ * lag, the months of game.events partitions ahead, the nightly audit's divergences, last
+ * success and full-verification backlog, and the open transaction holding the feed back.
  */
 export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
   const registry = new Registry();
@@ -214,6 +266,7 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
     () => verifyBacklogSessions(pool),
     logger,
   );
+  feedStallGauges(registry, pool, logger);
   return recordingMetrics(registry);
 }
 

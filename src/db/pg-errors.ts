@@ -41,6 +41,12 @@ export function fromPgError(error: unknown): AgateError {
   switch (state) {
     case 'AG001':
       return new AgateError('append_only', `${original}.`, { cause: error });
+    case 'AG002':
+      return new AgateError(
+        'session_busy',
+        'This transaction wrote before it appended, and a newer transaction appended to the session meanwhile: the feed would deliver the events before their predecessors. Roll back and retry with the append as the first write of the transaction (or in a transaction of its own).',
+        { cause: error },
+      );
     case '55P03':
       return new AgateError(
         'session_busy',

@@ -37,17 +37,21 @@ export async function listAnchors(tx: PoolClient, sessionId: string): Promise<An
 }
 
 /**
- * Records the head hash of every session that moved since its last anchor, as an
- * `anchor.recorded` audit entry in its tenant; a session whose head is already anchored at its
- * current sequence gets none, so reruns add nothing. Only a head the audit verified up to the
- * session's last sequence is anchored: an anchor never vouches for a chain found diverging (or
- * moved since the audit; the next night anchors it). Returns how many were recorded.
+ * Records the head hash of the next sessions (by id, after `page.after`, at most `page.limit`)
+ * that moved since their last anchor, each as an `anchor.recorded` audit entry in its tenant; a
+ * session whose head is already anchored at its current sequence gets none, so reruns add
+ * nothing. Only a head the audit verified up to the session's last sequence is anchored: an
+ * anchor never vouches for a chain found diverging (or moved since the audit; the next night
+ * anchors it). Paged so that each write transaction stays short: a write transaction holds every
+ * tenant's feed back while it is open (ADR 0021). Returns how many were recorded and the last
+ * session id of the page (null when the page was empty: no more to record).
  */
 export async function recordAnchors(
   tx: PoolClient,
   runId: string,
   boundary: Date,
-): Promise<number> {
+  page: { after: string | null; limit: number },
+): Promise<{ recorded: number; last: string | null }> {
   const moved = await tx.query<{
     id: string;
     tenant_id: string;
@@ -58,11 +62,16 @@ export async function recordAnchors(
        FROM game.sessions s
        JOIN admin.session_audits v ON v.session_id = s.id AND v.verified_sequence = s.last_sequence
       WHERE s.last_sequence > 0
+        AND ($1::uuid IS NULL OR s.id > $1::uuid)
         AND NOT EXISTS (SELECT 1 FROM admin.audit_log a
                          WHERE a.action = 'anchor.recorded' AND a.subject = s.id::text
-                           AND a.details->>'sequence' = s.last_sequence::text)`,
+                           AND a.details->>'sequence' = s.last_sequence::text)
+      ORDER BY s.id
+      LIMIT $2`,
+    [page.after, page.limit],
   );
-  if (moved.rows.length === 0) return 0;
+  const last = moved.rows.at(-1)?.id ?? null;
+  if (last === null) return { recorded: 0, last };
   const details = moved.rows.map((s) =>
     JSON.stringify({
       sequence: s.last_sequence,
@@ -82,5 +91,5 @@ export async function recordAnchors(
       details,
     ],
   );
-  return moved.rows.length;
+  return { recorded: moved.rows.length, last };
 }

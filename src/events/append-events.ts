@@ -1,5 +1,6 @@
 import { AgateError } from '../errors/index.js';
 import { fromPgError } from '../db/index.js';
+import type { PoolClient, Queryable } from '../db/index.js';
 import { checkRef, notFound } from './get-session.js';
 import { fetchEventSeeds } from './event-seeds.js';
 import { prepareBatch, serverSeedIds, shapeBatch } from './prepare-batch.js';
@@ -141,38 +142,44 @@ async function prepareFor(
  * `AgateError` before anything is written; refusals by the session's state are returned.
  */
 export async function appendEvents(deps: StoreDeps, input: AppendInput): Promise<AppendResult> {
-  const { tenantId, sessionId } = checkRef(input);
-  const expected = checkExpected(input.expectedSequence);
-  const writtenBy = checkWrittenBy(input.writtenBy);
-  const shaped = shapeBatch(input.events, deps.limits);
-  const rules = await deps.sessionRules.lookup(deps.pool, tenantId, sessionId);
-  if (rules === undefined) return rejected('session_not_found', sessionId, null);
-  const registry = deps.catalog.find(rules.rules, rules.rulesVersion);
-  if (registry === undefined) {
-    throw new AgateError(
-      'unknown_rules',
-      `Session ${sessionId} plays ${rules.rules} v${rules.rulesVersion}, which this server does not know; run a version of agate that registers those rules.`,
-    );
-  }
-  const prepared = await prepareFor(
-    deps,
-    { tenantId, sessionId },
-    registry,
-    shaped,
-    input.recordedSeeds === true,
-  );
+  const { result, batch } = await storeBatch(deps, deps.pool, input);
+  if (batch !== undefined) await runAfterAppend(deps, batch);
+  return result;
+}
+
+/**
+ * `appendEvents` inside the caller's transaction `tx`: the same checks and the same
+ * `game.append_events` call, which takes the session row lock in `tx` and leaves `tx` as
+ * agate_app in the tenant's context until it ends. Nothing is stored until the caller commits,
+ * and the after-append work does not run (it must follow a commit; the feed carries it). For
+ * callers that must append together with other writes, or at a moment of their choosing.
+ */
+export async function appendEventsInTransaction(
+  deps: StoreDeps,
+  tx: PoolClient,
+  input: AppendInput,
+): Promise<AppendResult> {
+  return (await storeBatch(deps, tx, input)).result;
+}
+
+async function callAppend(
+  executor: Queryable,
+  input: { tenantId: string; sessionId: string; expected: number | null; writtenBy: WrittenBy },
+  prepared: readonly PreparedEvent[],
+  lockTimeoutMs: number,
+): Promise<OutcomeRow> {
   let row: OutcomeRow | undefined;
   try {
-    const result = await deps.pool.query<OutcomeRow>(
+    const result = await executor.query<OutcomeRow>(
       `SELECT outcome, first_sequence, last_sequence, conflict_index
          FROM game.append_events($1, $2, $3, $4, $5, $6)`,
       [
-        tenantId,
-        sessionId,
-        expected,
+        input.tenantId,
+        input.sessionId,
+        input.expected,
         JSON.stringify(prepared),
-        deps.limits.lockTimeoutMs,
-        writtenBy,
+        lockTimeoutMs,
+        input.writtenBy,
       ],
     );
     row = result.rows[0];
@@ -180,11 +187,38 @@ export async function appendEvents(deps: StoreDeps, input: AppendInput): Promise
     throw fromPgError(error);
   }
   if (row === undefined) throw new AgateError('internal', 'game.append_events returned no row.');
+  return row;
+}
+
+/** Checks, prepares and stores one batch through `executor`; the batch is set when new events were stored. */
+async function storeBatch(
+  deps: StoreDeps,
+  executor: Queryable,
+  input: AppendInput,
+): Promise<{ result: AppendResult; batch?: AppendedBatch }> {
+  const { tenantId, sessionId } = checkRef(input);
+  const expected = checkExpected(input.expectedSequence);
+  const writtenBy = checkWrittenBy(input.writtenBy);
+  const shaped = shapeBatch(input.events, deps.limits);
+  const rules = await deps.sessionRules.lookup(deps.pool, tenantId, sessionId);
+  if (rules === undefined) return { result: rejected('session_not_found', sessionId, null) };
+  const registry = deps.catalog.find(rules.rules, rules.rulesVersion);
+  if (registry === undefined) {
+    throw new AgateError(
+      'unknown_rules',
+      `Session ${sessionId} plays ${rules.rules} v${rules.rulesVersion}, which this server does not know; run a version of agate that registers those rules.`,
+    );
+  }
+  const ref = { tenantId, sessionId };
+  const prepared = await prepareFor(deps, ref, registry, shaped, input.recordedSeeds === true);
+  const call = { tenantId, sessionId, expected, writtenBy };
+  const row = await callAppend(executor, call, prepared, deps.limits.lockTimeoutMs);
   if (row.outcome === 'event_id_conflict') {
-    return idConflict(sessionId, row.last_sequence, row.conflict_index ?? 0, prepared);
+    const index = row.conflict_index ?? 0;
+    return { result: idConflict(sessionId, row.last_sequence, index, prepared) };
   }
   if (row.outcome !== 'appended' && row.outcome !== 'duplicate') {
-    return rejected(row.outcome, sessionId, row.last_sequence);
+    return { result: rejected(row.outcome, sessionId, row.last_sequence) };
   }
   const first = row.first_sequence ?? 0;
   const accepted: AppendAccepted = {
@@ -194,18 +228,16 @@ export async function appendEvents(deps: StoreDeps, input: AppendInput): Promise
     lastSequence: first + prepared.length - 1,
     events: prepared.map((e, i) => ({ eventId: e.eventId, sequence: first + i })),
   };
-  if (!accepted.duplicate) {
-    await runAfterAppend(deps, {
-      tenantId,
-      sessionId,
-      rules: rules.rules,
-      rulesVersion: rules.rulesVersion,
-      firstSequence: accepted.firstSequence,
-      lastSequence: accepted.lastSequence,
-      types: prepared.map((e) => e.type),
-    });
-  }
-  return accepted;
+  if (accepted.duplicate) return { result: accepted };
+  const batch: AppendedBatch = {
+    ...ref,
+    rules: rules.rules,
+    rulesVersion: rules.rulesVersion,
+    firstSequence: accepted.firstSequence,
+    lastSequence: accepted.lastSequence,
+    types: prepared.map((e) => e.type),
+  };
+  return { result: accepted, batch };
 }
 
 /** Each hook in turn; one that throws is reported once and does not stop the next. */

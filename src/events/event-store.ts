@@ -1,5 +1,5 @@
-import type { Pool } from '../db/index.js';
-import { appendEvents } from './append-events.js';
+import type { Pool, PoolClient } from '../db/index.js';
+import { appendEvents, appendEventsInTransaction } from './append-events.js';
 import type { AppendInput, AppendResult } from './append-events.js';
 import { createSession } from './create-session.js';
 import type { CreateSessionInput } from './create-session.js';
@@ -31,6 +31,8 @@ export type EventStore = {
   createSession(input: CreateSessionInput): Promise<Session>;
   getSession(ref: SessionRef): Promise<Session>;
   appendEvents(input: AppendInput): Promise<AppendResult>;
+  /** `appendEvents` in the caller's open transaction; no after-append work (see the function). */
+  appendEventsInTransaction(tx: PoolClient, input: AppendInput): Promise<AppendResult>;
   endSession(input: EndSessionInput): Promise<AppendResult>;
   readEvents(input: ReadEventsInput): Promise<EventPage>;
   streamEvents(input: StreamEventsInput): AsyncGenerator<StoredEvent>;
@@ -51,6 +53,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     createSession: (input) => createSession(deps, input),
     getSession: (ref) => getSession(deps, ref),
     appendEvents: (input) => appendEvents(deps, input),
+    appendEventsInTransaction: (tx, input) => appendEventsInTransaction(deps, tx, input),
     endSession: (input) => endSession(deps, input),
     readEvents: (input) => readEvents(deps, input),
     streamEvents: (input) => streamEvents(deps, input),

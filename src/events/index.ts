@@ -1,6 +1,6 @@
 export { selectAnalyticsSources } from './analytics-sources.queries.js';
 export type { AnalyticsSource, AnalyticsSourceKey } from './analytics-sources.queries.js';
-export { appendEvents } from './append-events.js';
+export { appendEvents, appendEventsInTransaction } from './append-events.js';
 export type {
   AppendAccepted,
   AppendedEvent,

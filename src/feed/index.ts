@@ -36,3 +36,5 @@ export type {
   ConsumerState,
   StartConsumerOptions,
 } from './start-consumer.js';
+export { feedHorizon } from './feed-horizon.js';
+export type { FeedHolder, FeedHorizon } from './feed-horizon.js';

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { uuidv7 } from 'uuidv7';
 import { pino } from 'pino';
 import { partitionStatus } from '../../partitions/index.js';
@@ -65,6 +66,25 @@ beforeAll(async () => {
   analyst = await api.newKey(tenantId, 'analyst');
 });
 afterAll(() => api.close());
+
+function stallSample(metrics: Exposition, applicationName: string): Sample | undefined {
+  return metrics.samples.find(
+    (s) =>
+      s.name === 'agate_feed_oldest_transaction_age_seconds' &&
+      s.labels.application_name === applicationName,
+  );
+}
+
+/** Scrapes until `done` holds, for up to 20 s. */
+async function scrapeUntil(done: (metrics: Exposition) => boolean): Promise<Exposition> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { metrics } = await scrape();
+    if (done(metrics)) return metrics;
+    if (Date.now() > deadline) throw new Error('the metrics never showed what was awaited');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 async function scrape(): Promise<{ text: string; metrics: Exposition }> {
   const reply = await api.app.inject({ method: 'GET', url: '/metrics' });
@@ -201,10 +221,48 @@ describe('GET /metrics', () => {
       expect(valueOf(metrics, 'agate_integrity_divergences')).toBe(-1);
       expect(valueOf(metrics, 'agate_nightly_last_success_timestamp_seconds')).toBe(-1);
       expect(valueOf(metrics, 'agate_verify_backlog_sessions')).toBe(-1);
+      expect(valueOf(metrics, 'agate_feed_oldest_transaction_age_seconds')).toBe(-1);
+      expect(valueOf(metrics, 'agate_feed_open_write_transactions')).toBe(-1);
       expect(metrics.types.get('agate_cache_hits_total')).toBe('counter');
     } finally {
       await app.close();
       await pool.end();
+    }
+  });
+
+  it('names the open write transaction that holds the feed back, with a growing age, until it ends', async () => {
+    const name = `agate-stall-${uuidv7().slice(-12)}`;
+    const holder = new pg.Client({ connectionString: api.db.url, application_name: name });
+    await holder.connect();
+    try {
+      const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
+        .pid;
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_current_xact_id()');
+      // Other databases of this cluster may hold an older transaction for a moment: wait until
+      // theirs end and ours is the oldest.
+      const first = await scrapeUntil((m) => stallSample(m, name) !== undefined);
+      const sample = stallSample(first, name)!;
+      expect(sample.labels).toMatchObject({
+        kind: 'backend',
+        pid: String(pid),
+        state: 'idle in transaction',
+        database: api.db.name,
+        gid: '',
+      });
+      expect(sample.value).toBeGreaterThanOrEqual(0);
+      expect(valueOf(first, 'agate_feed_open_write_transactions')).toBeGreaterThanOrEqual(1);
+      const later = await scrapeUntil((m) => (stallSample(m, name)?.value ?? 0) > sample.value);
+      expect(stallSample(later, name)!.labels.pid).toBe(String(pid));
+      await holder.query('COMMIT');
+      const after = (await scrape()).metrics;
+      expect(stallSample(after, name)).toBeUndefined();
+      const series = after.samples.filter(
+        (s) => s.name === 'agate_feed_oldest_transaction_age_seconds',
+      );
+      expect(series.length).toBeLessThanOrEqual(1);
+    } finally {
+      await holder.end();
     }
   });
 

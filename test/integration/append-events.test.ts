@@ -277,3 +277,125 @@ describe('reading', () => {
     expect([...scanned]).toHaveLength(1);
   });
 });
+
+describe('appending in the caller transaction', () => {
+  it('stores the batch only when the caller commits, and nothing when it rolls back', async () => {
+    const s = await f.store.createSession({ tenantId, rules: 'tiny' });
+    const hooked: number[] = [];
+    const store = createEventStore({
+      pool: f.db.pool,
+      catalog: tinyCatalog,
+      afterAppend: [(batch) => Promise.resolve(void hooked.push(batch.lastSequence))],
+    });
+    const client = await f.db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const kept = await store.appendEventsInTransaction(client, {
+        tenantId,
+        sessionId: s.id,
+        events: [inc(1), inc(2)],
+      });
+      expect(kept).toMatchObject({ ok: true, firstSequence: 1, lastSequence: 2 });
+      // Not visible outside before the commit, and the session row stays locked by the caller.
+      expect((await f.store.getSession({ tenantId, sessionId: s.id })).lastSequence).toBe(0);
+      await client.query('COMMIT');
+      expect((await f.store.getSession({ tenantId, sessionId: s.id })).lastSequence).toBe(2);
+
+      await client.query('BEGIN');
+      const dropped = await store.appendEventsInTransaction(client, {
+        tenantId,
+        sessionId: s.id,
+        expectedSequence: 2,
+        events: [inc(3)],
+      });
+      expect(dropped).toMatchObject({ ok: true, firstSequence: 3 });
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    const events = await allEvents(f.store, s);
+    expect(events.map((e) => e.data.by)).toEqual([1, 2]);
+    const head = await f.store.getSession({ tenantId, sessionId: s.id });
+    expect(head.lastSequence).toBe(2);
+    expect(firstBrokenLink(head, events)).toBeNull();
+    expect(hooked).toEqual([]);
+  });
+});
+
+describe("a session's feed order", () => {
+  async function transactionIds(sessionId: string): Promise<bigint[]> {
+    const r = await f.db.pool.query<{ xid: string }>(
+      'SELECT transaction_id::text AS xid FROM game.events WHERE session_id = $1 ORDER BY sequence',
+      [sessionId],
+    );
+    return r.rows.map((row) => BigInt(row.xid));
+  }
+  const rising = (ids: bigint[]) => ids.every((id, i) => i === 0 || id > ids[i - 1]!);
+
+  it('gives appends that queued behind a held session rising transaction ids in sequence order', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const s = await f.store.createSession({ tenantId, rules: 'tiny' });
+      const holder = await f.db.pool.connect();
+      try {
+        await holder.query('BEGIN');
+        await f.store.appendEventsInTransaction(holder, {
+          tenantId,
+          sessionId: s.id,
+          events: [inc(1)],
+        });
+        const queued = Array.from({ length: 6 }, (_, i) =>
+          f.store.appendEvents({ tenantId, sessionId: s.id, events: [inc(i + 2)] }),
+        );
+        await waitForLockWaiters(6);
+        await holder.query('COMMIT');
+        expect((await Promise.all(queued)).every((r) => r.ok)).toBe(true);
+      } finally {
+        holder.release();
+      }
+      const ids = await transactionIds(s.id);
+      expect(ids).toHaveLength(7);
+      expect(rising(ids), ids.join(' ')).toBe(true);
+    }
+  });
+
+  it('refuses an append from a transaction that wrote first when a newer one appended meanwhile', async () => {
+    const s = await f.store.createSession({ tenantId, rules: 'tiny' });
+    const early = await f.db.pool.connect();
+    try {
+      await early.query('BEGIN');
+      await early.query('SELECT pg_current_xact_id()');
+      await f.store.appendEvents({ tenantId, sessionId: s.id, events: [inc(1)] });
+      await expect(
+        f.store.appendEventsInTransaction(early, { tenantId, sessionId: s.id, events: [inc(2)] }),
+      ).rejects.toMatchObject({ code: 'session_busy' });
+      await early.query('ROLLBACK');
+      // Without an earlier write the same append is accepted, after its predecessor in the feed.
+      await early.query('BEGIN');
+      const ok = await f.store.appendEventsInTransaction(early, {
+        tenantId,
+        sessionId: s.id,
+        events: [inc(2)],
+      });
+      expect(ok).toMatchObject({ ok: true, firstSequence: 2 });
+      await early.query('COMMIT');
+    } finally {
+      early.release();
+    }
+    expect(rising(await transactionIds(s.id))).toBe(true);
+  });
+});
+
+/** Waits (bounded) until `count` backends of this database wait for a lock. */
+async function waitForLockWaiters(count: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await f.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    if ((r.rows[0]?.n ?? 0) >= count) return;
+    if (Date.now() > deadline)
+      throw new Error(`fewer than ${count} appends waited for the session`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

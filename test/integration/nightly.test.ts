@@ -101,6 +101,19 @@ describe('the nightly run', () => {
     ).toEqual([0, 0, 0]);
   });
 
+  it('records the anchors in short transactions of batchSize sessions each, not one for all', async () => {
+    await sessionsThatMoved(5);
+    const run = await runNightly(agate, db.url, { batchSize: 2 });
+    expect(run.ran && run.summary.anchors.recorded).toBe(5);
+    const transactions = await db.pool.query<{ xid: string; n: number }>(
+      `SELECT xmin::text AS xid, count(*)::int AS n FROM admin.audit_log
+        WHERE action = 'anchor.recorded' AND details->>'runId' = $1 GROUP BY 1 ORDER BY 2 DESC`,
+      [run.ran ? run.summary.runId : ''],
+    );
+    expect(transactions.rows.map((r) => r.n)).toEqual([2, 2, 1]);
+    await expectNightlyEndState();
+  });
+
   it('lets two runs at once do the work once', async () => {
     await sessionsThatMoved(4);
     const results = await Promise.all([runNightly(agate, db.url), runNightly(agate, db.url)]);

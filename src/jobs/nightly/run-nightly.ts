@@ -32,6 +32,7 @@ export type NightlyOptions = {
    * day's snapshots to exist before it checks them (default 10 minutes).
    */
   settleTimeoutMs?: number;
+  /** Sessions per batch of snapshot work handed out, and per transaction of anchors (default 200). */
   batchSize?: number;
   /** Sessions the rolling full re-verification replays from genesis in this run (default 500). */
   fullVerifyLimit?: number;
@@ -173,9 +174,7 @@ async function runStages(
     await inBatches(targets, size, dispatch, progress('interval_snapshots', targets.length));
     return targets.length;
   });
-  const anchors = await stage('anchors', () =>
-    withMaintenance(agate.pool, (tx) => recordAnchors(tx, runId, boundary)),
-  );
+  const anchors = await stage('anchors', () => recordAllAnchors(agate, runId, boundary, size));
   const summary: NightlySummary = {
     runId,
     boundary: boundary.toISOString(),
@@ -189,6 +188,31 @@ async function runStages(
   };
   await stage('summary', () => recordSummary(agate, summary, mark));
   return summary;
+}
+
+/**
+ * Every moved head's anchor, `size` sessions per transaction: one transaction for all of them
+ * would hold every tenant's feed back for as long as it writes. A run killed between pages
+ * leaves the rest to the next run (recording is idempotent).
+ */
+async function recordAllAnchors(
+  agate: Agate,
+  runId: string,
+  boundary: Date,
+  size: number,
+): Promise<number> {
+  let recorded = 0;
+  let after: string | null = null;
+  for (;;) {
+    const page: { after: string | null; limit: number } = { after, limit: size };
+    const done: { recorded: number; last: string | null } = await withMaintenance(
+      agate.pool,
+      (tx) => recordAnchors(tx, runId, boundary, page),
+    );
+    recorded += done.recorded;
+    if (done.last === null || done.recorded < size) return recorded;
+    after = done.last;
+  }
 }
 
 /** How many of `targets` have no snapshot yet. */

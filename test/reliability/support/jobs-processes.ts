@@ -63,6 +63,18 @@ export function startCli(
   return start([`${repoRoot}/bin/agate.js`, ...args], env, onFinished);
 }
 
+/** A TypeScript script (run with tsx) as a process of its own, with this process's environment. */
+export function startScript(
+  script: string,
+  env: Record<string, string>,
+  onFinished?: OnFinished,
+): Child {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  return start(['--import', 'tsx', script], { ...inherited, ...env }, onFinished);
+}
+
 const workerChild = fileURLToPath(new URL('../../support/worker-child.ts', import.meta.url));
 
 /** test/support/worker-child.ts (a snapshot worker of the tiny game); resolves once it is ready. */
