@@ -925,7 +925,7 @@ export type components = {
       leaseMs?: number;
     };
     ReceivedEvents: {
-      events: components['schemas']['ConsumerEvent'][];
+      events: components['schemas']['FeedEvent'][];
       /** @description The slots read, with the epochs they were read under: send them with the checkpoint. Empty: the member holds no slot (join again). */
       slots: {
         slot: number;
@@ -935,27 +935,6 @@ export type components = {
       through: string | null;
       /** @description True when committed events wait behind a transaction still open: receive again soon. They are never skipped. */
       held: boolean;
-    };
-    ConsumerEvent: {
-      /** @description A feed position, transaction:session:sequence (0:00000000-0000-0000-0000-000000000000:0 is the start). Opaque to clients: send back one agate delivered. */
-      position: string;
-      /** Format: uuid */
-      sessionId: string;
-      sequence: number;
-      /** @description The sequence of the previous event of this session that the consumer’s filter delivers (0: none). A member that last saw another sequence of this session missed an event. */
-      previousSequence: number;
-      /** Format: uuid */
-      eventId: string;
-      type: string;
-      version: number;
-      data: {
-        [key: string]: unknown;
-      };
-      clientTime: string | null;
-      /** Format: date-time */
-      serverTime: string;
-      /** @description sha256, hex */
-      hash: string;
     };
     ConsumerCheckpoint: {
       member: string;
