@@ -132,7 +132,7 @@ async function dump(pool: Pool): Promise<Record<string, string[]>> {
 /** One game played end to end through the cache, with ids fixed so two runs can be compared. */
 async function play(db: TestDatabase, redis: Redis, health: CacheHealth, ids: string[]) {
   const [tenant, session, end, ...eventIds] = ids as [string, string, string, ...string[]];
-  const agate = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+  const agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
   await createTenant(db.pool, { id: tenant, name: 'same', actor: 'test' });
   const failures: unknown[] = [];
   const store = storeWith(db.pool, redis, health, failures);

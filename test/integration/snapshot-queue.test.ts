@@ -37,7 +37,7 @@ let tenantId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  agate = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+  agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
   deps = { pool: db.pool, games: tinyGames };
   tenantId = (await createTenant(db.pool, { name: 'snapshot queue', actor: 'test' })).id;
 });
