@@ -23,6 +23,13 @@ export type AgateOptions = {
   consumers?: boolean | AgateConsumersOptions;
   /** More after-commit wake-ups, after the feed's (derived work belongs in a consumer, not here). */
   afterAppend?: readonly AfterAppend[];
+  /**
+   * Wakes the feed's consumers after every committed append: in this process at once, in others
+   * through `pg_notify` outside the append's transaction. Default: one of its own
+   * (`createFeedWake`, listening when the consumers run here), closed with `close()`; one given
+   * here stays open.
+   */
+  feedWake?: FeedWake;
   /** Called once for each hook that throws; the append has committed and the next hook still runs. */
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
 };
@@ -50,7 +57,7 @@ export type Agate = {
 export function createAgate(options: AgateOptions): Agate {
   const deps: ReplayDeps = { pool: options.pool, games: options.games };
   const inProcess = options.consumers !== false;
-  const wake = createFeedWake({ pool: options.pool, listen: inProcess });
+  const wake = options.feedWake ?? createFeedWake({ pool: options.pool, listen: inProcess });
   let consumers: RunningAgateConsumers | null = null;
   const noticeTenant: AfterAppend = (batch) => {
     consumers?.notice(batch.tenantId);
@@ -79,7 +86,7 @@ export function createAgate(options: AgateOptions): Agate {
     idle: () => consumers?.idle() ?? Promise.resolve(),
     async close() {
       await consumers?.stop();
-      await wake.close();
+      if (options.feedWake === undefined) await wake.close();
     },
   };
 }
