@@ -71,7 +71,7 @@ async function feedOf(
   count: number,
   types: readonly string[] | null = null,
 ): Promise<FeedEvent[]> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     const all: FeedEvent[] = [];
     let after: FeedPosition | undefined;

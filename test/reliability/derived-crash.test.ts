@@ -1,21 +1,15 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as pause } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { replaySession } from '../../replay/index.js';
-import {
-  createCacheHealth,
-  createRedis,
-  leaderboardKey,
-  readHotState,
-  rebuildLeaderboard,
-} from '../../src/cache/index.js';
+import { leaderboardKey, readHotState, rebuildLeaderboard } from '../../src/cache/index.js';
 import { createEventStore, listSessionSnapshots } from '../../src/events/index.js';
 import type { EventStore, NewEvent } from '../../src/events/index.js';
 import { startAgateConsumers } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
-import { closeRedis, redisUrl } from '../support/redis.js';
+import { createTestRedis, redisUrl } from '../support/redis.js';
+import type { TestRedis } from '../support/redis.js';
 import { repoRoot } from '../support/run-cli.js';
 import { slowSnapshotWrites } from '../support/slow-snapshots.js';
 import { createTestDatabase } from '../support/test-database.js';
@@ -32,23 +26,18 @@ const eventsPerSession = 130;
 let db: TestDatabase;
 let store: EventStore;
 let tenantId: string;
-const prefix = `agate-test:derived-crash:${randomBytes(6).toString('hex')}:`;
-const health = createCacheHealth();
-const redis = createRedis(redisUrl, { keyPrefix: prefix, health });
+let cache: TestRedis;
 
 beforeAll(async () => {
   db = await createTestDatabase({ max: 12 });
   store = createEventStore({ pool: db.pool, catalog: tinyGames.eventTypes });
   tenantId = (await createTenant(db.pool, { name: 'derived crash', actor: 'test' })).id;
+  cache = createTestRedis('derived-crash');
   // Each snapshot insert takes 50 ms longer, so the kill surely lands with work in flight.
   await slowSnapshotWrites(db.pool, 0.05);
 });
 afterAll(async () => {
-  const raw = createRedis(redisUrl);
-  const keys = await raw.keys(`${prefix}*`);
-  if (keys.length > 0) await raw.del(...keys);
-  await closeRedis(raw);
-  await closeRedis(redis);
+  await cache.close();
   await db.drop();
 });
 
@@ -69,7 +58,7 @@ function spawnConsumers(member: string): Child {
       ...process.env,
       DATABASE_URL: db.url,
       REDIS_URL: redisUrl,
-      AGATE_REDIS_PREFIX: prefix,
+      AGATE_REDIS_PREFIX: cache.prefix,
       AGATE_MEMBER: member,
       AGATE_LEASE_MS: '1500',
     },
@@ -159,7 +148,12 @@ describe('derived data after the worker running the consumers is SIGKILLed', () 
 
     const restarted = startAgateConsumers(
       { pool: db.pool, games: tinyGames },
-      { redis: { client: redis, health }, member: 'worker-2', leaseMs: 1_500, pollMs: 50 },
+      {
+        redis: { client: cache.redis, health: cache.health },
+        member: 'worker-2',
+        leaseMs: 1_500,
+        pollMs: 50,
+      },
     );
     try {
       await restarted.idle();
@@ -168,6 +162,7 @@ describe('derived data after the worker running the consumers is SIGKILLed', () 
     }
 
     const deps = { pool: db.pool, games: tinyGames };
+    const { redis, health } = cache;
     for (const [i, sessionId] of ids.entries()) {
       const ref = { tenantId, sessionId };
       const ended = i % 2 === 0;
