@@ -44,7 +44,10 @@ beforeAll(async () => {
   agate = createAgate({ pool, games: tinyGames });
   tenantId = (await createTenant(pool, { name: 'embedded', actor: 'test' })).id;
 });
-afterAll(() => pool?.close());
+afterAll(async () => {
+  await agate?.close();
+  await pool?.close();
+});
 
 async function sessionWith(count: number, batch: number, tenant = tenantId): Promise<string> {
   const session = await agate.store.createSession({ tenantId: tenant, rules: 'tiny' });
@@ -159,6 +162,7 @@ describe('the embedded pool on PGlite', () => {
 
   it('appends through createAgate and replays with verify', async () => {
     const sessionId = await sessionWith(180, 7);
+    await agate.idle();
     const r = await agate.replay({ tenantId, sessionId, verify: true });
     expect(r).toMatchObject({ verified: true, divergences: [], sequence: 180 });
     const genesis = await agate.replay({ tenantId, sessionId, from: 'genesis' });
