@@ -5,7 +5,6 @@ import type { Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { createEventStore } from '../../src/events/index.js';
 import type { NewEvent } from '../../src/events/index.js';
 import {
   createSnapshotProducer,
