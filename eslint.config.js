@@ -22,7 +22,15 @@ const houseSyntax = [
 // this table is its executable form). Type-only imports count: a type is a dependency too.
 const databasePackages = ['pg', 'pg-copy-streams', 'drizzle-orm', '@electric-sql/pglite'];
 const servicePackages = ['ioredis', 'bullmq', 'fastify'];
-const above = ['src/feed', 'src/jobs', 'src/cache', 'src/api', 'src/cli', 'src/runtime'];
+const above = [
+  'src/feed',
+  'src/analytics',
+  'src/jobs',
+  'src/cache',
+  'src/api',
+  'src/cli',
+  'src/runtime',
+];
 const forbiddenArrows = [
   {
     from: ['src/game', 'src/errors', 'src/hashing'],
@@ -46,6 +54,16 @@ const forbiddenArrows = [
     ],
     packages: servicePackages,
     why: 'the feed delivers the log to consumers; the runtime and the edges wire it, not the reverse',
+  },
+  {
+    from: ['src/analytics'],
+    parts: [
+      'src/snapshots',
+      'partitions',
+      ...above.filter((part) => part !== 'src/feed' && part !== 'src/analytics'),
+    ],
+    packages: servicePackages,
+    why: 'analytics.events is a consumer of the feed; the runtime and the edges run and serve it, not the reverse',
   },
   {
     from: ['src/snapshots'],

@@ -2,7 +2,7 @@ import type { Queryable } from '../src/db/index.js';
 import { monthOf } from './months.js';
 import type { Month } from './months.js';
 import type { CurrentLayout, MonthPartition } from './plan.js';
-import { archiveSchema, qualified } from './tables.js';
+import { qualified } from './tables.js';
 import type { PartitionedTable } from './tables.js';
 
 export type PartitionInfo = {
@@ -98,7 +98,7 @@ export async function archivedPartitions(
   const r = await db.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname LIKE $2 ORDER BY 1`,
-    [archiveSchema, `${table.table}\\_p%`],
+    [table.archiveSchema, `${table.table}\\_p%`],
   );
   return r.rows.map((row) => row.name);
 }

@@ -3,7 +3,6 @@ import { addMonths, defaultPartitionName, monthStart, partitionName } from './mo
 import type { Month } from './months.js';
 import type { MonthPartition } from './plan.js';
 import { guardArchived, guardTruncate, ident, rel, timestampLiteral } from './sql.js';
-import { archiveSchema } from './tables.js';
 import type { PartitionedTable } from './tables.js';
 
 function bounds(month: Month): { from: string; to: string } {
@@ -87,7 +86,7 @@ export async function detachMonth(
     return;
   }
   await db.query(
-    `ALTER TABLE ${rel(table.schema, partition.name)} SET SCHEMA ${ident(archiveSchema)}`,
+    `ALTER TABLE ${rel(table.schema, partition.name)} SET SCHEMA ${ident(table.archiveSchema)}`,
   );
-  await guardArchived(db, partition.name);
+  await guardArchived(db, table.archiveSchema, partition.name);
 }

@@ -3,7 +3,7 @@ import { addMonths, defaultPartitionName, monthOf, monthStart } from './months.j
 import type { Month } from './months.js';
 import type { PartitionSettings } from './plan.js';
 import { ident, rel } from './sql.js';
-import { archiveSchema, qualified } from './tables.js';
+import { qualified } from './tables.js';
 import type { PartitionedTable } from './tables.js';
 
 /** The schema pg_partman is installed in, or null when this database does not have it. */
@@ -72,7 +72,7 @@ export async function configure(
       qualified(table),
       settings.premake,
       settings.retentionMonths === null ? null : `${settings.retentionMonths} months`,
-      archiveSchema,
+      table.archiveSchema,
     ],
   );
 }
@@ -134,13 +134,13 @@ export async function applyRetention(
       qualified(table),
       `${retentionMonths} months`,
       !drop,
-      drop ? null : archiveSchema,
+      drop ? null : table.archiveSchema,
       monthStart(addMonths(monthOf(now), 1)).toISOString(),
     ],
   );
   if (drop)
     await db.query(`UPDATE ${config} SET retention_schema = $2 WHERE parent_table = $1`, [
       qualified(table),
-      archiveSchema,
+      table.archiveSchema,
     ]);
 }

@@ -82,6 +82,7 @@ export async function runTable(db: Queryable, input: RunInput): Promise<Backend>
   for (const p of await listPartitions(db, input.table))
     await guardTruncate(db, input.table.schema, p.name);
   await attachArchived(db, input.table);
-  for (const name of await archivedPartitions(db, input.table)) await guardArchived(db, name);
+  for (const name of await archivedPartitions(db, input.table))
+    await guardArchived(db, input.table.archiveSchema, name);
   return input.partman === null ? 'native' : 'pg_partman';
 }

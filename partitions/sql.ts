@@ -1,5 +1,4 @@
 import type { Queryable } from '../src/db/index.js';
-import { archiveSchema } from './tables.js';
 
 /**
  * DDL cannot take parameters, so identifiers and bounds are written into the statement. They only
@@ -44,7 +43,11 @@ export async function guardTruncate(db: Queryable, schema: string, name: string)
 }
 
 /** A detached partition loses the row trigger cloned from its parent: archives stay append-only. */
-export async function guardArchived(db: Queryable, name: string): Promise<void> {
+export async function guardArchived(
+  db: Queryable,
+  archiveSchema: string,
+  name: string,
+): Promise<void> {
   await guardTruncate(db, archiveSchema, name);
   if (await hasTrigger(db, archiveSchema, name, 'refuse_update_delete')) return;
   await db.query(

@@ -4,12 +4,24 @@ export type PartitionedTable = {
   table: string;
   /** The partition key. */
   column: string;
+  /**
+   * Where retention keeps this table's detached months, each attached to a parent of the table's
+   * name there. Months are named after the table (`events_p2026_11`), so two tables of one name
+   * keep their archives in different schemas.
+   */
+  archiveSchema: string;
 };
 
 /** Every time-partitioned table agate keeps: both get the same window and the same guards. */
 export const partitionedTables: readonly PartitionedTable[] = [
-  { schema: 'game', table: 'events', column: 'server_time' },
-  { schema: 'admin', table: 'audit_log', column: 'occurred_at' },
+  { schema: 'game', table: 'events', column: 'server_time', archiveSchema: 'archive' },
+  { schema: 'admin', table: 'audit_log', column: 'occurred_at', archiveSchema: 'archive' },
+  {
+    schema: 'analytics',
+    table: 'events',
+    column: 'server_time',
+    archiveSchema: 'analytics_archive',
+  },
 ];
 
 export function qualified(t: PartitionedTable): string {
@@ -17,7 +29,8 @@ export function qualified(t: PartitionedTable): string {
 }
 
 /**
- * Where detached partitions are kept (pg_partman's retention_schema too), each attached to a
- * parent of its table's name there (`archive.events`), which the store reads with the live one.
+ * Where detached partitions of the store's tables are kept (pg_partman's retention_schema too),
+ * each attached to a parent of its table's name there (`archive.events`), which the store reads
+ * with the live one.
  */
 export const archiveSchema = 'archive';

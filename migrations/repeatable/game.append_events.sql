@@ -10,8 +10,9 @@
 -- sequences are last_sequence+1.. with no gap; hash = sha256(previous hash || int8send(sequence)
 -- || content hash); server_time never decreases within a session; minted ids are not probed;
 -- lookups by event id stay probes of the (session_id, event_id) indexes under generic plans
--- (migration 0007). Each element of p_events: {eventId, type, version, data, clientTime,
--- contentHash (hex), minted?}, validated and hashed by the caller.
+-- (migration 0007), in the live months and in those retention moved to archive.events, so a
+-- retry months late is still a retry. Each element of p_events: {eventId, type, version, data,
+-- clientTime, contentHash (hex), minted?}, validated and hashed by the caller.
 -- - a batch with stored ids is a retry only when every id is stored, at consecutive sequences in
 --   the batch's order, each with the same client_time and a content hash that recomputes its
 --   stored link (sha256(stored hash at sequence-1, or root_hash at 1 || sequence || new content
@@ -61,12 +62,19 @@ BEGIN
                           ORDER BY a.n))
              WITH ORDINALITY AS x(id, ord)
       CROSS JOIN LATERAL (
-        -- OFFSET 0 keeps this a probe per id (migration 0007).
-        SELECT ev.sequence FROM game.events ev
-         WHERE ev.session_id = p_session AND ev.event_id = x.id
-           AND ev.server_time >= v_session.first_event_at
-           AND ev.server_time <= v_session.last_event_at
-        OFFSET 0
+        -- OFFSET 0 keeps this a probe per id (migration 0007); archived months are probed too,
+        -- and pruned away at run time when the session has none.
+        (SELECT ev.sequence FROM game.events ev
+          WHERE ev.session_id = p_session AND ev.event_id = x.id
+            AND ev.server_time >= v_session.first_event_at
+            AND ev.server_time <= v_session.last_event_at
+         OFFSET 0)
+        UNION ALL
+        (SELECT ev.sequence FROM archive.events ev
+          WHERE ev.session_id = p_session AND ev.event_id = x.id
+            AND ev.server_time >= v_session.first_event_at
+            AND ev.server_time <= v_session.last_event_at
+         OFFSET 0)
       ) e;
     IF v_dup_count > 0 THEN
       -- Only for batches with stored ids (retries and conflicts): the first event that is not
@@ -74,20 +82,34 @@ BEGIN
       SELECT (min(b.n) - 1)::integer INTO v_conflict
         FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(j, n)
         LEFT JOIN LATERAL (
-          SELECT ev.sequence, ev.hash, ev.client_time, ev.event_type, ev.event_version, ev.event_data
-            FROM game.events ev
-           WHERE NOT b.j ? 'minted'
-             AND ev.session_id = p_session AND ev.event_id = (b.j->>'eventId')::uuid
-             AND ev.server_time >= v_session.first_event_at
-             AND ev.server_time <= v_session.last_event_at
-          OFFSET 0
+          (SELECT ev.sequence, ev.hash, ev.client_time, ev.event_type, ev.event_version, ev.event_data
+             FROM game.events ev
+            WHERE NOT b.j ? 'minted'
+              AND ev.session_id = p_session AND ev.event_id = (b.j->>'eventId')::uuid
+              AND ev.server_time >= v_session.first_event_at
+              AND ev.server_time <= v_session.last_event_at
+           OFFSET 0)
+          UNION ALL
+          (SELECT ev.sequence, ev.hash, ev.client_time, ev.event_type, ev.event_version, ev.event_data
+             FROM archive.events ev
+            WHERE NOT b.j ? 'minted'
+              AND ev.session_id = p_session AND ev.event_id = (b.j->>'eventId')::uuid
+              AND ev.server_time >= v_session.first_event_at
+              AND ev.server_time <= v_session.last_event_at
+           OFFSET 0)
         ) e ON true
         LEFT JOIN LATERAL (
-          SELECT pv.hash FROM game.events pv
-           WHERE pv.session_id = p_session AND pv.sequence = e.sequence - 1
-             AND pv.server_time >= v_session.first_event_at
-             AND pv.server_time <= v_session.last_event_at
-          OFFSET 0
+          (SELECT pv.hash FROM game.events pv
+            WHERE pv.session_id = p_session AND pv.sequence = e.sequence - 1
+              AND pv.server_time >= v_session.first_event_at
+              AND pv.server_time <= v_session.last_event_at
+           OFFSET 0)
+          UNION ALL
+          (SELECT pv.hash FROM archive.events pv
+            WHERE pv.session_id = p_session AND pv.sequence = e.sequence - 1
+              AND pv.server_time >= v_session.first_event_at
+              AND pv.server_time <= v_session.last_event_at
+           OFFSET 0)
         ) p ON true
        WHERE e.sequence IS DISTINCT FROM v_dup_first + b.n - 1
           OR e.client_time IS DISTINCT FROM (b.j->>'clientTime')::timestamptz

@@ -16,7 +16,9 @@ import { sendProblem } from './problem.js';
 import { defaultRateLimit, registerRateLimit } from './rate-limit.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { AgateError } from '../errors/index.js';
+import { registerAnalyticsRoutes } from './routes/analytics.js';
 import { registerApiKeyRoutes } from './routes/api-keys/index.js';
+import { registerConsumerRoutes } from './routes/consumers/index.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLeaderboardRoutes } from './routes/leaderboard.js';
@@ -103,5 +105,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerApiKeyRoutes(app, context);
   registerLeaderboardRoutes(app, context);
   registerPlayerRoutes(app, context);
+  registerAnalyticsRoutes(app, context);
+  registerConsumerRoutes(app, context);
   return app;
 }

@@ -3,12 +3,20 @@ import { z } from 'zod';
 import type { RouteAccess } from './auth.js';
 import { parseInput } from './parse-input.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
 type AnyObject = z.ZodObject;
 
-/** What a route answers with, by status; the schema is the body (none for 204). */
-export type ResponseSpec = { description: string; body?: z.ZodType; contentType?: string };
+/**
+ * What a route answers with, by status; the schema is the body (none for 204). `alternatives`
+ * are other media types the same status may carry (chosen by the request's Accept header).
+ */
+export type ResponseSpec = {
+  description: string;
+  body?: z.ZodType;
+  contentType?: string;
+  alternatives?: readonly { contentType: string; body: z.ZodType }[];
+};
 
 /**
  * One route, declared once: Fastify registers it from this, its inputs are parsed with these

@@ -112,6 +112,12 @@ export function openApiDocument(
                 [response.contentType ?? 'application/json']: {
                   schema: writer.write(response.body, 'output'),
                 },
+                ...Object.fromEntries(
+                  (response.alternatives ?? []).map((a) => [
+                    a.contentType,
+                    { schema: writer.write(a.body, 'output') },
+                  ]),
+                ),
               },
             };
     }

@@ -3,6 +3,7 @@ import { isAgateError } from '../errors/index.js';
 import { exitCodes } from './exit-codes.js';
 import { describeMigration, runMigrate } from './migrate.command.js';
 import { addLeaderboardCommand } from './leaderboard.command.js';
+import { addConsumersCommands } from './consumers.command.js';
 import { addKeysCommands } from './keys.command.js';
 import { addNightlyCommand } from './nightly.command.js';
 import { addPartitionsCommands } from './partitions.command.js';
@@ -16,6 +17,7 @@ import { addGdprCommands } from './gdpr.command.js';
 import { addFixturesCommands } from './fixtures.command.js';
 import { addDemoCommand } from './demo.command.js';
 import { addImportCommand } from './import.command.js';
+import { addAnalyticsCommands } from './analytics.command.js';
 
 /** The whole `agate` command tree (exported so tests can walk it). */
 export function buildProgram(): Command {
@@ -49,6 +51,7 @@ export function buildProgram(): Command {
   addServeCommand(program);
   addTenantsCommands(program);
   addKeysCommands(program);
+  addConsumersCommands(program);
   addReplayCommand(program);
   addSnapshotCommand(program);
   addSessionsCommands(program);
@@ -56,6 +59,7 @@ export function buildProgram(): Command {
   addFixturesCommands(program);
   addDemoCommand(program);
   addImportCommand(program);
+  addAnalyticsCommands(program);
   return program;
 }
 

@@ -1,5 +1,8 @@
 import { uuidv7 } from 'uuidv7';
 import { AgateClientError, errorFromProblem } from './client-error.js';
+import { createConsumerClient } from './consumer-client.js';
+import type { ConsumerClient } from './consumer-client.js';
+import type { ConsumerOptions } from './consumer-types.js';
 import type {
   AgateClientOptions,
   AppendOptions,
@@ -16,7 +19,7 @@ import type {
   SessionState,
 } from './client-types.js';
 
-type Method = 'GET' | 'POST';
+type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 type Query = Record<string, string | number | boolean | undefined>;
 type Call = { method: Method; path: string; query?: Query; body?: unknown; retry: boolean };
 type Answer = { status: number; body: unknown };
@@ -153,6 +156,14 @@ export class AgateClient {
     };
   }
 
+  /**
+   * A durable consumer of the tenant's feed (`/v1/consumers/{name}`): `run` a handler in a
+   * group that shares the consumer by session, or drive join, receive and checkpoint yourself.
+   */
+  consumer(name: string, options: ConsumerOptions = {}): ConsumerClient {
+    return createConsumerClient((call) => this.#call(call), name, options);
+  }
+
   async #call(call: Call): Promise<Answer> {
     let attempt = 0;
     let rateLimitedMs = 0;
@@ -179,6 +190,7 @@ export class AgateClient {
         attempt += 1;
         continue;
       }
+      if (answer.status === 204) return { status: 204, body: undefined };
       const body = parseJson(answer.text);
       if (answer.status >= 200 && answer.status < 300 && body !== undefined) {
         return { status: answer.status, body };

@@ -5,6 +5,18 @@ export {
   isAgateClientError,
   problemCodes,
 } from './client-error.js';
+export type { ConsumerClient } from './consumer-client.js';
+export type {
+  ConsumerDefinition,
+  ConsumerInfo,
+  ConsumerMembership,
+  ConsumerOptions,
+  ConsumerSlotState,
+  ConsumerStart,
+  FeedEvent,
+  ReceivedEvents,
+  RunOptions,
+} from './consumer-types.js';
 export type { AgateErrorCode, ClientFailureCode, ProblemCode } from './client-error.js';
 export type {
   AgateClientOptions,

@@ -382,3 +382,56 @@ export const consumerMembers = feedSchema.table(
     }).onDelete('cascade'),
   ],
 );
+
+export const analyticsSchema = pgSchema('analytics');
+
+/**
+ * One row per event, for analysts: the columns they filter on, the session's player and rules,
+ * and the fields its rules declare for the event's type (`GameRules.analyticsFields`). Written
+ * only by agate's own `agate.analytics` feed consumer, in the transaction of its checkpoint, so
+ * each event's row is written once (ADR 0023). Append-only and `PARTITION BY RANGE
+ * (server_time)` by month like game.events (added to the generated migration by hand); months
+ * that retention detaches are kept in `analytics_archive`.
+ */
+export const analyticsEvents = analyticsSchema.table(
+  'events',
+  {
+    tenantId: uuid('tenant_id').notNull(),
+    sessionId: uuid('session_id').notNull(),
+    sequence: bigint('sequence', { mode: 'number' }).notNull(),
+    eventId: uuid('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    eventVersion: integer('event_version').notNull(),
+    serverTime: timestamptz('server_time').notNull(),
+    clientTime: timestamptz('client_time'),
+    playerId: uuid('player_id'),
+    rules: text('rules').notNull(),
+    rulesVersion: integer('rules_version').notNull(),
+    fields: jsonb('fields').notNull().default({}),
+  },
+  (t) => [
+    primaryKey({ name: 'events_pkey', columns: [t.sessionId, t.sequence, t.serverTime] }),
+    // The API's keyset order is (server_time, session_id, sequence) within the tenant.
+    index('events_tenant_time_idx').on(t.tenantId, t.serverTime, t.sessionId, t.sequence),
+    index('events_tenant_type_time_idx').on(
+      t.tenantId,
+      t.eventType,
+      t.serverTime,
+      t.sessionId,
+      t.sequence,
+    ),
+    index('events_tenant_player_time_idx').on(
+      t.tenantId,
+      t.playerId,
+      t.serverTime,
+      t.sessionId,
+      t.sequence,
+    ),
+    // Single-column like game.events': the primary key's prefix indexes it.
+    foreignKey({
+      name: 'events_session_fk',
+      columns: [t.sessionId],
+      foreignColumns: [sessions.id],
+    }),
+  ],
+);

@@ -1,3 +1,5 @@
+export { selectAnalyticsSources } from './analytics-sources.queries.js';
+export type { AnalyticsSource, AnalyticsSourceKey } from './analytics-sources.queries.js';
 export { appendEvents } from './append-events.js';
 export type {
   AppendAccepted,
@@ -8,7 +10,12 @@ export type {
 } from './append-events.js';
 export { findJsonProblem } from './check-json.js';
 export { findSeedProblem, maxSeedLength } from './check-seed.js';
-export { checkClientTime, clientTimeMicros, storedClientTime } from './client-time.js';
+export {
+  checkClientTime,
+  clientTimeMicros,
+  clientTimeSql,
+  storedClientTime,
+} from './client-time.js';
 export type { ClientTimeCheck } from './client-time.js';
 export { checkSessionInput, createSession } from './create-session.js';
 export type { CreateSessionInput } from './create-session.js';

@@ -58,7 +58,10 @@ function checkSlots(slots: ReadFeedInput['slots']): FeedPageInput['slots'] {
  * The next page of the tenant's feed after `after` (ADR 0021): committed events only, never one
  * skipped. One statement in a tenant transaction, so it is safe behind a transaction-mode pooler.
  */
-export function readFeed(deps: Pick<StoreDeps, 'pool'>, input: ReadFeedInput): Promise<FeedPage> {
+export async function readFeed(
+  deps: Pick<StoreDeps, 'pool'>,
+  input: ReadFeedInput,
+): Promise<FeedPage> {
   const tenantId = requireTenantId(input.tenantId);
   const limit = input.limit ?? 100;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > maxFeedPage) {
@@ -75,5 +78,7 @@ export function readFeed(deps: Pick<StoreDeps, 'pool'>, input: ReadFeedInput): P
     sessionId: sessionId?.toLowerCase() ?? null,
     slots: checkSlots(input.slots),
   };
-  return withTenant(deps.pool, { tenantId, role: input.role }, (tx) => selectFeedPage(tx, page));
+  return await withTenant(deps.pool, { tenantId, role: input.role }, (tx) =>
+    selectFeedPage(tx, page),
+  );
 }

@@ -1,5 +1,5 @@
 import { requireTenantId } from '../db/index.js';
-import type { PoolClient } from '../db/index.js';
+import type { PoolClient, TenantRole } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import type { FeedPosition } from '../events/index.js';
 import { checkConsumerName } from './consumer-name.js';
@@ -13,6 +13,8 @@ export type ConsumerRef = {
   name: string;
   /** True only for agate's own runtime: lets the caller use names under `agate.` (default false). */
   reserved?: boolean;
+  /** The database role the work runs as (default agate_app; analysts' consumers run as agate_analyst). */
+  role?: TenantRole;
 };
 
 export function checkRef(ref: ConsumerRef): { tenantId: string; name: string } {

@@ -3,6 +3,7 @@
 // except by a reset, which also bumps its epoch; every claim of a slot bumps its epoch; a
 // checkpoint is written only by the slot's owner naming the epoch it claimed the slot with.
 import type { PoolClient } from '../db/index.js';
+import { AgateError } from '../errors/index.js';
 import type { FeedPosition } from '../events/index.js';
 
 export type ConsumerRow = {
@@ -84,7 +85,12 @@ export async function insertConsumer(
   const row = inserted.rows[0];
   if (row === undefined) {
     const existing = await selectConsumer(tx, input.name);
-    if (existing === undefined) throw new Error('consumer vanished between insert and select');
+    if (existing === undefined) {
+      throw new AgateError(
+        'internal',
+        `The consumer ${JSON.stringify(input.name)} was deleted while it was being created; try again.`,
+      );
+    }
     return existing;
   }
   const { transactionId, sessionId, sequence } = input.checkpoint;

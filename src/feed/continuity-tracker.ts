@@ -22,6 +22,8 @@ export type ContinuityTracker = {
   check(pool: Pool, membership: Membership, events: readonly FeedEvent[]): Promise<ContinuityCheck>;
   /** Keeps a check's links once its batch is checkpointed. */
   accept(links: Map<string, SessionLink>): void;
+  /** Forgets every session: after a failed batch whose commit may have landed unacknowledged. */
+  forgetAll(): void;
   /** Forgets the sessions of slots another member may have handled since (a new epoch). */
   forgetSlots(slots: readonly number[], slotCount: number): void;
 };
@@ -118,6 +120,9 @@ export function createContinuityTracker(options: { chained: boolean }): Continui
     accept(links) {
       for (const [sessionId, link] of links) remember(sessionId, link);
       trim();
+    },
+    forgetAll() {
+      seen.clear();
     },
     forgetSlots(slots, slotCount) {
       const gone = new Set(slots);

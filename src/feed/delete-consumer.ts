@@ -7,6 +7,8 @@ import { deleteConsumerRow } from './consumers.queries.js';
 /** Deletes the consumer with its slots and members; `consumer_not_found` when there is none. */
 export async function deleteConsumer(pool: Pool, input: ConsumerRef): Promise<void> {
   const { tenantId, name } = checkRef(input);
-  const deleted = await withTenant(pool, { tenantId }, (tx) => deleteConsumerRow(tx, name));
+  const deleted = await withTenant(pool, { tenantId, role: input.role }, (tx) =>
+    deleteConsumerRow(tx, name),
+  );
   if (!deleted) throw notFound(name);
 }

@@ -44,12 +44,13 @@ function sameTypes(a: readonly string[] | null, b: readonly string[] | null): bo
 /**
  * Creates the consumer with its slots at `start`, or returns the one of that name when it has
  * the same types and slots; another definition under the name is `consumer_conflict`.
- * Idempotent and safe to race: the name is unique per tenant.
+ * Idempotent and safe to race: the name is unique per tenant. `created` is true only for the
+ * call that inserted it.
  */
 export async function ensureConsumer(
   pool: Pool,
   input: EnsureConsumerInput,
-): Promise<ConsumerInfo> {
+): Promise<ConsumerInfo & { created: boolean }> {
   const { tenantId, name } = checkRef(input);
   const types = normaliseTypes(input.types);
   const slots = input.slots ?? defaultSlots;
@@ -59,9 +60,10 @@ export async function ensureConsumer(
       `slots must be an integer from 1 to 256, not ${slots}.`,
     );
   }
-  const row = await withTenant(pool, { tenantId }, async (tx) => {
+  const id = uuidv7();
+  const row = await withTenant(pool, { tenantId, role: input.role }, async (tx) => {
     const checkpoint = await startPosition(tx, input.start ?? 'beginning');
-    return insertConsumer(tx, { id: uuidv7(), tenantId, name, types, slots, checkpoint });
+    return insertConsumer(tx, { id, tenantId, name, types, slots, checkpoint });
   });
   if (!sameTypes(row.types, types) || row.slots !== slots) {
     throw new AgateError(
@@ -70,5 +72,5 @@ export async function ensureConsumer(
       { details: { name, types: row.types, slots: row.slots } },
     );
   }
-  return row;
+  return { ...row, created: row.id === id };
 }

@@ -1,5 +1,7 @@
 export { checkContinuity, unknownSessions } from './check-continuity.js';
 export type { ContinuityCheck, SessionLink } from './check-continuity.js';
+export { checkpointConsumer } from './checkpoint-consumer.js';
+export type { CheckpointConsumerInput } from './checkpoint-consumer.js';
 export { commitCheckpoint } from './commit-checkpoint.js';
 export type { CommitCheckpointInput } from './commit-checkpoint.js';
 export type { ConsumerRef } from './consumer-admin-input.js';
@@ -23,6 +25,7 @@ export { leaveConsumer } from './leave-consumer.js';
 export { getConsumer, listConsumers } from './list-consumers.js';
 export { maxLeaseMs, minLeaseMs, slotOf } from './membership.js';
 export type { MemberSlot, Membership } from './membership.js';
+export { readMembership } from './read-membership.js';
 export { receiveEvents } from './receive-events.js';
 export type { ReceivedEvents } from './receive-events.js';
 export { resetConsumer } from './reset-consumer.js';

@@ -20,7 +20,7 @@ export async function joinConsumer(pool: Pool, input: JoinInput): Promise<Member
   const { tenantId, name } = checkRef(input);
   const member = checkMember(input.member);
   const leaseMs = checkLease(input.leaseMs);
-  return withTenant(pool, { tenantId }, async (tx) => {
+  return withTenant(pool, { tenantId, role: input.role }, async (tx) => {
     const consumer = await requireConsumer(tx, name);
     const live = await touchMember(tx, { consumerId: consumer.id, tenantId, member, leaseMs });
     const fair = Math.ceil(consumer.slots / Math.max(live, 1));

@@ -12,7 +12,7 @@ export async function leaveConsumer(
 ): Promise<void> {
   const { tenantId, name } = checkRef(input);
   const member = checkMember(input.member);
-  await withTenant(pool, { tenantId }, async (tx) => {
+  await withTenant(pool, { tenantId, role: input.role }, async (tx) => {
     const consumer = await requireConsumer(tx, name);
     await releaseMember(tx, { consumerId: consumer.id, member });
   });

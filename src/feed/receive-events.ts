@@ -1,5 +1,5 @@
 import { withTenant } from '../db/index.js';
-import type { Pool } from '../db/index.js';
+import type { Pool, TenantRole } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { compareFeedPositions, maxFeedPage, selectFeedPage } from '../events/index.js';
 import type { FeedEvent, FeedPage, FeedPosition } from '../events/index.js';
@@ -30,8 +30,8 @@ export type ReceivedEvents = FeedPage & {
  */
 export async function receiveEvents(
   pool: Pool,
-  membership: Membership,
-  options: { limit?: number } = {},
+  membership: Omit<Membership, 'leaseMs'>,
+  options: { limit?: number; role?: TenantRole } = {},
 ): Promise<ReceivedEvents> {
   const limit = options.limit ?? 100;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > maxFeedPage) {
@@ -46,16 +46,19 @@ export async function receiveEvents(
     const checkpoint = checkpoints.get(slotOf(e.sessionId, membership.slotCount));
     return checkpoint !== undefined && compareFeedPositions(e.position, checkpoint) > 0;
   };
-  return withTenant(pool, { tenantId: membership.tenantId }, async (tx) => {
+  return withTenant(pool, { tenantId: membership.tenantId, role: options.role }, async (tx) => {
     let after = earliest([...checkpoints.values()]);
+    const pageAfter = async (from: FeedPosition) => {
+      const input = { after: from, limit, types: membership.types, sessionId: null, slots };
+      const read = await selectFeedPage(tx, input);
+      // The page and its `held` check are two statements, two snapshots: an event whose
+      // transaction fell under the horizon between them is in neither. Reading again after an
+      // empty, unheld page finds it, so "nothing, nothing held" means caught up.
+      if (read.events.length > 0 || read.held) return read;
+      return selectFeedPage(tx, input);
+    };
     for (let page = 0; ; page += 1) {
-      const read = await selectFeedPage(tx, {
-        after,
-        limit,
-        types: membership.types,
-        sessionId: null,
-        slots,
-      });
+      const read = await pageAfter(after);
       const events = read.events.filter(keep);
       const last = read.events.at(-1);
       if (last === undefined) return { events, held: read.held, through: null };

@@ -15,7 +15,7 @@ export async function resetConsumer(
   input: ConsumerRef & { to: ConsumerStart },
 ): Promise<void> {
   const { tenantId, name } = checkRef(input);
-  await withTenant(pool, { tenantId }, async (tx) => {
+  await withTenant(pool, { tenantId, role: input.role }, async (tx) => {
     const checkpoint = await startPosition(tx, input.to);
     const row = await requireConsumer(tx, name, { lock: true });
     await resetSlots(tx, row.id, checkpoint);

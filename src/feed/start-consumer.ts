@@ -3,12 +3,14 @@ import { hostname } from 'node:os';
 import { withTenant } from '../db/index.js';
 import type { Pool } from '../db/index.js';
 import { AgateError, isAgateError } from '../errors/index.js';
-import { compareFeedPositions, formatFeedPosition } from '../events/index.js';
+import { formatFeedPosition } from '../events/index.js';
 import type { FeedEvent, FeedPosition } from '../events/index.js';
+import { advanceMembership, claimedSlots, mergeMembership } from './adopt-membership.js';
 import { commitCheckpoint } from './commit-checkpoint.js';
 import type { ConsumerDefinition } from './consumer-types.js';
 import { createContinuityTracker } from './continuity-tracker.js';
 import type { ContinuityTracker } from './continuity-tracker.js';
+import { createWakeSignal } from './wake-signal.js';
 import { ensureConsumer } from './ensure-consumer.js';
 import type { FeedWake } from './feed-wake.js';
 import { joinConsumer } from './join-consumer.js';
@@ -52,9 +54,10 @@ export type ConsumerHandle = {
   /** Finishes the batch in hand, leaves the group (its slots are free at once) and stops. */
   stop(): Promise<void>;
   /**
-   * Resolves once the consumer has handled everything committed before the call (a read that
-   * began after it found nothing new and nothing held behind an open transaction); rejects if the
-   * consumer fails or stops first.
+   * Resolves once the member has handled everything of its slots committed before the call (a
+   * read that began after it found nothing new and nothing held behind an open transaction);
+   * rejects if the consumer fails or stops first. In a group, a slot being handed over between
+   * heartbeats is the next owner's to catch up.
    */
   idle(): Promise<void>;
   status(): ConsumerHandleStatus;
@@ -64,26 +67,6 @@ const maxBackoffMs = 30_000;
 const heldBackoff = { firstMs: 10, maxMs: 100 };
 
 type Waiter = { round: number; resolve: () => void; reject: (error: unknown) => void };
-
-/** Keeps what the member committed itself when a heartbeat read the row before that commit. */
-function merge(previous: Membership | undefined, next: Membership): Membership {
-  const mine = new Map(previous?.slots.map((s) => [s.slot, s]));
-  return {
-    ...next,
-    slots: next.slots.map((s) => {
-      const old = mine.get(s.slot);
-      if (old === undefined || old.epoch !== s.epoch) return s;
-      const ahead = compareFeedPositions(old.checkpoint, s.checkpoint) > 0;
-      return ahead ? { ...s, checkpoint: old.checkpoint } : s;
-    }),
-  };
-}
-
-/** Slots that are new to the member or were someone else's in between. */
-function claimed(previous: Membership | undefined, next: Membership): number[] {
-  const mine = new Map(previous?.slots.map((s) => [s.slot, s.epoch]));
-  return next.slots.filter((s) => mine.get(s.slot) !== s.epoch).map((s) => s.slot);
-}
 
 /**
  * Runs a durable consumer in this process: ensures it exists, joins its group, and loops
@@ -115,9 +98,9 @@ export async function startConsumer(
   });
   let membership: Membership | undefined;
   const adopt = (next: Membership) => {
-    const fresh = claimed(membership, next);
+    const fresh = claimedSlots(membership, next);
     if (fresh.length > 0) tracker.forgetSlots(fresh, next.slotCount);
-    membership = merge(membership, next);
+    membership = mergeMembership(membership, next);
   };
   adopt(await joinConsumer(pool, { ...ref, member, leaseMs }));
 
@@ -126,31 +109,11 @@ export async function startConsumer(
   let handled = 0;
   let position: FeedPosition | null = null;
   let round = 0;
-  let woken = false;
-  let nudge: (() => void) | undefined;
+  const signal = createWakeSignal();
   const waiters: Waiter[] = [];
-  const wakeUp = () => {
-    woken = true;
-    nudge?.();
-  };
+  const wakeUp = () => signal.wake();
   const unsubscribe = options.wake?.subscribe(ref.tenantId, wakeUp);
-
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken || state === 'stopped') {
-        woken = false;
-        resolve();
-        return;
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        nudge = undefined;
-        woken = false;
-        resolve();
-      }
-      nudge = done;
-    });
+  const pause = (ms: number) => signal.pause(ms);
 
   let joining: Promise<void> | undefined;
   const heartbeat = () =>
@@ -183,7 +146,7 @@ export async function startConsumer(
     state = 'failed';
     failure = error instanceof Error ? error : new Error(String(error));
     settle(error);
-    nudge?.();
+    signal.wake();
   }
 
   async function handleBatch(m: Membership, events: FeedEvent[], through: FeedPosition) {
@@ -222,18 +185,7 @@ export async function startConsumer(
     tracker.accept(check.links);
     handled += check.fresh.length;
     position = received.through;
-    const through = received.through;
-    if (membership !== undefined) {
-      membership = {
-        ...membership,
-        slots: membership.slots.map((s) =>
-          m.slots.some((o) => o.slot === s.slot && o.epoch === s.epoch) &&
-          compareFeedPositions(through, s.checkpoint) > 0
-            ? { ...s, checkpoint: through }
-            : s,
-        ),
-      };
-    }
+    if (membership !== undefined) membership = advanceMembership(membership, m, received.through);
     return 'more';
   }
 
@@ -263,6 +215,11 @@ export async function startConsumer(
         state = 'retrying';
         failures += 1;
         await pause(Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 10)));
+        // A commit whose acknowledgement was lost may have landed: read the checkpoints back
+        // (the join's are kept when ahead) so the batch is not handled twice, and check the
+        // sessions' links again from the log rather than from what this process last accepted.
+        tracker.forgetAll();
+        if (active()) await heartbeat();
         continue;
       }
       if (outcome === 'more') {
@@ -287,7 +244,7 @@ export async function startConsumer(
   return {
     async stop() {
       if (state !== 'failed') state = 'stopped';
-      nudge?.();
+      signal.wake();
       clearTimeout(beat);
       unsubscribe?.();
       await running;

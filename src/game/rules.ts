@@ -16,6 +16,16 @@ export type Upcaster = {
   upcast(data: Record<string, unknown>): Record<string, unknown>;
 };
 
+/** A value analysts can filter and group on: flat, no nesting, no floats required. */
+export type AnalyticsValue = string | number | boolean | null;
+
+/**
+ * What the rules declare about one event type for analytics (ADR 0023): the fields of
+ * `analytics.events.fields`, computed from the event's data upcast to the newest version of its
+ * type. Pure, like the rest of the rules; it sees only the event, never the state.
+ */
+export type AnalyticsFields = (data: Record<string, unknown>) => Record<string, AnalyticsValue>;
+
 /**
  * A game, as agate replays it. Everything here is pure and deterministic: no clock, no
  * Math.random, no I/O, no floats in state, no iteration order that depends on object keys.
@@ -40,4 +50,9 @@ export type GameRules<S = unknown> = {
   evolve(state: S, event: GameEvent, rng: Rng | null): S;
   /** The session's score, an integer, as leaderboards rank it. */
   score(state: S): number;
+  /**
+   * Per event type, the fields analysts get in `analytics.events` (a type without an entry gets
+   * `{}`). Optional: a game without it still gets a row per event with the common columns.
+   */
+  readonly analyticsFields?: Readonly<Record<string, AnalyticsFields>>;
 };

@@ -294,11 +294,28 @@ describe('the OpenAPI document', () => {
       }[]) {
         if (p.name === 'id')
           expect(p.schema, `${method} ${path} id`).toMatchObject({ format: 'uuid' });
-        if (['after', 'limit', 'to'].includes(p.name)) {
+        // analytics.events pages by an opaque cursor and filters by server time.
+        const integers = path === '/v1/analytics/events' ? ['limit'] : ['after', 'limit', 'to'];
+        if (integers.includes(p.name)) {
           expect(p.schema.type, `${method} ${path} ${p.name}`).toBe('integer');
         }
       }
     }
+    const analytics = operations().find((o) => o.path === '/v1/analytics/events');
+    const analyticsParameters = Object.fromEntries(
+      (analytics?.op.parameters as unknown as { name: string; schema: unknown }[]).map((p) => [
+        p.name,
+        p.schema,
+      ]),
+    );
+    expect(analyticsParameters).toMatchObject({
+      after: { type: 'string', maxLength: 200 },
+      to: { type: 'string' },
+      from: { type: 'string' },
+      limit: { type: 'integer', minimum: 1, maximum: 1000 },
+      session: { format: 'uuid' },
+      player: { format: 'uuid' },
+    });
     const key = keys.game_server?.key ?? '';
     const created = await api.call('POST', '/v1/sessions', { key, body: { rules: 'tiny' } });
     const id = String(created.json.id);

@@ -17,6 +17,15 @@ beforeAll(async () => {
     events: [{ type: 'counter.incremented', version: 1, data: { by: 1 } }],
   });
   await createTenant(f.db.pool, { name: 'another', actor: 'test' });
+  // analytics.events is written by its feed consumer; its row is written here as the owner.
+  await f.db.pool.query(
+    `INSERT INTO analytics.events (tenant_id, session_id, sequence, event_id, event_type,
+                                   event_version, server_time, rules, rules_version)
+     SELECT tenant_id, session_id, sequence, event_id, event_type, event_version, server_time,
+            'tiny', 1
+       FROM game.events WHERE session_id = $1`,
+    [s.id],
+  );
 });
 afterAll(() => f.db.drop());
 
@@ -49,14 +58,14 @@ async function attempt(role: string | null, statement: string): Promise<string |
   }
 }
 
-const tables = ['game.events', 'admin.audit_log'];
+const tables = ['game.events', 'admin.audit_log', 'analytics.events'];
 const roles = ['agate_app', 'agate_analyst', 'agate_maintenance', null];
 
 describe('append-only tables', () => {
   it.each(tables)(
     'refuse UPDATE, DELETE and TRUNCATE on %s for every role and the owner',
     async (table) => {
-      const column = table === 'game.events' ? 'event_type' : 'action';
+      const column = table === 'admin.audit_log' ? 'action' : 'event_type';
       for (const role of roles) {
         const label = `${role ?? 'owner'} on ${table}`;
         const update = await attempt(role, `UPDATE ${table} SET ${column} = 'x'`);

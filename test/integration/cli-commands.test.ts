@@ -158,6 +158,8 @@ describe.concurrent('the agate CLI', () => {
           'keys list',
           'keys rotate',
           'keys revoke',
+          'consumers list',
+          'consumers reset',
         ]),
       );
       for (const { path, exitCode, text } of helps) {

@@ -13,7 +13,9 @@ import {
   withTenant,
 } from '../../src/db/index.js';
 import type { EmbeddedPool, MigrationReport } from '../../src/db/index.js';
+import { formatFeedPosition, readFeed } from '../../src/events/index.js';
 import type { NewEvent } from '../../src/events/index.js';
+import { createFeedWake, startConsumer } from '../../src/feed/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
@@ -174,6 +176,20 @@ describe('the embedded pool on PGlite', () => {
     expect(snaps.rows.map((s) => s.sequence)).toEqual([50, 100, 150]);
   });
 
+  it('reads the tenant’s feed with the same horizon rule as a server, in feed order', async () => {
+    const tenant = (await createTenant(pool, { name: 'embedded-feed', actor: 'test' })).id;
+    const first = await sessionWith(3, 3, tenant);
+    const second = await sessionWith(2, 1, tenant);
+    const page = await readFeed({ pool }, { tenantId: tenant, limit: 1000 });
+    expect(page.held).toBe(false);
+    expect(page.events.map((e) => `${e.sessionId}#${e.sequence}`)).toEqual([
+      ...[1, 2, 3].map((n) => `${first}#${n}`),
+      ...[1, 2].map((n) => `${second}#${n}`),
+    ]);
+    const rest = await readFeed({ pool }, { tenantId: tenant, after: page.events[2]!.position });
+    expect(rest.events.map((e) => e.sessionId)).toEqual([second, second]);
+  });
+
   it('runs concurrent appends to many sessions one transaction at a time, losing none', async () => {
     const sessions = await Promise.all(
       Array.from({ length: 4 }, () => agate.store.createSession({ tenantId, rules: 'tiny' })),
@@ -250,6 +266,56 @@ describe('the embedded pool on PGlite', () => {
     console.info(
       `embedded: 1,000 one-event appends in ${Math.round(appendMs)} ms (${Math.round(1000 / (appendMs / 1000))} events/s); replay of 1,000 events from genesis ${Math.round(genesisMs)} ms, with verify ${Math.round(verifyMs)} ms; RSS ${mib(process.memoryUsage().rss)} MiB`,
     );
+  });
+});
+
+describe('the feed on PGlite', () => {
+  it('runs a transactional consumer woken through db.listen, delivering every event once in order', async () => {
+    const wake = createFeedWake({ pool });
+    await wake.ready();
+    const live = createAgate({ pool, games: tinyGames, consumers: false, feedWake: wake });
+    const session = await live.store.createSession({ tenantId, rules: 'tiny' });
+    await live.store.appendEvents({ tenantId, sessionId: session.id, events: [inc(1), inc(2)] });
+    await pool.query('CREATE TABLE public.feed_seen (position text PRIMARY KEY, sequence int)');
+    await pool.query('GRANT SELECT, INSERT ON public.feed_seen TO agate_app');
+    const errors: unknown[] = [];
+    const handle = await startConsumer(pool, {
+      tenantId,
+      definition: {
+        name: 'embedded-seen',
+        types: null,
+        slots: 4,
+        mode: 'transactional',
+        handle: async (tx, events) => {
+          for (const e of events) {
+            if (e.sessionId !== session.id) continue;
+            await tx.query('INSERT INTO public.feed_seen VALUES ($1, $2)', [
+              formatFeedPosition(e.position),
+              e.sequence,
+            ]);
+          }
+        },
+      },
+      pollMs: 60_000,
+      wake,
+      onError: (error) => errors.push(error),
+    });
+    try {
+      await handle.idle();
+      await live.store.appendEvents({ tenantId, sessionId: session.id, events: [inc(3)] });
+      const deadline = Date.now() + 20_000;
+      const seen = async () =>
+        (await pool.query<{ sequence: number }>('SELECT sequence FROM public.feed_seen ORDER BY 1'))
+          .rows;
+      while ((await seen()).length < 3 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(await seen()).toEqual([{ sequence: 1 }, { sequence: 2 }, { sequence: 3 }]);
+      expect(errors).toEqual([]);
+    } finally {
+      await handle.stop();
+      await wake.close();
+    }
   });
 });
 

@@ -64,6 +64,8 @@ const migrationTags = [
   '0011_archived_events',
   '0012_snapshot_rebuild',
   '0013_feed',
+  '0014_analytics_events',
+  '0015_feed_consumer_grants',
 ];
 
 /** Every repeatable definition (migrations/repeatable), in the order they are applied. */

@@ -18,6 +18,7 @@ describe('agate partitions', () => {
     expect(status.tables.map((t) => [t.table, t.backend, t.monthsAhead])).toEqual([
       ['game.events', 'native', 3],
       ['admin.audit_log', 'native', 3],
+      ['analytics.events', 'native', 3],
     ]);
   });
 
@@ -48,6 +49,6 @@ describe('agate partitions', () => {
     const embedded = await runCli(['--memory', 'partitions', 'status', '--json'], {});
     expect(embedded.code).toBe(0);
     const status = JSON.parse(embedded.stdout) as { tables: { monthsAhead: number }[] };
-    expect(status.tables.map((t) => t.monthsAhead)).toEqual([3, 3]);
+    expect(status.tables.map((t) => t.monthsAhead)).toEqual([3, 3, 3]);
   });
 });

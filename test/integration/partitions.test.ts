@@ -266,6 +266,7 @@ describe('both backends', () => {
       expect(report.ran && report.tables.map((t) => t.backend)).toEqual([
         'pg_partman',
         'pg_partman',
+        'pg_partman',
       ]);
       const after = await partitionStatus(native.url, { now: later(14) });
       expect(
@@ -291,6 +292,11 @@ describe('both backends', () => {
       expect(config.rows).toEqual([
         {
           parent_table: 'admin.audit_log',
+          inherit_privileges: false,
+          infinite_time_partitions: true,
+        },
+        {
+          parent_table: 'analytics.events',
           inherit_privileges: false,
           infinite_time_partitions: true,
         },

@@ -94,7 +94,7 @@ describe('the tenant isolation battery, in the database', () => {
     expect(parents().map((t) => t.name)).toEqual(
       expect.arrayContaining(['game.snapshots', 'admin.audit_log']),
     );
-    expect(partitions().filter((t) => t.name.endsWith('_default'))).toHaveLength(2);
+    expect(partitions().filter((t) => t.name.endsWith('_default'))).toHaveLength(3);
     for (const table of tables) {
       for (const tenant of [a, b]) {
         expect(await ownerCount(api.db.pool, table, tenant.id), table.name).toBeGreaterThan(0);

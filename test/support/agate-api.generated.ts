@@ -311,6 +311,144 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/analytics/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One row per event with its session’s player, rules and the fields the rules declare, in server-time order; as pages (follow next) or, with Accept: application/x-ndjson, the whole range streamed. */
+    get: operations['readAnalyticsEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/consumers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant’s durable consumers (agate’s own under `agate.` included), each with its slots’ checkpoints and leases and its live members. */
+    get: operations['listConsumers'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/consumers/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A durable consumer: its definition, its slots’ checkpoints and leases, its members. */
+    get: operations['getConsumer'];
+    /** Create a durable consumer of the tenant’s feed (201), or find the one of that name with the same types and slots (200); another definition under the name is 409 consumer_conflict. */
+    put: operations['putConsumer'];
+    post?: never;
+    /** Delete a durable consumer with its checkpoints and members (agate’s own cannot be deleted here). */
+    delete: operations['deleteConsumer'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/consumers/{name}/reset': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Move every slot’s checkpoint to `to` (back or forward); current members are fenced (their next checkpoint is 409 lease_lost) and receive from there after they join again. */
+    post: operations['resetConsumer'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/consumers/{name}/members': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Join the consumer’s group or heartbeat (call it again well within leaseMs): renews the lease, gives up slots above a fair share and claims free or expired ones, each claim with a new epoch. */
+    post: operations['joinConsumer'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/consumers/{name}/members/{member}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Leave the consumer’s group: the member’s slots are free at once and the other members claim them on their next heartbeat. Leaving twice is no error. */
+    delete: operations['leaveConsumer'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/consumers/{name}/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The next events of the slots the member holds, after their checkpoints, in feed order (one session’s in sequence order). Reads only: handle them, then checkpoint `through` with `slots`. */
+    get: operations['receiveConsumerEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/consumers/{name}/checkpoints': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Checkpoint a receive once its events are handled: the slots move forward to `position` (never back) and their lease is renewed. 409 lease_lost when any slot is no longer the member’s under that epoch; then nothing is written: join again and receive. */
+    post: operations['commitConsumerCheckpoint'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -651,6 +789,140 @@ export type components = {
       erasedAt: string;
       sessions: number;
       alreadyErased: boolean;
+    };
+    AnalyticsPage: {
+      events: components['schemas']['AnalyticsEvent'][];
+      /** @description Pass as `after` for the next page; null: the range ends here. */
+      next: string | null;
+    };
+    AnalyticsEvent: {
+      /** Format: uuid */
+      tenantId: string;
+      /** Format: uuid */
+      sessionId: string;
+      sequence: number;
+      /** Format: uuid */
+      eventId: string;
+      type: string;
+      version: number;
+      /** Format: date-time */
+      serverTime: string;
+      clientTime: string | null;
+      playerId: string | null;
+      rules: string;
+      rulesVersion: number;
+      /** @description What the session’s rules declare for this event type. */
+      fields: {
+        [key: string]: string | number | boolean | null;
+      };
+    };
+    ConsumerList: {
+      consumers: components['schemas']['Consumer'][];
+    };
+    Consumer: {
+      name: string;
+      types: string[] | null;
+      slots: number;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description Each slot’s checkpoint and lease (owner null: free). */
+      slotStates: {
+        slot: number;
+        /** @description A feed position, transaction:session:sequence (0:00000000-0000-0000-0000-000000000000:0 is the start). Opaque to clients: send back one agate delivered. */
+        checkpoint: string;
+        owner: string | null;
+        epoch: number;
+        leaseExpiresAt: string | null;
+      }[];
+      /** @description The members whose lease is live. */
+      members: {
+        member: string;
+        /** Format: date-time */
+        joinedAt: string;
+        /** Format: date-time */
+        expiresAt: string;
+      }[];
+    };
+    PutConsumer: {
+      /** @description Only these event types (1 to 50 names); null or absent: every type. With a filter, each event’s previousSequence counts only events of these types. */
+      types?: string[] | null;
+      /** @description How many slots the sessions are split into, so that up to this many members share the consumer (default 16). */
+      slots?: number;
+      /** @description Where a consumer created now starts (default `beginning`): `beginning`, `now` or a feed position. Ignored when it exists. */
+      start?: string;
+    };
+    ResetConsumer: {
+      /** @description Where every slot’s checkpoint moves: `beginning`, `now` or a feed position. Current members are fenced (their next checkpoint is lease_lost) and rejoin from there. */
+      to: string;
+    };
+    ConsumerMembership: {
+      member: string;
+      slotCount: number;
+      slots: {
+        slot: number;
+        epoch: number;
+        /** @description A feed position, transaction:session:sequence (0:00000000-0000-0000-0000-000000000000:0 is the start). Opaque to clients: send back one agate delivered. */
+        checkpoint: string;
+      }[];
+      leaseMs: number;
+      /**
+       * Format: date-time
+       * @description When the lease ends at the latest without a heartbeat, by this server’s clock.
+       */
+      expiresAt: string;
+    };
+    JoinConsumer: {
+      /** @description This process’s name in the group, the same on every heartbeat; the server makes one up when absent (send it back from then on). */
+      member?: string;
+      /** @description How long the slots stay this member’s without a heartbeat (default 30000). Heartbeat (join again) well within it, e.g. every third. */
+      leaseMs?: number;
+    };
+    ReceivedEvents: {
+      events: components['schemas']['ConsumerEvent'][];
+      /** @description The slots read, with the epochs they were read under: send them with the checkpoint. Empty: the member holds no slot (join again). */
+      slots: {
+        slot: number;
+        epoch: number;
+      }[];
+      /** @description Checkpoint this once the events are handled (even when there are none: it moves a lagging slot on); null: nothing was read. */
+      through: string | null;
+      /** @description True when committed events wait behind a transaction still open: receive again soon. They are never skipped. */
+      held: boolean;
+    };
+    ConsumerEvent: {
+      /** @description A feed position, transaction:session:sequence (0:00000000-0000-0000-0000-000000000000:0 is the start). Opaque to clients: send back one agate delivered. */
+      position: string;
+      /** Format: uuid */
+      sessionId: string;
+      sequence: number;
+      /** @description The sequence of the previous event of this session that the consumer’s filter delivers (0: none). A member that last saw another sequence of this session missed an event. */
+      previousSequence: number;
+      /** Format: uuid */
+      eventId: string;
+      type: string;
+      version: number;
+      data: {
+        [key: string]: unknown;
+      };
+      clientTime: string | null;
+      /** Format: date-time */
+      serverTime: string;
+      /** @description sha256, hex */
+      hash: string;
+    };
+    ConsumerCheckpoint: {
+      member: string;
+      /** @description The slots and epochs the receive answered with. */
+      slots: {
+        slot: number;
+        epoch: number;
+      }[];
+      /** @description The receive’s `through`: every event of these slots up to it is handled. */
+      position: string;
+      /** @description Renews the slots’ lease by this much (default 30000); send the one joined with. */
+      leaseMs?: number;
     };
     /** @description RFC 9457 problem details with agate’s stable code and, for some codes, the details that help fix the request. */
     Problem: {
@@ -1832,6 +2104,615 @@ export interface operations {
         content: {
           'application/json': components['schemas']['ErasedPlayer'];
         };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  readAnalyticsEvents: {
+    parameters: {
+      query?: {
+        session?: string;
+        player?: string;
+        type?: string;
+        from?: string;
+        to?: string;
+        after?: string;
+        limit?: number;
+        format?: 'json' | 'ndjson';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page; as application/x-ndjson, one AnalyticsEvent per line for the whole filtered range (a stream cut short ends without its final chunk, which HTTP clients report as an error). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AnalyticsPage'];
+          'application/x-ndjson': components['schemas']['AnalyticsEvent'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listConsumers: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The consumers, by name. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ConsumerList'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getConsumer: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The consumer. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Consumer'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  putConsumer: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['PutConsumer'];
+      };
+    };
+    responses: {
+      /** @description It existed with this definition. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Consumer'];
+        };
+      };
+      /** @description Created. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Consumer'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deleteConsumer: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  resetConsumer: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ResetConsumer'];
+      };
+    };
+    responses: {
+      /** @description The consumer after the reset. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Consumer'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  joinConsumer: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['JoinConsumer'];
+      };
+    };
+    responses: {
+      /** @description The slots the member holds now. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ConsumerMembership'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  leaveConsumer: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+        member: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Left. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  receiveConsumerEvents: {
+    parameters: {
+      query: {
+        member: string;
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The events and what to checkpoint. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReceivedEvents'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  commitConsumerCheckpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ConsumerCheckpoint'];
+      };
+    };
+    responses: {
+      /** @description Checkpointed. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
       400: {

@@ -58,6 +58,10 @@ export const tinyRules: GameRules<TinyState> = {
   }),
   evolve,
   score: (state) => state.total,
+  // Applied to the upcast data: a v1 increment reads with note ''.
+  analyticsFields: {
+    'counter.incremented': (data) => ({ by: data.by as number, note: data.note as string }),
+  },
 };
 
 export const tinyGames = createGameCatalog([tinyRules]);

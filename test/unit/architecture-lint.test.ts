@@ -34,6 +34,14 @@ const neighbours: Record<string, { allowed: string; internals: string }> = {
   },
   'src/db/pool.ts': { allowed: '../errors/index.js', internals: '../errors/agate-error.js' },
   'partitions/plan.ts': { allowed: '../src/db/index.js', internals: '../src/db/pool.js' },
+  'src/feed/consumer-types.ts': {
+    allowed: '../events/index.js',
+    internals: '../events/feed.queries.js',
+  },
+  'src/analytics/analytics-row.ts': {
+    allowed: '../feed/index.js',
+    internals: '../feed/consumer-types.js',
+  },
 };
 
 const forbidden = [
@@ -55,6 +63,12 @@ const forbidden = [
   { file: 'replay/fold.ts', imports: '../src/api/index.js', part: 'src/api' },
   { file: 'src/db/pool.ts', imports: '../events/index.js', part: 'src/events' },
   { file: 'partitions/plan.ts', imports: '../src/events/index.js', part: 'src/events' },
+  { file: 'src/analytics/analytics-row.ts', imports: '../runtime/index.js', part: 'src/runtime' },
+  { file: 'src/analytics/analytics-row.ts', imports: '../cache/index.js', part: 'src/cache' },
+  { file: 'src/analytics/analytics-row.ts', imports: 'fastify', part: 'fastify' },
+  { file: 'src/events/append-events.ts', imports: '../analytics/index.js', part: 'src/analytics' },
+  { file: 'replay/fold.ts', imports: '../src/analytics/index.js', part: 'src/analytics' },
+  { file: 'src/feed/consumer-types.ts', imports: '../analytics/index.js', part: 'src/analytics' },
 ];
 
 /** What `rule` reports for `file` holding `code`, as `line: message`. */

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { partitionName, planTable } from '../../partitions/index.js';
 import type { CurrentLayout, Month } from '../../partitions/index.js';
 
-const events = { schema: 'game', table: 'events', column: 'server_time' };
+const events = {
+  schema: 'game',
+  table: 'events',
+  column: 'server_time',
+  archiveSchema: 'archive',
+};
 const m = (year: number, month: number): Month => ({ year, month });
 const layout = (months: Month[], extra: Partial<CurrentLayout> = {}): CurrentLayout => ({
   monthly: months.map((month) => ({ name: partitionName(events, month), month })),

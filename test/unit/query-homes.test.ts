@@ -30,6 +30,7 @@ describe('the SQL of sessions, events, snapshots and anchors', () => {
   it('is found in each of the query modules, so the check above still looks at real SQL', () => {
     const modules = code.filter((file) => /^src\/events\/[a-z-]+\.queries\.ts$/.test(file));
     expect(modules.sort()).toEqual([
+      'src/events/analytics-sources.queries.ts',
       'src/events/anchors.queries.ts',
       'src/events/audit-sessions.queries.ts',
       'src/events/events.queries.ts',

@@ -1,5 +1,6 @@
 import type { GameRules } from '../rules.js';
 import { rngFromSeed } from '../rng.js';
+import { gateAnalyticsFields } from './analytics-fields.js';
 import { START_TRUST } from './balance.js';
 import { gateConfigSchema } from './config.js';
 import { evolveGate } from './evolve.js';
@@ -39,4 +40,5 @@ export const archiveGateV1: GameRules<GateState> = {
   initialState: initialGateState,
   evolve: evolveGate,
   score: (state) => state.score,
+  analyticsFields: gateAnalyticsFields,
 };

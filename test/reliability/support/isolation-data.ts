@@ -21,8 +21,9 @@ export type TenantTable = {
 export const allKeyRoles: readonly ApiKeyRole[] = ['game_server', 'analyst', 'admin'];
 
 /**
- * Every relation with a tenant_id column in public, game, admin (and archive, where retention
- * keeps detached partitions), partitions included, plus public.tenants itself.
+ * Every relation with a tenant_id column in public, game, admin, analytics (and archive and
+ * analytics_archive, where retention keeps detached partitions), partitions included, plus
+ * public.tenants itself.
  */
 export async function tenantTables(pool: Pool): Promise<TenantTable[]> {
   const found = await pool.query<{ name: string; parent: string | null }>(
@@ -31,7 +32,8 @@ export async function tenantTables(pool: Pool): Promise<TenantTable[]> {
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-      WHERE n.nspname IN ('public', 'game', 'admin', 'archive') AND c.relkind IN ('r', 'p')
+      WHERE n.nspname IN ('public', 'game', 'admin', 'archive', 'analytics', 'analytics_archive')
+        AND c.relkind IN ('r', 'p')
       ORDER BY c.relispartition, 1`,
   );
   const tables: TenantTable[] = found.rows.map((r) => ({
@@ -133,8 +135,8 @@ export async function seedTenant(api: ApiFixture, label: string): Promise<Seeded
 }
 
 /**
- * One row of `tenant` in every partition of game.events and admin.audit_log and of their
- * archive parents (months retention archived), the default ones included, written as the owner
+ * One row of `tenant` in every partition of game.events, admin.audit_log and analytics.events
+ * and of their archive parents (months retention archived), the default ones included, written as the owner
  * (the append path only ever fills the current month's).
  */
 export async function fillPartitions(
@@ -153,10 +155,12 @@ export async function fillPartitions(
     if (table.parent === 'game.events' || table.parent === 'archive.events') {
       await pool.query(
         `INSERT INTO ${table.parent} (event_id, tenant_id, session_id, sequence, event_type,
-                                      event_version, event_data, server_time, hash, written_by)
+                                      event_version, event_data, server_time, hash, written_by,
+                                      transaction_id)
          VALUES ($1, $2, $3, 1000 + (SELECT count(*) FROM game.events WHERE session_id = $3)
                                   + (SELECT count(*) FROM archive.events WHERE session_id = $3),
-                 'note.written', 1, '{"text": "partition row"}', $4, '\\x00', 'library')`,
+                 'note.written', 1, '{"text": "partition row"}', $4, '\\x00', 'library',
+                 pg_current_xact_id())`,
         [uuidv7(), tenant.id, tenant.carrierSession, at],
       );
     } else if (table.parent === 'admin.audit_log' || table.parent === 'archive.audit_log') {
@@ -164,6 +168,15 @@ export async function fillPartitions(
         `INSERT INTO ${table.parent} (id, tenant_id, occurred_at, actor, action, subject)
          VALUES ($1, $2, $3, 'isolation battery', 'probe.seeded', $4)`,
         [uuidv7(), tenant.id, at, tenant.carrierSession],
+      );
+    } else if (table.parent === 'analytics.events' || table.parent === 'analytics_archive.events') {
+      await pool.query(
+        `INSERT INTO ${table.parent} (tenant_id, session_id, sequence, event_id, event_type,
+                                      event_version, server_time, rules, rules_version, fields)
+         VALUES ($1, $2, 1000 + (SELECT count(*) FROM analytics.events WHERE session_id = $2)
+                              + (SELECT count(*) FROM analytics_archive.events WHERE session_id = $2),
+                 $3, 'note.written', 1, $4, 'tiny', 1, '{"text": "partition row"}')`,
+        [tenant.id, tenant.carrierSession, uuidv7(), at],
       );
     } else {
       throw new Error(`${table.name} is a partition of ${table.parent}: teach fillPartitions it.`);

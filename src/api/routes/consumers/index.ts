@@ -1,0 +1,1 @@
+export { registerConsumerRoutes } from './consumer-routes.js';
