@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { analyticsConsumer } from '../analytics/index.js';
 import { hotStateConsumer, leaderboardsConsumer } from '../cache/index.js';
 import type { CacheHealth } from '../cache/index.js';
 import type { ConsumerDefinition } from '../feed/index.js';
@@ -30,10 +31,10 @@ export function snapshotsConsumer(deps: ReplayDeps): ConsumerDefinition {
 
 /**
  * agate's own consumers of every tenant's feed, in one list (their names are a contract):
- * snapshots always; with Redis, the hot state and the verified leaderboards.
+ * snapshots and analytics.events always; with Redis, the hot state and the verified leaderboards.
  */
 export function agateConsumers(deps: ReplayDeps, redis: AgateRedis | null): ConsumerDefinition[] {
-  const own = [snapshotsConsumer(deps)];
+  const own = [snapshotsConsumer(deps), analyticsConsumer(deps.games)];
   if (redis === null) return own;
   return [
     ...own,

@@ -17,8 +17,8 @@ import type { TestDatabase } from '../support/test-database.js';
 import { tinyGames } from '../support/tiny-rules.js';
 
 // The issue's proof for derived data: a worker running agate's own consumers is SIGKILLed while
-// sessions are appended; after a restart and idle(), snapshots, hot state and the leaderboard
-// equal a rebuild from the log.
+// sessions are appended; after a restart and idle(), snapshots, hot state, the leaderboard and
+// analytics.events equal a rebuild from the log.
 const childEntry = fileURLToPath(new URL('../support/consumers-child.ts', import.meta.url));
 const sessionCount = 8;
 const eventsPerSession = 130;
@@ -179,6 +179,13 @@ describe('derived data after the worker running the consumers is SIGKILLed', () 
         stateHash: head.stateHash,
         state: head.state,
       });
+      // agate.analytics (transactional): one row per event, none twice.
+      const rows = await db.pool.query<{ n: number; distinct: number }>(
+        `SELECT count(*)::int AS n, count(DISTINCT sequence)::int AS distinct
+           FROM analytics.events WHERE session_id = $1`,
+        [sessionId],
+      );
+      expect(rows.rows[0]).toEqual({ n: head.sequence, distinct: head.sequence });
     }
     const board = await redis.zrevrange(leaderboardKey(tenantId, 'tiny'), 0, -1, 'WITHSCORES');
     const rebuilt = await rebuildLeaderboard(deps, redis, health, { tenantId, rules: 'tiny' });
