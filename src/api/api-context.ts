@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { CacheHealth } from '../cache/index.js';
 import type { Agate } from '../runtime/index.js';
 import type { ApiMetrics } from './metrics.js';
+import type { FeedStreamOptions, OpenStreams } from './routes/feed/index.js';
 
 /** What every route works with: the store and replay, and the hot-state cache when there is one. */
 export type ApiContext = {
@@ -11,4 +12,8 @@ export type ApiContext = {
   cacheHealth: CacheHealth;
   /** What the routes record and /metrics exposes. */
   metrics: ApiMetrics;
+  /** How the feed's Server-Sent Events poll and keep idle streams alive. */
+  feedStream: FeedStreamOptions;
+  /** The feed streams open now; closing the server ends them. */
+  openStreams: OpenStreams;
 };

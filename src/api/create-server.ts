@@ -20,6 +20,8 @@ import { registerAnalyticsRoutes } from './routes/analytics.js';
 import { registerApiKeyRoutes } from './routes/api-keys/index.js';
 import { registerConsumerRoutes } from './routes/consumers/index.js';
 import { registerEventRoutes } from './routes/events.js';
+import { defaultFeedStreamOptions, registerFeedRoutes } from './routes/feed/index.js';
+import type { FeedStreamOptions } from './routes/feed/index.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLeaderboardRoutes } from './routes/leaderboard.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
@@ -42,6 +44,8 @@ export type ServerOptions = {
    * turns the limit off. Over it: 429 `rate_limited` with Retry-After.
    */
   rateLimit?: RateLimitOptions | null;
+  /** How `GET /v1/feed` streams poll and send keep-alives (defaults: 200 ms, 20 ms, 15 s). */
+  feedStream?: Partial<FeedStreamOptions>;
 };
 
 export const defaultBodyLimit = 1024 * 1024;
@@ -77,12 +81,25 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   registerExactJson(app);
   const cacheHealth = options.redis?.health ?? createCacheHealth();
+  const openStreams: ApiContext['openStreams'] = new Set();
   const context: ApiContext = {
     agate: options.agate,
     redis: options.redis?.client ?? null,
     cacheHealth,
-    metrics: createApiMetrics({ pool: options.agate.pool, cacheHealth, logger }),
+    metrics: createApiMetrics({
+      pool: options.agate.pool,
+      cacheHealth,
+      logger,
+      openFeedStreams: () => openStreams.size,
+    }),
+    feedStream: { ...defaultFeedStreamOptions, ...options.feedStream },
+    openStreams,
   };
+  // Streams never end by themselves: end them, or closing would wait for every client.
+  app.addHook('preClose', (done) => {
+    for (const end of context.openStreams) end();
+    done();
+  });
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -101,6 +118,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerMetricsRoutes(app, context);
   registerSessionRoutes(app, context);
   registerEventRoutes(app, context);
+  registerFeedRoutes(app, context);
   registerReplayRoutes(app, context);
   registerApiKeyRoutes(app, context);
   registerLeaderboardRoutes(app, context);

@@ -24,6 +24,8 @@ export type ApiMetricsOptions = {
   cacheHealth: CacheHealth;
   /** Where a gauge that could not be read is reported (the scrape itself still succeeds). */
   logger: ScrapeLogger;
+  /** How many `GET /v1/feed` streams are open now (default: none are counted). */
+  openFeedStreams?: () => number;
   /** The clock for "the current month" of the partition gauge (default: the wall clock). */
   now?: () => Date;
 };
@@ -140,6 +142,15 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
   collectDefaultMetrics({ register: registry });
   const { cacheHealth, logger, pool } = options;
   const now = options.now ?? (() => new Date());
+  const openFeedStreams = options.openFeedStreams ?? (() => 0);
+  new Gauge({
+    name: 'agate_feed_streams_open',
+    help: 'Server-Sent Event streams of GET /v1/feed open now.',
+    registers: [registry],
+    collect() {
+      this.set(openFeedStreams());
+    },
+  });
   mirroredCounter(
     registry,
     'agate_cache_hits_total',

@@ -252,3 +252,46 @@ export const createdKeySchema = z
     label: z.string().nullable(),
   })
   .meta({ id: 'CreatedApiKey' });
+
+export const feedPositionText = z.string().meta({
+  description:
+    'A feed position, transaction:session:sequence (0:00000000-0000-0000-0000-000000000000:0 is the start). Opaque to clients: send back one the feed delivered.',
+});
+
+export const feedEventSchema = z
+  .strictObject({
+    position: feedPositionText,
+    sessionId: uuid,
+    sequence: z.number().int(),
+    previousSequence: z.number().int().meta({
+      description:
+        'The sequence of the previous event of this session that the same filter delivers (0: none). A reader that last saw another sequence of this session missed an event.',
+    }),
+    eventId: uuid,
+    type: z.string(),
+    version: z.number().int(),
+    data: z.record(z.string(), z.unknown()),
+    clientTime: clientTimeText.nullable(),
+    serverTime: time,
+    hash,
+  })
+  .meta({ id: 'FeedEvent' });
+
+export const feedPageSchema = z
+  .strictObject({
+    events: z.array(feedEventSchema),
+    next: feedPositionText.meta({
+      description:
+        'Send as `after` for the next page: the last event’s position, or the page’s own start when it is empty.',
+    }),
+    held: z.boolean().meta({
+      description:
+        'True when committed events wait behind a transaction still open: ask again soon. The feed never skips them.',
+    }),
+  })
+  .meta({ id: 'FeedPage' });
+
+export const feedStreamSchema = z.string().meta({
+  description:
+    'Server-Sent Events: each event as `id: <position>`, `event: feed.event`, `data: <FeedEvent as JSON>`; comment lines (`: keep-alive`) while idle. Resume with the Last-Event-ID header.',
+});

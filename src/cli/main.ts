@@ -17,6 +17,7 @@ import { addGdprCommands } from './gdpr.command.js';
 import { addFixturesCommands } from './fixtures.command.js';
 import { addDemoCommand } from './demo.command.js';
 import { addImportCommand } from './import.command.js';
+import { addFeedCommands } from './feed.command.js';
 import { addAnalyticsCommands } from './analytics.command.js';
 
 /** The whole `agate` command tree (exported so tests can walk it). */
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   addFixturesCommands(program);
   addDemoCommand(program);
   addImportCommand(program);
+  addFeedCommands(program);
   addAnalyticsCommands(program);
   return program;
 }

@@ -1,8 +1,9 @@
 import { uuidv7 } from 'uuidv7';
 import { AgateClientError, errorFromProblem } from './client-error.js';
+import { feedIterator } from './feed-iterator.js';
 import { createConsumerClient } from './consumer-client.js';
 import type { ConsumerClient } from './consumer-client.js';
-import type { ConsumerOptions } from './consumer-types.js';
+import type { ConsumerOptions, FeedEvent } from './consumer-types.js';
 import type {
   AgateClientOptions,
   AppendOptions,
@@ -11,6 +12,8 @@ import type {
   CreateSessionInput,
   EndSessionOptions,
   EventPage,
+  FeedOptions,
+  FeedPage,
   NewEvent,
   ReadEventsOptions,
   ReplayOptions,
@@ -21,7 +24,14 @@ import type {
 
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 type Query = Record<string, string | number | boolean | undefined>;
-type Call = { method: Method; path: string; query?: Query; body?: unknown; retry: boolean };
+type Call = {
+  method: Method;
+  path: string;
+  query?: Query;
+  body?: unknown;
+  retry: boolean;
+  signal?: AbortSignal;
+};
 type Answer = { status: number; body: unknown };
 type Sent = { status: number; text: string; retryAfter: string | null };
 
@@ -157,6 +167,26 @@ export class AgateClient {
   }
 
   /**
+   * The tenant's feed (`GET /v1/feed`), event by event, each once and in feed order. It reads
+   * JSON pages, reconnects with backoff after network errors and 502/503/504 for as long as it
+   * runs (abort `signal` to stop), resuming after the last event it yielded. It checks each
+   * session's contiguity itself (`previousSequence` against the last sequence it yielded) and
+   * throws `feed_gap` on a hole.
+   */
+  feed(options: FeedOptions = {}): AsyncIterable<FeedEvent> {
+    return feedIterator(async (query, signal) => {
+      const answer = await this.#call({
+        method: 'GET',
+        path: '/v1/feed',
+        query,
+        retry: true,
+        signal,
+      });
+      return answer.body as FeedPage;
+    }, options);
+  }
+
+  /**
    * A durable consumer of the tenant's feed (`/v1/consumers/{name}`): `run` a handler in a
    * group that shares the consumer by session, or drive join, receive and checkpoint yourself.
    */
@@ -173,6 +203,7 @@ export class AgateClient {
       try {
         answer = await this.#send(call);
       } catch (error) {
+        if (call.signal?.aborted === true) throw call.signal.reason;
         if (!canRetry) throw networkError(call, attempt + 1, error);
         await delay(this.#backoff(attempt));
         attempt += 1;
@@ -210,6 +241,7 @@ export class AgateClient {
       method: call.method,
       headers,
       ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+      ...(call.signal === undefined ? {} : { signal: call.signal }),
     });
     return {
       status: response.status,

@@ -4,6 +4,8 @@
  * client depends on the wire contract only.
  */
 
+import type { FeedEvent } from './consumer-types.js';
+
 export type AgateClientOptions = {
   /** Where the API is served, e.g. `https://agate.example.com` (no trailing `/v1`). */
   baseUrl: string;
@@ -144,4 +146,31 @@ export type ReplayResult = {
 export type EndSessionOptions = {
   reason?: string;
   expectedSequence?: number;
+};
+
+/** A page of `GET /v1/feed`: send `next` back as `after`. */
+export type FeedPage = { events: FeedEvent[]; next: string; held: boolean };
+
+export type FeedOptions = {
+  /** Start after this position (one the feed delivered); default: the start of the feed. */
+  after?: string;
+  /** Instead of `after`: `'now'` starts with the events committed from now on. */
+  from?: 'start' | 'now';
+  /** Only these event types. */
+  types?: readonly string[];
+  /** Only this session's events. */
+  session?: string;
+  /** Aborting it ends the iteration (the loop exits without an error). */
+  signal?: AbortSignal;
+  /**
+   * Keep waiting for new events when caught up (default true). False: end at the first empty
+   * page with nothing held back (committed events behind an open transaction are waited for).
+   */
+  follow?: boolean;
+  /** Events per request, 1 to 1,000 (default 100). */
+  pageSize?: number;
+  /** How long to wait before asking again when caught up (default 250 ms). */
+  idleMs?: number;
+  /** The longest wait between reconnection attempts (default 5 s). */
+  maxBackoffMs?: number;
 };

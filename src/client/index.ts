@@ -28,6 +28,8 @@ export type {
   Divergence,
   EndSessionOptions,
   EventPage,
+  FeedOptions,
+  FeedPage,
   NewEvent,
   ReadEventsOptions,
   ReplayOptions,

@@ -48,8 +48,11 @@ export type FeedPageInput = {
 export type FeedPage = {
   events: FeedEvent[];
   /**
-   * True when committed events of this tenant wait behind a transaction still open (they are
-   * past the horizon): the reader should look again soon rather than wait for a wake-up.
+   * True when a page short of its limit was followed by committed events that pass the same
+   * filters: they wait behind a transaction still open (past the horizon), or became
+   * deliverable since the page's snapshot. Either way the reader should look again soon rather
+   * than wait for a wake-up. Read in a second statement on the newer snapshot, so it errs
+   * towards looking again: false means nothing matching was committed past the page then.
    */
   held: boolean;
 };
@@ -90,7 +93,11 @@ function previousOf(table: string, types: string): string {
  * filters' values, numbered in the order they apply (PostgreSQL refuses a parameter no statement
  * uses). Exported for the plan test.
  */
-export function feedPageQuery(input: FeedPageInput): { text: string; values: unknown[] } {
+export function feedPageQuery(input: FeedPageInput): {
+  text: string;
+  held: string;
+  values: unknown[];
+} {
   const { after } = input;
   const values: unknown[] = [after.transactionId, after.sessionId, after.sequence, input.limit];
   const param = (value: unknown, type: string) => {
@@ -121,17 +128,17 @@ export function feedPageQuery(input: FeedPageInput): { text: string; values: unk
                   ${branch('archive.events', filters)}
                   ORDER BY 1, 3, 4 LIMIT $4) AS f
            ORDER BY f.transaction_id, f.session_id, f.sequence`;
-  return { text, values };
+  // Archived months never hold anything back (retention moves only months long committed).
+  const held = `SELECT EXISTS (
+      SELECT 1 FROM game.events
+       WHERE (transaction_id, session_id, sequence) > ($1::xid8, $2::uuid, $3::bigint)
+         AND $4::integer > 0${filters}) AS held`;
+  return { text, held, values };
 }
-
-const heldQuery = `SELECT EXISTS (
-    SELECT 1 FROM game.events
-     WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
-       AND (transaction_id, session_id, sequence) > ($1::xid8, $2::uuid, $3::bigint)) AS held`;
 
 /** The next page of the tenant's feed after `input.after`. In the caller's transaction. */
 export async function selectFeedPage(tx: PoolClient, input: FeedPageInput): Promise<FeedPage> {
-  const { text, values } = feedPageQuery(input);
+  const { text, held: heldText, values } = feedPageQuery(input);
   const result = await tx.query<FeedRow>(text, values);
   const events = result.rows.map((r): FeedEvent => ({
     position: { transactionId: r.transaction_id, sessionId: r.session_id, sequence: r.sequence },
@@ -149,10 +156,11 @@ export async function selectFeedPage(tx: PoolClient, input: FeedPageInput): Prom
   }));
   if (events.length === input.limit) return { events, held: false };
   const last = events.at(-1)?.position ?? input.after;
-  const held = await tx.query<{ held: boolean }>(heldQuery, [
+  const held = await tx.query<{ held: boolean }>(heldText, [
     last.transactionId,
     last.sessionId,
     last.sequence,
+    ...values.slice(3),
   ]);
   return { events, held: held.rows[0]?.held === true };
 }

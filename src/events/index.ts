@@ -53,6 +53,7 @@ export {
   parseFeedPosition,
 } from './feed-position.js';
 export type { FeedPosition } from './feed-position.js';
+export { feedNow } from './feed-now.js';
 export { feedPageQuery, selectFeedPage } from './feed.queries.js';
 export type { FeedEvent, FeedPage, FeedPageInput } from './feed.queries.js';
 export { selectFeedLinks, selectSessionChainRoots } from './feed-links.queries.js';

@@ -27,7 +27,7 @@ export type StartConsumerOptions = {
   leaseMs?: number;
   /** How long a caught-up consumer waits when no wake-up comes (default 1 s). */
   pollMs?: number;
-  /** Events per batch (default 100). */
+  /** Events per batch at most (default 1,000: a consumer behind catches up in big batches; one caught up gets what is there). */
   batchSize?: number;
   wake?: FeedWake;
   /** Told of every failure: a handler's (retried with backoff), a feed gap (the consumer stops), a lost connection. */
@@ -84,7 +84,7 @@ export async function startConsumer(
   const ref = { tenantId: options.tenantId, name: definition.name, reserved: options.reserved };
   const leaseMs = options.leaseMs ?? 30_000;
   const pollMs = options.pollMs ?? 1_000;
-  const batchSize = options.batchSize ?? 100;
+  const batchSize = options.batchSize ?? 1_000;
   const member = options.member ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
   const onError = options.onError ?? (() => undefined);
   await ensureConsumer(pool, {

@@ -101,6 +101,7 @@ describe('the OpenAPI document', () => {
         'GET /healthz',
         'GET /openapi.json',
         'GET /readyz',
+        'GET /v1/feed',
         'GET /v1/leaderboard',
         'GET /v1/sessions/{id}',
         'GET /v1/sessions/{id}/events',
@@ -294,8 +295,15 @@ describe('the OpenAPI document', () => {
       }[]) {
         if (p.name === 'id')
           expect(p.schema, `${method} ${path} id`).toMatchObject({ format: 'uuid' });
+        // The feed's `after` is a position (transaction:session:sequence), not a sequence;
         // analytics.events pages by an opaque cursor and filters by server time.
-        const integers = path === '/v1/analytics/events' ? ['limit'] : ['after', 'limit', 'to'];
+        const integers =
+          path === '/v1/analytics/events' || path === '/v1/feed'
+            ? ['limit']
+            : ['after', 'limit', 'to'];
+        if (path === '/v1/feed' && p.name === 'after') {
+          expect(p.schema.type, `${method} ${path} after`).toBe('string');
+        }
         if (integers.includes(p.name)) {
           expect(p.schema.type, `${method} ${path} ${p.name}`).toBe('integer');
         }

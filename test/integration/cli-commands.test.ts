@@ -158,6 +158,7 @@ describe.concurrent('the agate CLI', () => {
           'keys list',
           'keys rotate',
           'keys revoke',
+          'feed tail',
           'consumers list',
           'consumers reset',
         ]),

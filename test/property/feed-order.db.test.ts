@@ -70,7 +70,10 @@ async function read(run: Run, limit: number): Promise<void> {
 }
 
 async function apply(run: Run, s: Step): Promise<void> {
-  if (s.kind === 'read') return read(run, s.limit);
+  if (s.kind === 'read') {
+    await read(run, s.limit);
+    return;
+  }
   if (s.kind === 'begin') {
     // One open writer per session: a second would wait on the first one's row lock.
     if (run.open.some((o) => o.session === s.session)) return;

@@ -175,6 +175,23 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/feed': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant’s feed: a JSON page after `after` (follow `next`), or with Accept: text/event-stream a live stream of Server-Sent Events that resumes from Last-Event-ID. */
+    get: operations['readFeed'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/sessions/{id}/replay': {
     parameters: {
       query?: never;
@@ -627,6 +644,34 @@ export type components = {
       hash: string;
       /** @description The credential that appended the event: key:<API key id>, import, fixtures, demo, library or legacy. Not part of the hash. */
       writtenBy: string;
+    };
+    FeedPage: {
+      events: components['schemas']['FeedEvent'][];
+      /** @description Send as `after` for the next page: the last event’s position, or the page’s own start when it is empty. */
+      next: string;
+      /** @description True when committed events wait behind a transaction still open: ask again soon. The feed never skips them. */
+      held: boolean;
+    };
+    FeedEvent: {
+      /** @description A feed position, transaction:session:sequence (0:00000000-0000-0000-0000-000000000000:0 is the start). Opaque to clients: send back one the feed delivered. */
+      position: string;
+      /** Format: uuid */
+      sessionId: string;
+      sequence: number;
+      /** @description The sequence of the previous event of this session that the same filter delivers (0: none). A reader that last saw another sequence of this session missed an event. */
+      previousSequence: number;
+      /** Format: uuid */
+      eventId: string;
+      type: string;
+      version: number;
+      data: {
+        [key: string]: unknown;
+      };
+      clientTime: string | null;
+      /** Format: date-time */
+      serverTime: string;
+      /** @description sha256, hex */
+      hash: string;
     };
     Replay: {
       /** Format: uuid */
@@ -1629,6 +1674,69 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['AppendResult'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  readFeed: {
+    parameters: {
+      query?: {
+        after?: string;
+        from?: 'start' | 'now';
+        limit?: number;
+        types?: string;
+        session?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of committed events in feed order (application/json), or the stream (text/event-stream). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FeedPage'];
+          'text/event-stream': string;
         };
       };
       /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
