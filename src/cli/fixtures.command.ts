@@ -34,6 +34,9 @@ function importingAgate(agate: Agate, fixtures: readonly Fixture[]): Agate {
     pool: agate.pool,
     games: agate.games,
     limits: { maxBatchEvents: Math.max(defaultLimits.maxBatchEvents, longest) },
+    // A one-shot command: the sessions' snapshots follow from the feed wherever agate's own
+    // consumers run (serve, worker, demo), which resume from their checkpoints.
+    consumers: false,
   });
 }
 
@@ -177,8 +180,8 @@ export function addFixturesCommands(program: Command): void {
         );
       }
       const opened = await openAgate(process.env, { inline: true });
+      const agate = importingAgate(opened.agate, loaded);
       try {
-        const agate = importingAgate(opened.agate, loaded);
         for (const fixture of loaded) checkFixture(agate, fixture);
         const tty = process.stderr.isTTY && flags.json !== true;
         const sessions = await importAll(
@@ -195,6 +198,7 @@ export function addFixturesCommands(program: Command): void {
         console.log(flags.json === true ? JSON.stringify(report) : describeImport(report, path));
         if (sessions.some((s) => !s.matchesRecording)) process.exitCode = exitCodes.divergence;
       } finally {
+        await agate.close();
         await opened.close();
       }
     });

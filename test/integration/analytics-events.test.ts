@@ -111,7 +111,8 @@ async function sqlState(sql: string): Promise<string | undefined> {
 }
 
 beforeAll(async () => {
-  api = await createApiFixture();
+  // The tests drive agate.analytics themselves: no consumers of the fixture's own.
+  api = await createApiFixture({ consumers: false });
   tenantId = await api.newTenant('analytics');
   otherTenant = await api.newTenant('other');
   analyst = await api.newKey(tenantId, 'analyst');

@@ -37,6 +37,7 @@ beforeAll(async () => {
     const events = Array.from({ length: 40 }, (_, i) => inc(done + i));
     await api.agate.store.appendEvents({ tenantId, sessionId, events });
   }
+  await api.agate.idle();
 });
 afterAll(() => api.close());
 

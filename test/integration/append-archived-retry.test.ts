@@ -32,7 +32,7 @@ const asSent = (e: StoredEvent): NewEvent => ({
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  agate = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+  agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
   tenantId = (await createTenant(db.pool, { name: 'archived-retry', actor: 'test' })).id;
   session = await agate.store.createSession({ tenantId, rules: 'tiny' });
   for (const m of [0, 1, 2]) await appendAt(db.pool, session, at(m), tinyEvents(3));

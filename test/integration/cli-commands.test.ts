@@ -31,7 +31,10 @@ beforeAll(async () => {
   agate = createAgate({ pool: db.pool, games: defaultGames });
   tenantId = (await createTenant(db.pool, { name: 'cli commands', actor: 'test' })).id;
 });
-afterAll(() => db.drop());
+afterAll(async () => {
+  await agate.close();
+  await db.drop();
+});
 
 /** A session of archive-gate played by the bot, stored through the normal append path. */
 async function playedSession(
@@ -58,6 +61,7 @@ async function playedSession(
       true,
     );
   }
+  await agate.idle();
   return session.id;
 }
 

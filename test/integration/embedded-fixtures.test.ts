@@ -43,8 +43,12 @@ beforeAll(async () => {
   // Imported side by side as on a server; the embedded pool runs their transactions in turn.
   const ids = await Promise.all(fixtures.map((f) => importFixture(agate, tenantId, f)));
   fixtures.forEach((f, i) => sessionIds.set(f.name, ids[i] as string));
+  await agate.idle();
 });
-afterAll(() => pool?.close());
+afterAll(async () => {
+  await agate?.close();
+  await pool?.close();
+});
 
 describe('golden fixtures on the embedded pool', () => {
   it('finds the archive-gate-v1 fixtures', () => {

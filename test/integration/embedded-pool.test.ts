@@ -46,7 +46,10 @@ beforeAll(async () => {
   agate = createAgate({ pool, games: tinyGames });
   tenantId = (await createTenant(pool, { name: 'embedded', actor: 'test' })).id;
 });
-afterAll(() => pool?.close());
+afterAll(async () => {
+  await agate?.close();
+  await pool?.close();
+});
 
 async function sessionWith(count: number, batch: number, tenant = tenantId): Promise<string> {
   const session = await agate.store.createSession({ tenantId: tenant, rules: 'tiny' });
@@ -161,6 +164,7 @@ describe('the embedded pool on PGlite', () => {
 
   it('appends through createAgate and replays with verify', async () => {
     const sessionId = await sessionWith(180, 7);
+    await agate.idle();
     const r = await agate.replay({ tenantId, sessionId, verify: true });
     expect(r).toMatchObject({ verified: true, divergences: [], sequence: 180 });
     const genesis = await agate.replay({ tenantId, sessionId, from: 'genesis' });
@@ -269,7 +273,7 @@ describe('the feed on PGlite', () => {
   it('runs a transactional consumer woken through db.listen, delivering every event once in order', async () => {
     const wake = createFeedWake({ pool });
     await wake.ready();
-    const live = createAgate({ pool, games: tinyGames, snapshots: false, feedWake: wake });
+    const live = createAgate({ pool, games: tinyGames, consumers: false, feedWake: wake });
     const session = await live.store.createSession({ tenantId, rules: 'tiny' });
     await live.store.appendEvents({ tenantId, sessionId: session.id, events: [inc(1), inc(2)] });
     await pool.query('CREATE TABLE public.feed_seen (position text PRIMARY KEY, sequence int)');

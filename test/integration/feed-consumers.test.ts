@@ -114,7 +114,7 @@ async function start(...args: Parameters<typeof startConsumer>): Promise<Consume
 
 beforeAll(async () => {
   db = await createTestDatabase({ max: 12 });
-  agate = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+  agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
   tenantId = (await createTenant(db.pool, { name: 'feed consumers', actor: 'test' })).id;
   await db.pool.query(
     `CREATE TABLE public.feed_effects (consumer text, position text, session_id uuid,
@@ -591,7 +591,7 @@ describe('late commits', () => {
     });
     await handle.idle();
     const held = heldCommitPool(db.url);
-    const lateAgate = createAgate({ pool: held.pool, games: tinyGames, snapshots: false });
+    const lateAgate = createAgate({ pool: held.pool, games: tinyGames, consumers: false });
     const lateAppend = lateAgate.store.appendEvents({
       tenantId,
       sessionId: late.id,
@@ -645,7 +645,7 @@ describe('live wake-ups', () => {
   });
 
   it('wakes a caught-up consumer within moments of an append, long before its poll', async () => {
-    const live = createAgate({ pool: db.pool, games: tinyGames, snapshots: false, feedWake: wake });
+    const live = createAgate({ pool: db.pool, games: tinyGames, consumers: false, feedWake: wake });
     const s = await newSession();
     const got: number[] = [];
     const handle = await start(db.pool, {
@@ -682,7 +682,7 @@ describe('a consumer behind retention', () => {
 
   it('reads the months retention moved to the archive, in order, chain checked', async () => {
     archiveDb = await createTestDatabase();
-    const local = createAgate({ pool: archiveDb.pool, games: tinyGames, snapshots: false });
+    const local = createAgate({ pool: archiveDb.pool, games: tinyGames, consumers: false });
     const tenant = (await createTenant(archiveDb.pool, { name: 'archive', actor: 'test' })).id;
     const now = new Date();
     const at = (months: number) =>

@@ -40,8 +40,12 @@ beforeAll(async () => {
   // Sessions are independent: import them side by side (the 5,000-event one sets the pace).
   const ids = await Promise.all(fixtures.map((f) => importFixture(agate, tenantId, f)));
   fixtures.forEach((f, i) => sessionIds.set(f.name, ids[i] as string));
+  await agate.idle();
 });
-afterAll(() => db.drop());
+afterAll(async () => {
+  await agate.close();
+  await db.drop();
+});
 
 describe('golden fixtures imported through the normal append path', () => {
   it.each(cases)(

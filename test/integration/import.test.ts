@@ -22,7 +22,10 @@ beforeAll(async () => {
   db = await createTestDatabase();
   agate = createAgate({ pool: db.pool, games: defaultGames });
 });
-afterAll(() => db.drop());
+afterAll(async () => {
+  await agate.close();
+  await db.drop();
+});
 
 const newTenant = async (target = db) =>
   (await createTenant(target.pool, { name: 'import', actor: 'test' })).id;
@@ -60,6 +63,9 @@ describe('importSessions', () => {
         });
         expect(r.ok).toBe(true);
       }
+      // The appended session's snapshots follow from the feed; the import wrote its own.
+      await appender.idle();
+      await appender.close();
       const [mine, theirs] = await Promise.all([stored(db, sessionId), stored(other, sessionId)]);
       expect(mine.events).toHaveLength(261);
       expect(mine.events).toEqual(theirs.events);

@@ -31,6 +31,7 @@ beforeAll(async () => {
   cache = createTestRedis('leaderboard');
 });
 afterAll(async () => {
+  await agate.close();
   await cache.close();
   await db.drop();
 });
@@ -47,6 +48,7 @@ async function played(tenantId: string, total: number, end = true): Promise<stri
   const events = [inc(total - 1), inc(1), { type: 'note.written', data: { text: 'x' } }];
   expect((await agate.store.appendEvents({ tenantId, sessionId: s.id, events })).ok).toBe(true);
   if (end) expect((await agate.store.endSession({ tenantId, sessionId: s.id })).ok).toBe(true);
+  await agate.idle();
   return s.id;
 }
 
@@ -57,6 +59,7 @@ const submit = (tenantId: string, sessionId: string) =>
 
 /** Changes the store behind its back, as a superuser with triggers off would. */
 async function tamper(sql: string, values: unknown[]): Promise<void> {
+  await agate.idle();
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN');

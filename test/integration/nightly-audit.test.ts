@@ -33,11 +33,14 @@ let tenantId: string;
 
 beforeEach(async () => {
   db = await createTestDatabase();
-  // Inline snapshots: every 50th event, as in production without a queue.
+  // agate's own consumers in process: snapshots every 50th event, waited for with idle().
   agate = createAgate({ pool: db.pool, games: tinyGames });
   tenantId = (await createTenant(db.pool, { name: 'audit', actor: 'test' })).id;
 });
-afterEach(() => db.drop());
+afterEach(async () => {
+  await agate.close();
+  await db.drop();
+});
 
 async function session(events: number): Promise<string> {
   const s = await agate.store.createSession({ tenantId, rules: 'tiny' });
@@ -49,6 +52,7 @@ async function append(sessionId: string, events: number): Promise<void> {
   const batch = Array.from({ length: events }, (_, i) => inc(i + 1));
   const r = await agate.store.appendEvents({ tenantId, sessionId, events: batch });
   if (!r.ok) throw new Error(r.message);
+  await agate.idle();
 }
 
 async function nightly(options: NightlyOptions = {}): Promise<NightlySummary> {
@@ -151,7 +155,7 @@ describe('the nightly audit', () => {
 
   it('says how many sessions it could not replay because their rules are not registered', async () => {
     await session(60);
-    const withoutTiny = createAgate({ pool: db.pool, games: defaultGames, snapshots: false });
+    const withoutTiny = createAgate({ pool: db.pool, games: defaultGames, consumers: false });
     const result = await runNightly(withoutTiny, db.url, { fullVerifyLimit: 0 });
     expect(result.ran && result.summary.audit).toMatchObject({ sessions: 1, unknownRules: 1 });
     // Not verified, so it is not skipped for good: a build with its rules audits it.

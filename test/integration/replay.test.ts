@@ -20,7 +20,10 @@ beforeAll(async () => {
   agate = createAgate({ pool: db.pool, games: tinyGames });
   tenantId = (await createTenant(db.pool, { name: 'replay', actor: 'test' })).id;
 });
-afterAll(() => db.drop());
+afterAll(async () => {
+  await agate.close();
+  await db.drop();
+});
 
 const inc = (by: number): NewEvent => ({ type: 'counter.incremented', version: 1, data: { by } });
 const roll = (): NewEvent => ({ type: 'dice.rolled', data: { sides: 20 } });
@@ -34,10 +37,12 @@ async function sessionWith(count: number, batch = 7): Promise<Session> {
     const r = await agate.store.appendEvents({ tenantId, sessionId: s.id, events });
     expect(r.ok).toBe(true);
   }
+  await agate.idle();
   return agate.store.getSession({ tenantId, sessionId: s.id });
 }
 
 async function snapshotsOf(sessionId: string): Promise<{ sequence: number; reason: string }[]> {
+  await agate.idle();
   const r = await db.pool.query<{ sequence: number; reason: string }>(
     'SELECT sequence, reason FROM game.snapshots WHERE session_id = $1 ORDER BY sequence',
     [sessionId],
@@ -137,7 +142,7 @@ describe('replay', () => {
   });
 
   it('continues past the first page read with the snapshot when the tail is longer', async () => {
-    const manual = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+    const manual = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
     const s = await manual.store.createSession({ tenantId, rules: 'tiny', seed: 'long-tail' });
     const ref = { tenantId, sessionId: s.id };
     const append = async (count: number) => {
@@ -174,6 +179,7 @@ async function tamper(sql: string, values: unknown[], rows = 1): Promise<void> {
 
 /** Several changes behind the store's back in one transaction, each changing `rows` rows. */
 async function tamperAll(changes: [sql: string, values: unknown[], rows: number][]): Promise<void> {
+  await agate.idle();
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN');

@@ -17,7 +17,10 @@ beforeAll(async () => {
   agate = createAgate({ pool: db.pool, games: tinyGames });
   tenantId = (await createTenant(db.pool, { name: 'rebuild', actor: 'test' })).id;
 });
-afterAll(() => db.drop());
+afterAll(async () => {
+  await agate.close();
+  await db.drop();
+});
 
 const inc = (by: number): NewEvent => ({ type: 'counter.incremented', version: 1, data: { by } });
 const note: NewEvent = { type: 'note.written', data: { text: 'day' } };
@@ -27,10 +30,12 @@ async function session(): Promise<Session> {
   const s = await agate.store.createSession({ tenantId, rules: 'tiny' });
   const events = Array.from({ length: 120 }, (_, i) => (i === 69 ? note : inc(i)));
   expect((await agate.store.appendEvents({ tenantId, sessionId: s.id, events })).ok).toBe(true);
+  await agate.idle();
   return agate.store.getSession({ tenantId, sessionId: s.id });
 }
 
 async function tamper(sql: string, values: unknown[]): Promise<void> {
+  await agate.idle();
   const client = await db.pool.connect();
   try {
     await client.query('BEGIN');
@@ -43,6 +48,7 @@ async function tamper(sql: string, values: unknown[]): Promise<void> {
 }
 
 async function stored(sessionId: string): Promise<[number, string, string][]> {
+  await agate.idle();
   const r = await db.pool.query<{ sequence: number; reason: string; hash: string }>(
     `SELECT sequence, reason, encode(state_hash, 'hex') AS hash FROM game.snapshots
       WHERE session_id = $1 ORDER BY sequence`,

@@ -20,7 +20,10 @@ beforeAll(async () => {
   tenantId = (await createTenant(db.pool, { name: 'store-queries', actor: 'test' })).id;
   otherTenantId = (await createTenant(db.pool, { name: 'store-queries-other', actor: 'test' })).id;
 });
-afterAll(() => db.drop());
+afterAll(async () => {
+  await agate.close();
+  await db.drop();
+});
 
 const inc = (by: number): NewEvent => ({ type: 'counter.incremented', version: 1, data: { by } });
 
@@ -29,6 +32,7 @@ async function session(): Promise<Session> {
   const s = await agate.store.createSession({ tenantId, rules: 'tiny' });
   const events = Array.from({ length: 120 }, (_, i) => inc(i + 1));
   expect((await agate.store.appendEvents({ tenantId, sessionId: s.id, events })).ok).toBe(true);
+  await agate.idle();
   return agate.store.getSession({ tenantId, sessionId: s.id });
 }
 

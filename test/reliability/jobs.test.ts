@@ -51,7 +51,7 @@ function resultOf(exit: Exit): NightlyResult {
  * the clean one are processes, and nightly.test.ts reruns the CLI after each failpoint already.
  */
 async function rerun(db: TestDatabase): Promise<NightlyResult> {
-  return runNightly(createAgate({ pool: db.pool, games: defaultGames }), db.url);
+  return runNightly(createAgate({ pool: db.pool, games: defaultGames, consumers: false }), db.url);
 }
 
 function seeded(): SeedDatabase {

@@ -41,10 +41,13 @@ export type Reply = {
   raw: LightMyRequestResponse;
 };
 
-/** A fresh database, agate on the tiny game, and the HTTP API on it (silent logs), for `inject`. */
-export async function createApiFixture(): Promise<ApiFixture> {
+/**
+ * A fresh database, agate on the tiny game (its own consumers in process unless told not to),
+ * and the HTTP API on it (silent logs), for `inject`.
+ */
+export async function createApiFixture(options: { consumers?: boolean } = {}): Promise<ApiFixture> {
   const db = await createTestDatabase();
-  const agate = createAgate({ pool: db.pool, games: tinyGames });
+  const agate = createAgate({ pool: db.pool, games: tinyGames, consumers: options.consumers });
   // Unlimited: the fuzzers send thousands of requests with one key (api-rate-limit tests the limit).
   const app = createServer({ agate, logger: pino({ level: 'silent' }), rateLimit: null });
   await app.ready();
@@ -86,6 +89,7 @@ export async function createApiFixture(): Promise<ApiFixture> {
     },
     close: async () => {
       await app.close();
+      await agate.close();
       await db.drop();
     },
   };
