@@ -76,7 +76,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await db.pool.query(projectionDdl);
   writerPool = createPool({ connectionString: db.url, max: 40, applicationName: 'proof-writers' });
-  agate = createAgate({ pool: writerPool, games: tinyGames, snapshots: false });
+  agate = createAgate({ pool: writerPool, games: tinyGames, consumers: false });
   tenantId = (await createTenant(db.pool, { name: 'feed proof', actor: 'test' })).id;
   const other = (await createTenant(db.pool, { name: 'feed proof other', actor: 'test' })).id;
   sessions.push(...(await newSessions(tenantId, sessionCount)));
