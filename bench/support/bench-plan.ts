@@ -77,5 +77,12 @@ export function feedOptions(args: BenchArgs): FeedOptions {
       clients: 8,
     },
     catchUpRuns: args.quick ? 1 : 2,
+    horizonTimeoutMs: 600_000,
+    live: {
+      writers: 32,
+      durationMs: args.quick ? 2_000 : 10_000,
+      sessionEvents: 200,
+      runs: args.quick ? 1 : 2,
+    },
   };
 }

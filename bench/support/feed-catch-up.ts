@@ -79,3 +79,26 @@ export async function readWholeFeed(
     if (page.events.length < catchUpPage && !page.held) return;
   }
 }
+
+/**
+ * Waits until no transaction open anywhere in the cluster is older than the newest stored event's
+ * (the feed's horizon, ADR 0021, is cluster-wide: a long write transaction in another database on
+ * a shared machine holds this feed back too), so the timed reads measure reading, not waiting.
+ * Returns how long it waited; throws after `timeoutMs`.
+ */
+export async function waitForHorizon(ownerPool: Pool, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const r = await ownerPool.query<{ passed: boolean }>(
+      `SELECT coalesce(max(transaction_id) < pg_snapshot_xmin(pg_current_snapshot()), true) AS passed
+         FROM game.events`,
+    );
+    if (r.rows[0]?.passed === true) return performance.now() - started;
+    if (performance.now() - started > timeoutMs) {
+      throw new Error(
+        `a transaction open elsewhere on the server held the feed's horizon for ${timeoutMs} ms; see pg_stat_activity (backend_xid) for the oldest writer`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

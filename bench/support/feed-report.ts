@@ -7,7 +7,8 @@ export type FeedScenario =
   | 'commit-to-consumer'
   | 'append-own-and-external'
   | 'append-own'
-  | 'append-none';
+  | 'append-none'
+  | 'append-notify-inside';
 
 /** One row of the feed part; `ratio` is over the baseline named by `ratioOf`, same run. */
 export type FeedRow = {

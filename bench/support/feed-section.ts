@@ -8,12 +8,16 @@ import { createAgate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
 import { withBenchDatabase } from './bench-database.js';
 import { createDeliveryLedger } from './delivery-ledger.js';
-import { readRaw, readWholeFeed } from './feed-catch-up.js';
+import { readRaw, readWholeFeed, waitForHorizon } from './feed-catch-up.js';
 import { fillFeed } from './feed-fill.js';
 import type { FilledFeed, FillOptions } from './feed-fill.js';
+import { runAppendVariant } from './feed-append-rate.js';
+import type { AppendRun, AppendVariant } from './feed-append-rate.js';
 import { feedRow } from './feed-report.js';
 import type { FeedRow, FeedScenario } from './feed-report.js';
-import { median, whole } from './report.js';
+import { deleteKeysWithPrefix, uniqueRedisPrefix } from './bench-redis.js';
+import { appendVariants } from './feed-variants.js';
+import { median, medianOf, whole } from './report.js';
 
 export type FeedOptions = {
   adminUrl: string;
@@ -22,6 +26,10 @@ export type FeedOptions = {
   fill: Omit<FillOptions, 'seedPrefix'>;
   /** Timed reads of each kind, interleaved. */
   catchUpRuns: number;
+  /** How long the catch-up waits for older transactions elsewhere on the server to end. */
+  horizonTimeoutMs: number;
+  /** The latency and append-rate rows: `writers` clients appending single events. */
+  live: { writers: number; durationMs: number; sessionEvents: number; runs: number };
 };
 
 export type FeedMeasured = { rows: FeedRow[]; fill: Record<string, number>; problems: string[] };
@@ -103,6 +111,12 @@ async function measureCatchUp(options: Run): Promise<FeedMeasured> {
       options.log(
         `  ${whole(filled.events)} events of ${whole(filled.sessions.size)} bot sessions in ${whole(filled.appends)} appends from ${clients} clients, ${whole(filled.fillMs)} ms`,
       );
+      const horizonMs = await waitForHorizon(ownerPool, options.horizonTimeoutMs);
+      if (horizonMs > 100) {
+        options.log(
+          `  waited ${whole(horizonMs)} ms for transactions open elsewhere on the server to end`,
+        );
+      }
       const readers = catchUpReaders(pool, ownerPool);
       // Untimed: brings the rows into the caches, so the first timed reader does not pay for it.
       await timedRead(readers[0] as Reader, filled);
@@ -123,6 +137,7 @@ async function measureCatchUp(options: Run): Promise<FeedMeasured> {
         sessions: filled.sessions.size,
         appends: filled.appends,
         fillMs: filled.fillMs,
+        horizonWaitMs: horizonMs,
       };
       return { rows: catchUpRows(readers, runs, filled.events), fill, problems };
     } finally {
@@ -130,6 +145,69 @@ async function measureCatchUp(options: Run): Promise<FeedMeasured> {
       await pool.end();
     }
   });
+}
+
+/** Which row each append variant's ratio is over. */
+const appendBaseline: Partial<Record<FeedScenario, { of: FeedScenario; text: string }>> = {
+  'append-own-and-external': { of: 'append-own', text: 'own+3/own' },
+  'append-own': { of: 'append-none', text: 'own/none' },
+  'append-notify-inside': { of: 'append-none', text: 'notify/none' },
+};
+
+function notifyNote(runs: readonly AppendRun[]): string {
+  const sum = (key: 'samples' | 'anyHolder' | 'appendHolder') =>
+    runs.reduce((n, r) => n + r.notifyLock[key], 0);
+  return `NOTIFY lock held by an append in ${sum('appendHolder')}/${sum('samples')} samples (by anyone ${sum('anyHolder')})`;
+}
+
+function appendRows(variants: readonly AppendVariant[], runs: Map<FeedScenario, AppendRun[]>) {
+  const rateOf = (scenario: FeedScenario) => medianOf(runs.get(scenario) ?? []).eventsPerSec;
+  return variants.map((v) => {
+    const measured = runs.get(v.scenario) ?? [];
+    const m = medianOf(measured);
+    const baseline = appendBaseline[v.scenario];
+    const catchUp = median(measured.map((r) => r.catchUpMs));
+    return feedRow(v.scenario, v.label, {
+      clients: null,
+      events: median(measured.map((r) => r.acked)),
+      eventsPerSec: m.eventsPerSec,
+      p50Ms: m.p50Ms,
+      p99Ms: m.p99Ms,
+      ratio: baseline === undefined ? null : m.eventsPerSec / rateOf(baseline.of),
+      ratioOf: baseline?.text ?? '',
+      note: [
+        `${m.errors} failed`,
+        catchUp > 0 ? `consumers caught up ${whole(catchUp)} ms after` : '',
+        notifyNote(measured),
+      ]
+        .filter((t) => t !== '')
+        .join(', '),
+      runs: measured,
+    });
+  });
+}
+
+async function measureAppendRates(options: Run, prefix: string): Promise<FeedMeasured> {
+  const variants = appendVariants({ redisUrl: options.redisUrl, prefix });
+  const runs = new Map<FeedScenario, AppendRun[]>();
+  const problems: string[] = [];
+  const { writers, durationMs, sessionEvents } = options.live;
+  for (let run = 1; run <= options.live.runs; run += 1) {
+    for (const variant of variants) {
+      const once = await runAppendVariant(options.adminUrl, variant, {
+        writers,
+        durationMs,
+        sessionEvents,
+      });
+      options.log(
+        `  ${variant.scenario} run ${run}: ${whole(once.eventsPerSec)} events/s, p50 ${once.p50Ms.toFixed(2)} ms, p99 ${once.p99Ms.toFixed(2)} ms, ${notifyNote([once])}${once.problems.length === 0 ? ', checks: ok' : ', checks: FAILED'}`,
+      );
+      problems.push(...once.problems);
+      runs.set(variant.scenario, [...(runs.get(variant.scenario) ?? []), once]);
+    }
+  }
+  const rows = appendRows(variants, runs).map((r) => ({ ...r, clients: writers }));
+  return { rows, fill: {}, problems };
 }
 
 /** Every row of the feed part; every check's failure is in `problems`, not thrown. */
@@ -141,5 +219,21 @@ export async function measureFeed(
   log(
     `  catch-up: ${whole(options.fill.sessions * options.fill.eventsPerSession)} events, ${options.catchUpRuns} timed run(s) of each reader`,
   );
-  return measureCatchUp(run);
+  const catchUp = await measureCatchUp(run);
+  const prefix = uniqueRedisPrefix('feed');
+  try {
+    const { writers, durationMs, runs } = options.live;
+    log(
+      `  append rate: ${writers} writers of single events, ${whole(durationMs)} ms, ${runs} run(s) of each; Redis prefix ${prefix}`,
+    );
+    const appends = await measureAppendRates(run, prefix);
+    return {
+      rows: [...catchUp.rows, ...appends.rows],
+      fill: catchUp.fill,
+      problems: [...catchUp.problems, ...appends.problems],
+    };
+  } finally {
+    const removed = await deleteKeysWithPrefix(options.redisUrl, prefix);
+    log(`  redis: removed ${removed} key(s) under ${prefix}`);
+  }
 }

@@ -155,6 +155,7 @@ function feedTargets(r: FeedRow): Target[] {
     case 'raw-keyset':
     case 'append-own':
     case 'append-none':
+    case 'append-notify-inside':
       return [];
   }
 }
