@@ -48,6 +48,8 @@ export {
 export type { FeedPosition } from './feed-position.js';
 export { feedPageQuery, selectFeedPage } from './feed.queries.js';
 export type { FeedEvent, FeedPage, FeedPageInput } from './feed.queries.js';
+export { selectFeedLinks, selectSessionChainRoots } from './feed-links.queries.js';
+export type { FeedLink, SessionChainRoot } from './feed-links.queries.js';
 export { maxFeedPage, readFeed } from './read-feed.js';
 export type { ReadFeedInput } from './read-feed.js';
 export type { EventRange, StoredEvent, TailEvent } from './events.queries.js';

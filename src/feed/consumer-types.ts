@@ -31,3 +31,29 @@ export type ConsumerDefinition = FeedHandler & {
   /** Where it starts when it does not exist yet (default 'beginning'). */
   start?: ConsumerStart;
 };
+
+/** A consumer as stored. */
+export type ConsumerInfo = {
+  id: string;
+  tenantId: string;
+  name: string;
+  types: readonly string[] | null;
+  slots: number;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+/** One slot of a consumer: its checkpoint (a formatted feed position) and its lease. */
+export type SlotStatus = {
+  slot: number;
+  checkpoint: string;
+  owner: string | null;
+  epoch: number;
+  leaseExpiresAt: Date | null;
+};
+
+/** A consumer with its slots and live members. Lag is not computed (it costs a feed scan). */
+export type ConsumerStatus = ConsumerInfo & {
+  slotStates: SlotStatus[];
+  members: { member: string; joinedAt: Date; expiresAt: Date }[];
+};

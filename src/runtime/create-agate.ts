@@ -1,6 +1,8 @@
 import type { Pool } from '../db/index.js';
 import { createEventStore } from '../events/index.js';
 import type { AfterAppend, AppendedBatch, EventStore, Limits } from '../events/index.js';
+import { feedWakeHook } from '../feed/index.js';
+import type { FeedWake } from '../feed/index.js';
 import type { GameCatalog } from '../game/index.js';
 import { inlineSnapshotter, snapshotSession } from '../snapshots/index.js';
 import type { WrittenSnapshot } from '../snapshots/index.js';
@@ -18,6 +20,12 @@ export type AgateOptions = {
   snapshots?: boolean | AfterAppend;
   /** More work after each committed append, after the snapshots (the Redis hot state). */
   afterAppend?: readonly AfterAppend[];
+  /**
+   * Wakes the feed's consumers after every committed append (`createFeedWake`): in this process
+   * at once, in others through `pg_notify` outside the append's transaction. Without it,
+   * consumers find new events by polling.
+   */
+  feedWake?: FeedWake;
   /** Called once for each hook that throws; the append has committed and the next hook still runs. */
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
 };
@@ -44,7 +52,11 @@ export function createAgate(options: AgateOptions): Agate {
     pool: options.pool,
     catalog: options.games.eventTypes,
     limits: options.limits,
-    afterAppend: [...snapshotHooks(deps, options.snapshots), ...(options.afterAppend ?? [])],
+    afterAppend: [
+      ...(options.feedWake === undefined ? [] : [feedWakeHook(options.feedWake)]),
+      ...snapshotHooks(deps, options.snapshots),
+      ...(options.afterAppend ?? []),
+    ],
     onAfterAppendError: options.onAfterAppendError,
   });
   return {

@@ -33,6 +33,7 @@ describe('the SQL of sessions, events, snapshots and anchors', () => {
       'src/events/anchors.queries.ts',
       'src/events/audit-sessions.queries.ts',
       'src/events/events.queries.ts',
+      'src/events/feed-links.queries.ts',
       'src/events/feed.queries.ts',
       'src/events/sessions.queries.ts',
       'src/events/snapshots.queries.ts',

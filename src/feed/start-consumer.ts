@@ -1,0 +1,320 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { withTenant } from '../db/index.js';
+import type { Pool } from '../db/index.js';
+import { AgateError, isAgateError } from '../errors/index.js';
+import { compareFeedPositions, formatFeedPosition } from '../events/index.js';
+import type { FeedEvent, FeedPosition } from '../events/index.js';
+import { commitCheckpoint } from './commit-checkpoint.js';
+import type { ConsumerDefinition } from './consumer-types.js';
+import { createContinuityTracker } from './continuity-tracker.js';
+import type { ContinuityTracker } from './continuity-tracker.js';
+import { ensureConsumer } from './ensure-consumer.js';
+import type { FeedWake } from './feed-wake.js';
+import { joinConsumer } from './join-consumer.js';
+import { leaveConsumer } from './leave-consumer.js';
+import type { Membership } from './membership.js';
+import { receiveEvents } from './receive-events.js';
+
+export type StartConsumerOptions = {
+  tenantId: string;
+  definition: ConsumerDefinition;
+  /** This process's name in the group (default host, pid and a random suffix). */
+  member?: string;
+  /** How long a slot stays this member's without a heartbeat (default 30 s; heartbeat every third). */
+  leaseMs?: number;
+  /** How long a caught-up consumer waits when no wake-up comes (default 1 s). */
+  pollMs?: number;
+  /** Events per batch (default 100). */
+  batchSize?: number;
+  wake?: FeedWake;
+  /** Told of every failure: a handler's (retried with backoff), a feed gap (the consumer stops), a lost connection. */
+  onError?: (error: unknown) => void;
+  /** True only for agate's own consumers (names under `agate.`). */
+  reserved?: boolean;
+};
+
+export type ConsumerState = 'running' | 'retrying' | 'stopped' | 'failed';
+
+export type ConsumerHandleStatus = {
+  name: string;
+  member: string;
+  state: ConsumerState;
+  slots: number[];
+  /** Events handled (and checkpointed) by this handle. */
+  handled: number;
+  /** The last checkpointed position, formatted. */
+  position: string | null;
+  error: Error | undefined;
+};
+
+export type ConsumerHandle = {
+  /** Finishes the batch in hand, leaves the group (its slots are free at once) and stops. */
+  stop(): Promise<void>;
+  /**
+   * Resolves once the consumer has handled everything committed before the call (a read that
+   * began after it found nothing new and nothing held behind an open transaction); rejects if the
+   * consumer fails or stops first.
+   */
+  idle(): Promise<void>;
+  status(): ConsumerHandleStatus;
+};
+
+const maxBackoffMs = 30_000;
+const heldBackoff = { firstMs: 10, maxMs: 100 };
+
+type Waiter = { round: number; resolve: () => void; reject: (error: unknown) => void };
+
+/** Keeps what the member committed itself when a heartbeat read the row before that commit. */
+function merge(previous: Membership | undefined, next: Membership): Membership {
+  const mine = new Map(previous?.slots.map((s) => [s.slot, s]));
+  return {
+    ...next,
+    slots: next.slots.map((s) => {
+      const old = mine.get(s.slot);
+      if (old === undefined || old.epoch !== s.epoch) return s;
+      const ahead = compareFeedPositions(old.checkpoint, s.checkpoint) > 0;
+      return ahead ? { ...s, checkpoint: old.checkpoint } : s;
+    }),
+  };
+}
+
+/** Slots that are new to the member or were someone else's in between. */
+function claimed(previous: Membership | undefined, next: Membership): number[] {
+  const mine = new Map(previous?.slots.map((s) => [s.slot, s.epoch]));
+  return next.slots.filter((s) => mine.get(s.slot) !== s.epoch).map((s) => s.slot);
+}
+
+/**
+ * Runs a durable consumer in this process: ensures it exists, joins its group, and loops
+ * receive → continuity check → handle → fenced checkpoint, heartbeating every `leaseMs / 3`.
+ * A transactional handler runs in the checkpoint's transaction (checkpoint first, so the slot
+ * rows are locked and the epoch checked before any write); an at-least-once handler runs before
+ * a short checkpoint transaction. A failing handler is retried with backoff and nothing past it
+ * is checkpointed; a `feed_gap` stops the consumer.
+ */
+export async function startConsumer(
+  pool: Pool,
+  options: StartConsumerOptions,
+): Promise<ConsumerHandle> {
+  const { definition } = options;
+  const ref = { tenantId: options.tenantId, name: definition.name, reserved: options.reserved };
+  const leaseMs = options.leaseMs ?? 30_000;
+  const pollMs = options.pollMs ?? 1_000;
+  const batchSize = options.batchSize ?? 100;
+  const member = options.member ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const onError = options.onError ?? (() => undefined);
+  await ensureConsumer(pool, {
+    ...ref,
+    types: definition.types,
+    slots: definition.slots,
+    start: definition.start,
+  });
+  const tracker: ContinuityTracker = createContinuityTracker({
+    chained: definition.types === null,
+  });
+  let membership: Membership | undefined;
+  const adopt = (next: Membership) => {
+    const fresh = claimed(membership, next);
+    if (fresh.length > 0) tracker.forgetSlots(fresh, next.slotCount);
+    membership = merge(membership, next);
+  };
+  adopt(await joinConsumer(pool, { ...ref, member, leaseMs }));
+
+  let state: ConsumerState = 'running';
+  let failure: Error | undefined;
+  let handled = 0;
+  let position: FeedPosition | null = null;
+  let round = 0;
+  let woken = false;
+  let nudge: (() => void) | undefined;
+  const waiters: Waiter[] = [];
+  const wakeUp = () => {
+    woken = true;
+    nudge?.();
+  };
+  const unsubscribe = options.wake?.subscribe(ref.tenantId, wakeUp);
+
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (woken || state === 'stopped') {
+        woken = false;
+        resolve();
+        return;
+      }
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        nudge = undefined;
+        woken = false;
+        resolve();
+      }
+      nudge = done;
+    });
+
+  let joining: Promise<void> | undefined;
+  const heartbeat = () =>
+    (joining ??= joinConsumer(pool, { ...ref, member, leaseMs })
+      .then(adopt, (error: unknown) => {
+        onError(error);
+        if (isAgateError(error, 'consumer_not_found')) fail(error);
+      })
+      .finally(() => {
+        joining = undefined;
+      }));
+  let beat: NodeJS.Timeout | undefined;
+  const scheduleBeat = () => {
+    beat = setTimeout(
+      () => {
+        void heartbeat().finally(() => {
+          if (state !== 'stopped' && state !== 'failed') scheduleBeat();
+        });
+      },
+      Math.max(10, Math.floor(leaseMs / 3)),
+    );
+  };
+  scheduleBeat();
+
+  function settle(error: unknown) {
+    for (const w of waiters.splice(0)) w.reject(error);
+  }
+  function fail(error: unknown) {
+    if (state === 'stopped' || state === 'failed') return;
+    state = 'failed';
+    failure = error instanceof Error ? error : new Error(String(error));
+    settle(error);
+    nudge?.();
+  }
+
+  async function handleBatch(m: Membership, events: FeedEvent[], through: FeedPosition) {
+    const commit = {
+      tenantId: m.tenantId,
+      consumerId: m.consumerId,
+      member,
+      slots: m.slots.map((s) => ({ slot: s.slot, epoch: s.epoch })),
+      position: through,
+      leaseMs,
+    };
+    if (definition.mode === 'transactional') {
+      await withTenant(pool, { tenantId: m.tenantId }, async (tx) => {
+        if (!('pglite' in pool)) {
+          await tx.query("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", [
+            String(leaseMs),
+          ]);
+        }
+        await commitCheckpoint(tx, commit);
+        if (events.length > 0) await definition.handle(tx, events);
+      });
+    } else {
+      if (events.length > 0) await definition.handle(events);
+      await withTenant(pool, { tenantId: m.tenantId }, (tx) => commitCheckpoint(tx, commit));
+    }
+  }
+
+  /** One receive and its batch: 'more' to go on at once, 'held' to look again soon, 'idle' to wait. */
+  async function step(): Promise<'more' | 'held' | 'idle'> {
+    const m = membership;
+    if (m === undefined || m.slots.length === 0) return 'idle';
+    const received = await receiveEvents(pool, m, { limit: batchSize });
+    if (received.through === null) return received.held ? 'held' : 'idle';
+    const check = await tracker.check(pool, m, received.events);
+    await handleBatch(m, check.fresh, received.through);
+    tracker.accept(check.links);
+    handled += check.fresh.length;
+    position = received.through;
+    const through = received.through;
+    if (membership !== undefined) {
+      membership = {
+        ...membership,
+        slots: membership.slots.map((s) =>
+          m.slots.some((o) => o.slot === s.slot && o.epoch === s.epoch) &&
+          compareFeedPositions(through, s.checkpoint) > 0
+            ? { ...s, checkpoint: through }
+            : s,
+        ),
+      };
+    }
+    return 'more';
+  }
+
+  const active = () => state === 'running' || state === 'retrying';
+
+  async function loop() {
+    let failures = 0;
+    let heldMs = heldBackoff.firstMs;
+    while (active()) {
+      const started = ++round;
+      let outcome: 'more' | 'held' | 'idle';
+      try {
+        outcome = await step();
+        failures = 0;
+        if (active()) state = 'running';
+      } catch (error) {
+        onError(error);
+        if (isAgateError(error, 'feed_gap')) {
+          fail(error);
+          return;
+        }
+        if (isAgateError(error, 'lease_lost')) {
+          await heartbeat();
+          continue;
+        }
+        if (!active()) return;
+        state = 'retrying';
+        failures += 1;
+        await pause(Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 10)));
+        continue;
+      }
+      if (outcome === 'more') {
+        heldMs = heldBackoff.firstMs;
+        continue;
+      }
+      if (outcome === 'held') {
+        await pause(heldMs);
+        heldMs = Math.min(heldBackoff.maxMs, heldMs * 2);
+        continue;
+      }
+      heldMs = heldBackoff.firstMs;
+      for (const w of waiters.filter((x) => x.round < started)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+      await pause(pollMs);
+    }
+  }
+  const running = loop();
+
+  return {
+    async stop() {
+      if (state !== 'failed') state = 'stopped';
+      nudge?.();
+      clearTimeout(beat);
+      unsubscribe?.();
+      await running;
+      await joining;
+      settle(new AgateError('unavailable', `The consumer ${definition.name} was stopped.`));
+      await leaveConsumer(pool, { ...ref, member }).catch(onError);
+    },
+    idle() {
+      if (state === 'failed') return Promise.reject(failure ?? new Error('The consumer failed.'));
+      if (state === 'stopped') {
+        return Promise.reject(
+          new AgateError('unavailable', `The consumer ${definition.name} was stopped.`),
+        );
+      }
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({ round, resolve, reject });
+        wakeUp();
+      });
+    },
+    status: () => ({
+      name: definition.name,
+      member,
+      state,
+      slots: membership?.slots.map((s) => s.slot) ?? [],
+      handled,
+      position: position === null ? null : formatFeedPosition(position),
+      error: failure,
+    }),
+  };
+}
