@@ -45,8 +45,10 @@ async function createFixture(
   server: HttpServer | null,
 ): Promise<Fixture> {
   const pool = createPool({ connectionString: url, max: clients, applicationName: 'agate-bench' });
-  // As users run it: validation, the hash chain and the inline snapshotter (every 50 events).
-  const { store } = createAgate({ pool, games: benchGames });
+  // As users run it: validation, the hash chain, and agate's own consumers (snapshots every 50
+  // events) beside the appends in the same process.
+  const agate = createAgate({ pool, games: benchGames });
+  const { store } = agate;
   const tenant = await createTenant(pool, { name: 'bench tenant', actor: 'bench' });
   const sessionIds: string[] = [];
   let next = 0;
@@ -69,7 +71,8 @@ async function createFixture(
             await createKey(pool, { tenantId: tenant.id, role: 'game_server', actor: 'bench' })
           ).key,
         };
-  return { pool, store, tenantId: tenant.id, sessionIds, clients, payloads, http };
+  const close = () => agate.close();
+  return { pool, store, tenantId: tenant.id, sessionIds, clients, payloads, http, close };
 }
 
 /** Every session's events are 1..last_sequence without gaps, and they add up to what was acked. */
@@ -113,6 +116,7 @@ async function runOnce(
       return { stats, problems: problems.map((p) => `${scenario.id} x${clients}: ${p}`) };
     } finally {
       await server?.stop();
+      await fixture.close();
       await fixture.pool.end();
     }
   });

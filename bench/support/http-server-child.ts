@@ -23,5 +23,8 @@ const clients = await Promise.all(Array.from({ length: Number(poolSize) }, () =>
 for (const client of clients) client.release();
 console.log(`listening ${address}`);
 process.on('SIGTERM', () => {
-  void app.close().then(() => pool.end());
+  void app
+    .close()
+    .then(() => agate.close())
+    .then(() => pool.end());
 });

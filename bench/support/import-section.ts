@@ -86,7 +86,7 @@ async function checkStored(pool: Pool, expected: { sessions: number; events: num
 
 /** A few imported sessions replay with verify: chain, snapshots and head agree. */
 async function verifySample(pool: Pool, tenantId: string, sessions: RecordedSession[]) {
-  const agate = createAgate({ pool, games: benchGames, snapshots: false });
+  const agate = createAgate({ pool, games: benchGames, consumers: false });
   const problems: string[] = [];
   for (const s of [sessions[0], sessions.at(-1)]) {
     if (s?.id === undefined) continue;

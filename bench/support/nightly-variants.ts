@@ -216,7 +216,7 @@ export async function runVariant(
   const pool = createPool({ connectionString: ctx.url, applicationName: 'agate-bench-nightly' });
   try {
     await pool.query('SELECT 1');
-    const agate = createAgate({ pool, games: defaultGames, snapshots: false });
+    const agate = createAgate({ pool, games: defaultGames, consumers: false });
     const tally: Tally = { queued: 0, unavailable: 0 };
     const timed =
       variant.workers === 0

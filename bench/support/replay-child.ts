@@ -77,7 +77,7 @@ async function agateGenesis(args: ChildArgs): Promise<ChildResult> {
   const pool = createPool({ connectionString: args.url, max: 2, applicationName: 'agate-bench' });
   try {
     await pool.query('SELECT 1');
-    const agate = createAgate({ pool, games: defaultGames, snapshots: false });
+    const agate = createAgate({ pool, games: defaultGames, consumers: false });
     return await timed(args.mode, async () => {
       const result = await agate.replay({
         tenantId: args.tenantId,

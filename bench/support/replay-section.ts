@@ -164,7 +164,7 @@ async function measureDatabase(options: Run): Promise<Measured> {
   return withBenchDatabase(options.adminUrl, async (db) => {
     const pool = createPool({ connectionString: db.url, max: 2, applicationName: 'agate-bench' });
     try {
-      const agate = createAgate({ pool, games: defaultGames, snapshots: false });
+      const agate = createAgate({ pool, games: defaultGames, consumers: false });
       const tenant = await createTenant(pool, { name: 'replay bench tenant', actor: 'bench' });
       options.log(`storing sessions of ${options.sessionSizes.join(', ')} events`);
       const filled = await fillAll(options, agate, tenant.id);

@@ -42,6 +42,8 @@ export type Fixture = {
   payloads: readonly string[];
   /** The API in its own process, with a game_server key of the tenant (HTTP scenarios only). */
   http: { url: string; apiKey: string } | null;
+  /** Stops agate's own consumers, which run beside the appends as users run them. */
+  close(): Promise<void>;
 };
 
 const eventType = 'bench.happened';

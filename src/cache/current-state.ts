@@ -1,14 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { TenantRole } from '../db/index.js';
 import { checkRef, getSession } from '../events/index.js';
-import type { AfterAppend } from '../events/index.js';
 import { replaySession } from '../../replay/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
-import { recordError } from './cache-health.js';
 import type { CacheHealth } from './cache-health.js';
 import { fetchHotState, writeHotState } from './hot-state.js';
 import type { HotState } from './hot-state.js';
-import { isUsable } from './redis-client.js';
 
 export type CurrentStateInput = { tenantId: string; sessionId: string; role?: TenantRole };
 export type CurrentState = HotState & { source: 'cache' | 'replay' };
@@ -55,38 +52,4 @@ export async function currentState(
     );
   }
   return { ...fresh, source: 'replay' };
-}
-
-/**
- * After-append work that keeps the hot state at the batch's last sequence: replays the session
- * to it (snapshot and tail) and writes it if newer. Never throws: failures are counted, and a
- * reader replays on a miss. While Redis is known to be down it skips the replay.
- */
-export function hotStateAfterAppend(
-  deps: ReplayDeps,
-  redis: Redis,
-  health: CacheHealth,
-): AfterAppend {
-  return async (batch) => {
-    if (!isUsable(redis)) {
-      recordError(health, new Error(`Redis is ${redis.status}; hot state not updated.`));
-      return;
-    }
-    try {
-      const replayed = await replaySession(deps, {
-        tenantId: batch.tenantId,
-        sessionId: batch.sessionId,
-        to: batch.lastSequence,
-      });
-      await writeHotState(redis, health, {
-        tenantId: batch.tenantId,
-        sessionId: batch.sessionId,
-        sequence: replayed.sequence,
-        stateHash: replayed.stateHash,
-        state: replayed.state,
-      });
-    } catch (error) {
-      recordError(health, error);
-    }
-  };
 }

@@ -6,10 +6,12 @@ export {
   leaderboardBuiltKey,
   leaderboardKey,
 } from './cache-keys.js';
-export { currentState, hotStateAfterAppend } from './current-state.js';
+export { currentState } from './current-state.js';
 export type { CurrentState, CurrentStateInput } from './current-state.js';
 export { listEndedSessions } from './ended-sessions.js';
 export type { LeaderboardQuery, RejectedSession, VerifiedScore } from './ended-sessions.js';
+export { hotStateConsumer, hotStateConsumerName, updateHotState } from './hot-state-consumer.js';
+export type { HotStateUpdate } from './hot-state-consumer.js';
 export { hotStateTtlSeconds, readHotState, writeHotState } from './hot-state.js';
 export type {
   HotState,
@@ -18,13 +20,9 @@ export type {
   HotStateWriteOptions,
   HotStateWriteResult,
 } from './hot-state.js';
-export {
-  leaderboardAfterAppend,
-  maxLeaderboardLimit,
-  readLeaderboard,
-  submitVerifiedScore,
-} from './leaderboard.js';
+export { maxLeaderboardLimit, readLeaderboard, submitVerifiedScore } from './leaderboard.js';
 export type { LeaderboardEntry, ReadLeaderboardInput, SubmitResult } from './leaderboard.js';
+export { leaderboardsConsumer, leaderboardsConsumerName } from './leaderboards-consumer.js';
 export { rebuildLeaderboard } from './rebuild-leaderboard.js';
 export type { RebuildResult } from './rebuild-leaderboard.js';
 export { createRedis, isUsable, whenReady } from './redis-client.js';

@@ -2,9 +2,6 @@ import type { Redis } from 'ioredis';
 import { requireTenantId } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
-import { sessionEndedV1 } from '../game/index.js';
-import type { AfterAppend } from '../events/index.js';
-import { recordError } from './cache-health.js';
 import type { CacheHealth } from './cache-health.js';
 import { leaderboardBuiltKey, leaderboardKey } from './cache-keys.js';
 import { byRank, listEndedSessions, scoreSessions } from './ended-sessions.js';
@@ -133,24 +130,4 @@ export async function readLeaderboard(
   }
   const top = await tryRedis(redis, health, (r) => r.zrevrange(board, 0, limit - 1, 'WITHSCORES'));
   return top.ok ? fromReply(top.value) : rankFromDatabase(deps, query, limit);
-}
-
-/**
- * After-append work that puts an ended session on its board: when a batch ends the session, its
- * score is verified by replay and added. Never throws (a failure is counted; the next rebuild
- * picks the session up).
- */
-export function leaderboardAfterAppend(
-  deps: ReplayDeps,
-  redis: Redis,
-  health: CacheHealth,
-): AfterAppend {
-  return async (batch) => {
-    if (!batch.types.includes(sessionEndedV1.type)) return;
-    try {
-      await submitVerifiedScore(deps, redis, health, batch);
-    } catch (error) {
-      recordError(health, error);
-    }
-  };
 }

@@ -66,7 +66,7 @@ function replaysLine(s: DemoSummary): string {
 }
 
 function summaryLines(s: DemoSummary, where: string): string[] {
-  const how = s.queue ? 'by the snapshot queue' : 'inline after each commit';
+  const how = 'from the feed, by agate.snapshots in this process';
   const divergences = s.divergences.map(
     (d) => `    ! ${d.sessionId} at ${d.sequence} [${d.kind}]: ${d.message}`,
   );
@@ -135,7 +135,7 @@ export function addDemoCommand(program: Command): void {
     .option('--concurrency <n>', 'sessions written at once, one writer per session', writers, 4)
     .option('--json', 'print one JSON object: {sessions, snapshots, verified, divergences, ...}')
     .action(async (flags: DemoFlags) => {
-      const opened = await openAgate(process.env);
+      const opened = await openAgate(process.env, { consumers: true });
       try {
         const tty = process.stdout.isTTY && flags.json !== true;
         const summary = await runDemo(opened.agate, {

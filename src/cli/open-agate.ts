@@ -1,18 +1,13 @@
 import type { Redis } from 'ioredis';
-import {
-  createCacheHealth,
-  createRedis,
-  hotStateAfterAppend,
-  leaderboardAfterAppend,
-} from '../cache/index.js';
+import { createCacheHealth, createRedis } from '../cache/index.js';
 import type { CacheHealth } from '../cache/index.js';
 import { createPool } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { defaultGames } from '../game/index.js';
-import { createSnapshotProducer, snapshotQueueHook } from '../jobs/queue/index.js';
+import { createSnapshotProducer } from '../jobs/queue/index.js';
 import type { SnapshotProducer } from '../jobs/queue/index.js';
 import { createAgate } from '../runtime/index.js';
-import type { Agate } from '../runtime/index.js';
+import type { Agate, AgateConsumersOptions } from '../runtime/index.js';
 import { openDatabase } from './open-database.js';
 
 export type Opened = {
@@ -33,15 +28,25 @@ export type Opened = {
   close: () => Promise<void>;
 };
 
+export type OpenAgateOptions = {
+  /** Ignore REDIS_URL: no queue, no Redis cache. */
+  inline?: boolean;
+  /**
+   * Run agate's own consumers of the feed in this process (serve, worker, demo), with the hot
+   * state and leaderboards when Redis is configured. Default false: another process derives.
+   */
+  consumers?: boolean | Omit<AgateConsumersOptions, 'redis'>;
+};
+
 /**
  * The store, replay and snapshots on DATABASE_URL, or on the embedded database when it is not
- * set. With REDIS_URL, snapshot work goes to the queue (in process when Redis does not answer)
- * and the hot state and leaderboards are kept in Redis; without it, or with `inline`, everything
- * runs in this process.
+ * set. With REDIS_URL (and not `inline`) the snapshot queue is open for the nightly's day
+ * boundaries and the hot state and leaderboards live in Redis. Derived data follows the feed:
+ * with `consumers`, this process runs agate's own consumers beside its other work.
  */
 export async function openAgate(
   env: NodeJS.ProcessEnv,
-  options: { inline?: boolean } = {},
+  options: OpenAgateOptions = {},
 ): Promise<Opened> {
   const target = await openDatabase(env);
   const { url, where } = target;
@@ -50,31 +55,30 @@ export async function openAgate(
     target.embedded ?? createPool({ connectionString: url, applicationName: 'agate cli' });
   // The embedded database closes (and frees its directory) with its target; a server pool ends.
   const closeDatabase = () => (target.embedded === null ? pool.end() : target.close());
+  const consumers = (redis: AgateConsumersOptions['redis']): AgateConsumersOptions | false => {
+    if (options.consumers === undefined || options.consumers === false) return false;
+    return { ...(options.consumers === true ? {} : options.consumers), redis };
+  };
   const redisUrl = options.inline === true ? undefined : env.REDIS_URL?.trim() || undefined;
   if (redisUrl === undefined) {
-    return {
-      agate: createAgate({ pool, games: defaultGames }),
-      url,
-      where,
-      embedded,
-      redis: null,
-      close: closeDatabase,
+    const agate = createAgate({ pool, games: defaultGames, consumers: consumers(null) });
+    const close = async () => {
+      await agate.close();
+      await closeDatabase();
     };
+    return { agate, url, where, embedded, redis: null, close };
   }
   const prefix = env.AGATE_QUEUE_PREFIX?.trim() || 'agate';
   const producer = createSnapshotProducer({ url: redisUrl, prefix });
   const health = createCacheHealth();
   const client = createRedis(redisUrl, { health });
-  const deps = { pool, games: defaultGames };
   const agate = createAgate({
-    ...deps,
-    snapshots: snapshotQueueHook(producer, deps),
-    afterAppend: [
-      hotStateAfterAppend(deps, client, health),
-      leaderboardAfterAppend(deps, client, health),
-    ],
+    pool,
+    games: defaultGames,
+    consumers: consumers({ client, health }),
   });
   const close = async () => {
+    await agate.close();
     await producer.close();
     client.disconnect();
     await closeDatabase();

@@ -74,10 +74,19 @@ export function addServeCommand(program: Command): void {
     .description(
       'serve the HTTP API (DATABASE_URL; PORT, HOST default 127.0.0.1:8080; LOG_LEVEL; AGATE_RATE_LIMIT, AGATE_RATE_BURST per key, 0 = off); SIGTERM stops it',
     )
-    .action(async () => {
+    .option(
+      '--no-consumers',
+      'do not derive snapshots, hot state and leaderboards here (an agate worker, or another server, does)',
+    )
+    .action(async (flags: { consumers: boolean }) => {
       const env = readEnv(process.env);
       const rateLimit = rateLimitOf(env);
-      const opened = await openAgate(process.env);
+      const logger = pino({ level: env.LOG_LEVEL });
+      const consumers = flags.consumers && {
+        onError: (error: unknown, where: { tenantId: string | null; consumer: string | null }) =>
+          logger.warn({ err: error, ...where }, 'agate consumer failed; it retries'),
+      };
+      const opened = await openAgate(process.env, { consumers });
       try {
         const status = await schemaStatus(opened.agate.pool).catch((error: unknown) => {
           throw fromPgError(error);
@@ -91,7 +100,7 @@ export function addServeCommand(program: Command): void {
         const app = createServer({
           agate: opened.agate,
           redis: opened.redis && { client: opened.redis.client, health: opened.redis.health },
-          logger: pino({ level: env.LOG_LEVEL }),
+          logger,
           bodyLimit: env.AGATE_BODY_LIMIT,
           requestTimeoutMs: env.AGATE_REQUEST_TIMEOUT_MS,
           rateLimit,

@@ -29,7 +29,7 @@ export function addWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description(
-      'run the snapshot workers and the nightly job (REDIS_URL); SIGTERM finishes current jobs and exits',
+      "run agate's own feed consumers (snapshots, hot state, leaderboards), the snapshot workers and the nightly job (REDIS_URL); SIGTERM finishes current jobs and exits",
     )
     .option('--concurrency <n>', 'snapshot jobs at once', positive, 2)
     .option(
@@ -39,7 +39,12 @@ export function addWorkerCommand(program: Command): void {
     .action(async (flags: { concurrency: number; replaceSchedule?: boolean }) => {
       requireServerDatabase(process.env, 'worker');
       const logger = pino({ level: logLevel(process.env.LOG_LEVEL) });
-      const opened = await openAgate(process.env);
+      const opened = await openAgate(process.env, {
+        consumers: {
+          onError: (error, where) =>
+            logger.warn({ err: error, ...where }, 'agate consumer failed; it retries'),
+        },
+      });
       try {
         const redis = requireRedis(opened, 'worker');
         const connection = { url: redis.url, prefix: redis.prefix };
@@ -59,7 +64,7 @@ export function addWorkerCommand(program: Command): void {
           startNightlyWorker(connection, opened.agate, opened.url, redis.producer, { logger }),
         ]);
         console.log(
-          `agate worker: snapshots (concurrency ${flags.concurrency}) and the nightly job (${pattern} UTC) on queue prefix ${redis.prefix}; SIGTERM to stop`,
+          `agate worker: agate's own feed consumers, snapshot jobs (concurrency ${flags.concurrency}) and the nightly job (${pattern} UTC) on queue prefix ${redis.prefix}; SIGTERM to stop`,
         );
         await supervisor.closed;
         console.log('agate worker: current jobs finished, exiting');

@@ -13,32 +13,27 @@ export async function countSnapshots(agate: Agate, tenantId: string): Promise<nu
 }
 
 /**
- * Waits until the tenant has `expected` snapshots: at once when the appends wrote them inline,
- * a moment when the snapshot queue's workers write them. Returns the count when it got there or
- * when `timeoutMs` ran out.
+ * Waits for agate's own consumers (in this process) to derive everything the demo appended,
+ * then counts the tenant's snapshots: the appends return at commit, the snapshots follow from
+ * the feed.
  */
 export async function awaitSnapshots(
   agate: Agate,
   tenantId: string,
   expected: number,
-  timeoutMs: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let count = await countSnapshots(agate, tenantId);
-  while (count < expected && Date.now() < deadline) {
-    onProgress?.(count, expected);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    count = await countSnapshots(agate, tenantId);
-  }
+  onProgress?.(Math.min(await countSnapshots(agate, tenantId), expected), expected);
+  await agate.idle();
+  const count = await countSnapshots(agate, tenantId);
   onProgress?.(Math.min(count, expected), expected);
   return count;
 }
 
 /**
- * A snapshot worker in this process for the demo's queued snapshots, so the demo needs no
- * `agate worker` running. Its connection errors are not reported: when Redis fails, the
- * producer writes the snapshots inline instead.
+ * A snapshot worker in this process for the nightly's queued day-boundary snapshots, so the
+ * demo needs no `agate worker` running. Its connection errors are not reported: when Redis
+ * fails, the nightly writes the snapshots inline instead.
  */
 export function startDemoWorker(agate: Agate, queue: DemoQueue): SnapshotWorker {
   return startSnapshotWorker({

@@ -30,7 +30,7 @@ export type DemoOptions = {
   concurrency?: number;
   /** The database `agate` was opened on (DATABASE_URL or the embedded one): the nightly job's. */
   databaseUrl: string;
-  /** With Redis: snapshots through the queue (a worker runs in this process) and the board in Redis. */
+  /** With Redis: the nightly's snapshots through the queue (a worker runs in this process), the hot state and the board in Redis. */
   redis?: DemoRedis | null;
   onProgress?: (stage: DemoStage, done: number, total: number) => void;
 };
@@ -65,7 +65,7 @@ async function timed<T>(durations: Record<string, number>, name: string, work: (
 /**
  * The whole system on one seed: a new tenant; `sessions` bot players of archive-gate appending
  * through the store (concurrent writers, one per session, with retried batches); every snapshot
- * the appends called for; a replay of each session from its newest snapshot (before the nightly
+ * the appends called for, once agate's own consumers are idle; a replay of each session from its newest snapshot (before the nightly
  * job writes one at each session's head, so the replay still has a tail to fold); the nightly
  * job, inline, its clock at the next UTC midnight (the store stamps events with the server's
  * time, so the game's own days are what spans "several days"); a verified replay of every
@@ -104,7 +104,7 @@ async function demoSteps(
   );
   const played = await each('sessions', plans, (plan) => playDemoSession(agate, tenantId, plan));
   await timed(durationsMs, 'snapshots', () =>
-    awaitSnapshots(agate, tenantId, expectedSnapshots(played), 120_000, progress('snapshots')),
+    awaitSnapshots(agate, tenantId, expectedSnapshots(played), progress('snapshots')),
   );
   const fromSnapshot = await each('from_snapshot', played, (p) =>
     replayFromSnapshot(agate, tenantId, p.id),

@@ -50,6 +50,8 @@ export { feedPageQuery, selectFeedPage } from './feed.queries.js';
 export type { FeedEvent, FeedPage, FeedPageInput } from './feed.queries.js';
 export { selectFeedLinks, selectSessionChainRoots } from './feed-links.queries.js';
 export type { FeedLink, SessionChainRoot } from './feed-links.queries.js';
+export { groupBySession } from './group-by-session.js';
+export type { SessionEvents } from './group-by-session.js';
 export { maxFeedPage, readFeed } from './read-feed.js';
 export type { ReadFeedInput } from './read-feed.js';
 export type { EventRange, StoredEvent, TailEvent } from './events.queries.js';

@@ -1,69 +1,92 @@
 import type { Pool } from '../db/index.js';
 import { createEventStore } from '../events/index.js';
 import type { AfterAppend, AppendedBatch, EventStore, Limits } from '../events/index.js';
-import { feedWakeHook } from '../feed/index.js';
+import { createFeedWake, feedWakeHook } from '../feed/index.js';
 import type { FeedWake } from '../feed/index.js';
 import type { GameCatalog } from '../game/index.js';
-import { inlineSnapshotter, snapshotSession } from '../snapshots/index.js';
+import { snapshotSession } from '../snapshots/index.js';
 import type { WrittenSnapshot } from '../snapshots/index.js';
 import { replaySession } from '../../replay/index.js';
 import type { ReplayDeps, ReplayOptions, ReplayResult } from '../../replay/index.js';
+import { startAgateConsumers } from './start-agate-consumers.js';
+import type { AgateConsumersOptions, RunningAgateConsumers } from './start-agate-consumers.js';
 
 export type AgateOptions = {
   pool: Pool;
   games: GameCatalog;
   limits?: Partial<Limits>;
   /**
-   * Snapshots after each append: in process (true, the default), none (false), or this hook (the
-   * snapshot queue's, built from the same pool and games) that falls back to writing in process.
+   * agate's own consumers of the feed (snapshots; with `redis`, the hot state and leaderboards):
+   * in this process, beside requests (true, the default), or not here (false: a worker or a
+   * server runs them, or nothing does).
    */
-  snapshots?: boolean | AfterAppend;
-  /** More work after each committed append, after the snapshots (the Redis hot state). */
+  consumers?: boolean | AgateConsumersOptions;
+  /** More after-commit wake-ups, after the feed's (derived work belongs in a consumer, not here). */
   afterAppend?: readonly AfterAppend[];
   /**
-   * Wakes the feed's consumers after every committed append (`createFeedWake`): in this process
-   * at once, in others through `pg_notify` outside the append's transaction. Without it,
-   * consumers find new events by polling.
+   * Wakes the feed's consumers after every committed append: in this process at once, in others
+   * through `pg_notify` outside the append's transaction. Default: one of its own
+   * (`createFeedWake`, listening when the consumers run here), closed with `close()`; one given
+   * here stays open.
    */
   feedWake?: FeedWake;
   /** Called once for each hook that throws; the append has committed and the next hook still runs. */
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
 };
 
-/** The event store, replay and snapshots wired together over one pool. */
+/** The event store, replay, snapshots and agate's own consumers wired together over one pool. */
 export type Agate = {
   pool: Pool;
   games: GameCatalog;
   store: EventStore;
+  /** Announces each committed append to the feed's consumers (here and, by NOTIFY, elsewhere). */
+  wake: FeedWake;
+  /** agate's own consumers when they run in this process. */
+  consumers: RunningAgateConsumers | null;
   replay(options: ReplayOptions): Promise<ReplayResult>;
   snapshot(ref: { tenantId: string; sessionId: string }): Promise<WrittenSnapshot>;
+  /**
+   * Resolves when the derived data (snapshots, hot state, leaderboards) reflects every event
+   * committed before the call; at once when the consumers do not run in this process.
+   */
+  idle(): Promise<void>;
+  /** Stops the consumers and the wake-ups; the pool stays open (its owner ends it). */
+  close(): Promise<void>;
 };
 
-function snapshotHooks(deps: ReplayDeps, snapshots: AgateOptions['snapshots']): AfterAppend[] {
-  if (snapshots === false) return [];
-  if (typeof snapshots === 'function') return [snapshots];
-  return [inlineSnapshotter(deps)];
-}
-
 export function createAgate(options: AgateOptions): Agate {
-  // Replay needs only the pool and the games, so every hook is built before the store exists.
   const deps: ReplayDeps = { pool: options.pool, games: options.games };
+  const inProcess = options.consumers !== false;
+  const wake = options.feedWake ?? createFeedWake({ pool: options.pool, listen: inProcess });
+  let consumers: RunningAgateConsumers | null = null;
+  const noticeTenant: AfterAppend = (batch) => {
+    consumers?.notice(batch.tenantId);
+    return Promise.resolve();
+  };
   const store = createEventStore({
     pool: options.pool,
     catalog: options.games.eventTypes,
     limits: options.limits,
-    afterAppend: [
-      ...(options.feedWake === undefined ? [] : [feedWakeHook(options.feedWake)]),
-      ...snapshotHooks(deps, options.snapshots),
-      ...(options.afterAppend ?? []),
-    ],
+    afterAppend: [feedWakeHook(wake), noticeTenant, ...(options.afterAppend ?? [])],
     onAfterAppendError: options.onAfterAppendError,
   });
+  if (inProcess) {
+    const settings =
+      options.consumers === true || options.consumers === undefined ? {} : options.consumers;
+    consumers = startAgateConsumers(deps, { wake, ...settings });
+  }
   return {
     pool: options.pool,
     games: options.games,
     store,
+    wake,
+    consumers,
     replay: (replayOptions) => replaySession(deps, replayOptions),
     snapshot: (ref) => snapshotSession(deps, ref),
+    idle: () => consumers?.idle() ?? Promise.resolve(),
+    async close() {
+      await consumers?.stop();
+      if (options.feedWake === undefined) await wake.close();
+    },
   };
 }

@@ -1,6 +1,7 @@
 export { boundaryAt, snapshotBoundaries, snapshotInterval } from './boundaries.js';
 export type { Boundary, SnapshotReason } from './boundaries.js';
-export { inlineSnapshotter, snapshotSession } from './snapshotter.js';
+export { snapshotFeedEvents } from './snapshot-feed-events.js';
+export { snapshotSession } from './snapshotter.js';
 export { writeSnapshot } from './write-snapshot.js';
 export type { SnapshotTarget, WrittenSnapshot } from './write-snapshot.js';
 export { rebuildSnapshots } from './rebuild-snapshots.js';

@@ -3,15 +3,15 @@ import { uuidv7 } from 'uuidv7';
 import { stateHash } from '../../replay/index.js';
 import {
   currentState,
-  hotStateAfterAppend,
+  hotStateConsumer,
   hotStateKey,
   hotStateTtlSeconds,
   readHotState,
   writeHotState,
 } from '../../src/cache/index.js';
 import type { HotState } from '../../src/cache/index.js';
-import { createEventStore } from '../../src/events/index.js';
-import type { AfterAppend, EventStore, NewEvent, Session } from '../../src/events/index.js';
+import { readFeed } from '../../src/events/index.js';
+import type { EventStore, NewEvent, Session } from '../../src/events/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
@@ -28,11 +28,12 @@ let cache: TestRedis;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  agate = createAgate({ pool: db.pool, games: tinyGames });
+  agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
   tenantId = (await createTenant(db.pool, { name: 'cache', actor: 'test' })).id;
   cache = createTestRedis('cache');
 });
 afterAll(async () => {
+  await agate.close();
   await cache.close();
   await db.drop();
 });
@@ -57,16 +58,6 @@ function entry(sequence: number, state: unknown): HotState {
 async function truthAt(sessionId: string, to?: number): Promise<HotState> {
   const r = await agate.replay({ tenantId, sessionId, to, from: 'genesis' });
   return { sequence: r.sequence, stateHash: r.stateHash, state: r.state };
-}
-
-/** A store whose after-append hook is the hot-state hook; failures of the hook are collected. */
-function hookedStore(hook: AfterAppend, failures: unknown[]): EventStore {
-  return createEventStore({
-    pool: db.pool,
-    catalog: tinyGames.eventTypes,
-    afterAppend: [hook],
-    onAfterAppendError: (error) => failures.push(error),
-  });
 }
 
 describe('writing the hot state', () => {
@@ -207,32 +198,36 @@ describe('currentState', () => {
   });
 });
 
-describe('the after-append hook', () => {
-  it('keeps the hot state at the head, and a late run never rolls it back', async () => {
-    const failures: unknown[] = [];
-    const hook = hotStateAfterAppend(agate, cache.redis, cache.health);
-    const store = hookedStore(hook, failures);
-    const s = await sessionWith(5, store);
-    const ref = { tenantId, sessionId: s.id };
-    for (const count of [1, 9, 40]) {
-      await appendTo(s.id, count, store);
-      const head = await store.getSession(ref);
-      expect(await readHotState(cache.redis, cache.health, ref)).toEqual(await truthAt(s.id));
-      expect((await readHotState(cache.redis, cache.health, ref))?.sequence).toBe(
-        head.lastSequence,
-      );
-    }
-    await hook({
-      tenantId,
-      sessionId: s.id,
-      rules: 'tiny',
-      rulesVersion: 1,
-      firstSequence: 1,
-      lastSequence: 5,
-      types: [],
+describe('the agate.hot-state consumer', () => {
+  it('keeps the hot state at the head, and a late delivery never rolls it back', async () => {
+    const derived = createAgate({
+      pool: db.pool,
+      games: tinyGames,
+      consumers: { redis: { client: cache.redis, health: cache.health } },
     });
-    expect(await readHotState(cache.redis, cache.health, ref)).toMatchObject({ sequence: 55 });
-    expect((await currentState(agate, cache.redis, cache.health, ref)).source).toBe('cache');
-    expect(failures).toEqual([]);
+    try {
+      const errorsBefore = cache.health.errors;
+      const s = await sessionWith(5, derived.store);
+      const ref = { tenantId, sessionId: s.id };
+      for (const count of [1, 9, 40]) {
+        await appendTo(s.id, count, derived.store);
+        await derived.idle();
+        const head = await derived.store.getSession(ref);
+        expect(await readHotState(cache.redis, cache.health, ref)).toEqual(await truthAt(s.id));
+        expect((await readHotState(cache.redis, cache.health, ref))?.sequence).toBe(
+          head.lastSequence,
+        );
+      }
+      const late = hotStateConsumer(agate, cache.redis, cache.health);
+      if (late.mode !== 'at-least-once') throw new Error('agate.hot-state is at-least-once');
+      const first = await readFeed(agate, { tenantId, sessionId: s.id, limit: 5 });
+      expect(first.events.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5]);
+      await late.handle(first.events);
+      expect(await readHotState(cache.redis, cache.health, ref)).toMatchObject({ sequence: 55 });
+      expect((await currentState(agate, cache.redis, cache.health, ref)).source).toBe('cache');
+      expect(cache.health.errors).toBe(errorsBefore);
+    } finally {
+      await derived.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from 'uuidv7';
-import { hotStateAfterAppend, readHotState } from '../../src/cache/index.js';
+import { readHotState, readLeaderboard } from '../../src/cache/index.js';
+import { listSessionSnapshots } from '../../src/events/index.js';
 import type { AfterAppend, AppendedBatch, NewEvent } from '../../src/events/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import { snapshotSession } from '../../src/snapshots/index.js';
@@ -46,7 +47,7 @@ describe('the after-append hooks createAgate is given', () => {
     const agate = createAgate({
       pool: db.pool,
       games: tinyGames,
-      snapshots: false,
+      consumers: false,
       afterAppend: [record('first'), failing, record('last')],
       onAfterAppendError: (error, batch) => reported.push({ error, batch }),
     });
@@ -71,33 +72,92 @@ describe('the after-append hooks createAgate is given', () => {
     );
     expect(calls).toHaveLength(3);
     expect(reported).toHaveLength(1);
+    await agate.close();
   });
 
-  it('keeps the hot state through a hook built from the pool and games alone, before any store exists', async () => {
-    const hook = hotStateAfterAppend(
-      { pool: db.pool, games: tinyGames },
-      cache.redis,
-      cache.health,
-    );
-    const errorsBefore = cache.health.errors;
-    const agate = createAgate({ pool: db.pool, games: tinyGames, afterAppend: [hook] });
-    const s = await agate.store.createSession({ tenantId, rules: 'tiny' });
-    const ref = { tenantId, sessionId: s.id };
-    await agate.store.appendEvents({ ...ref, events: events(4) });
+  it('announces each committed append on the feed wake before the hooks it is given', async () => {
+    const agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
+    try {
+      const s = await agate.store.createSession({ tenantId, rules: 'tiny' });
+      const woken: string[] = [];
+      const unsubscribe = agate.wake.subscribe(tenantId, () => woken.push(tenantId));
+      await agate.store.appendEvents({ tenantId, sessionId: s.id, events: events(2) });
+      unsubscribe();
+      expect(woken).toEqual([tenantId]);
+    } finally {
+      await agate.close();
+    }
+  });
+});
 
-    const replayed = await agate.replay(ref);
-    expect(await readHotState(cache.redis, cache.health, ref)).toEqual({
-      sequence: 4,
-      stateHash: replayed.stateHash,
-      state: replayed.state,
+describe("agate's own consumers in process", () => {
+  it('derives snapshots, hot state and the board from the feed, waited for with idle()', async () => {
+    const agate = createAgate({
+      pool: db.pool,
+      games: tinyGames,
+      consumers: { redis: { client: cache.redis, health: cache.health } },
     });
-    expect(cache.health.errors).toBe(errorsBefore);
+    try {
+      const s = await agate.store.createSession({ tenantId, rules: 'tiny' });
+      const ref = { tenantId, sessionId: s.id };
+      await agate.store.appendEvents({ ...ref, events: events(30) });
+      await agate.store.appendEvents({ ...ref, events: events(25) });
+      expect((await agate.store.endSession(ref)).ok).toBe(true);
+      await agate.idle();
+
+      const snaps = await listSessionSnapshots(agate, ref);
+      expect(snaps.map((x) => x.sequence)).toEqual([50]);
+      expect(snaps[0]?.stateHash).toBe((await agate.replay({ ...ref, to: 50 })).stateHash);
+      const replayed = await agate.replay(ref);
+      expect(await readHotState(cache.redis, cache.health, ref)).toEqual({
+        sequence: 56,
+        stateHash: replayed.stateHash,
+        state: replayed.state,
+      });
+      const board = await readLeaderboard(agate, cache.redis, cache.health, {
+        tenantId,
+        rules: 'tiny',
+        limit: 10,
+      });
+      expect(board.map((e) => e.sessionId)).toContain(s.id);
+    } finally {
+      await agate.close();
+    }
+  });
+
+  it('picks up a tenant created after it started', async () => {
+    const agate = createAgate({ pool: db.pool, games: tinyGames });
+    try {
+      await agate.idle();
+      const late = (await createTenant(db.pool, { name: 'late tenant', actor: 'test' })).id;
+      const s = await agate.store.createSession({ tenantId: late, rules: 'tiny' });
+      const ref = { tenantId: late, sessionId: s.id };
+      await agate.store.appendEvents({ ...ref, events: events(50) });
+      await agate.idle();
+      expect((await listSessionSnapshots(agate, ref)).map((x) => x.sequence)).toEqual([50]);
+    } finally {
+      await agate.close();
+    }
+  });
+
+  it('writes nothing derived when told the consumers run elsewhere', async () => {
+    const agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
+    try {
+      expect(agate.consumers).toBeNull();
+      const s = await agate.store.createSession({ tenantId, rules: 'tiny' });
+      const ref = { tenantId, sessionId: s.id };
+      await agate.store.appendEvents({ ...ref, events: events(50) });
+      await agate.idle();
+      expect(await listSessionSnapshots(agate, ref)).toEqual([]);
+    } finally {
+      await agate.close();
+    }
   });
 });
 
 describe('replay dependencies', () => {
   it('writes a manual snapshot with only the pool and the games', async () => {
-    const agate = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+    const agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
     const s = await agate.store.createSession({ tenantId, rules: 'tiny' });
     const ref = { tenantId, sessionId: s.id };
     await agate.store.appendEvents({ ...ref, events: events(2) });
@@ -108,5 +168,6 @@ describe('replay dependencies', () => {
       stateHash: (await agate.replay(ref)).stateHash,
       created: true,
     });
+    await agate.close();
   });
 });

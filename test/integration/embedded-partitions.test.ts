@@ -37,7 +37,7 @@ beforeAll(async () => {
     await client.end();
   }
   // No inline snapshots: the nightly run must find and write them itself.
-  agate = createAgate({ pool, games: tinyGames, snapshots: false });
+  agate = createAgate({ pool, games: tinyGames, consumers: false });
   tenantId = (await createTenant(pool, { name: 'parts', actor: 'test' })).id;
 });
 afterAll(() => pool?.close());

@@ -151,7 +151,7 @@ describe('the nightly audit', () => {
 
   it('says how many sessions it could not replay because their rules are not registered', async () => {
     await session(60);
-    const withoutTiny = createAgate({ pool: db.pool, games: defaultGames, snapshots: false });
+    const withoutTiny = createAgate({ pool: db.pool, games: defaultGames, consumers: false });
     const result = await runNightly(withoutTiny, db.url, { fullVerifyLimit: 0 });
     expect(result.ran && result.summary.audit).toMatchObject({ sessions: 1, unknownRules: 1 });
     // Not verified, so it is not skipped for good: a build with its rules audits it.

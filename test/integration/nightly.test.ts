@@ -18,7 +18,7 @@ let tenantId: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   // No inline snapshotter: the nightly job must find and write every missing snapshot itself.
-  agate = createAgate({ pool: db.pool, games: defaultGames, snapshots: false });
+  agate = createAgate({ pool: db.pool, games: defaultGames, consumers: false });
   tenantId = (await createTenant(db.pool, { name: 'nightly', actor: 'test' })).id;
 });
 afterAll(() => db.drop());

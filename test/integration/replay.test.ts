@@ -137,7 +137,7 @@ describe('replay', () => {
   });
 
   it('continues past the first page read with the snapshot when the tail is longer', async () => {
-    const manual = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+    const manual = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
     const s = await manual.store.createSession({ tenantId, rules: 'tiny', seed: 'long-tail' });
     const ref = { tenantId, sessionId: s.id };
     const append = async (count: number) => {

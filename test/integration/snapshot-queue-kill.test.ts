@@ -33,7 +33,7 @@ let tenantId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  agate = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+  agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
   tenantId = (await createTenant(db.pool, { name: 'worker kill', actor: 'test' })).id;
   // Each snapshot insert takes 0.2 s longer, so the worker is surely killed with jobs in flight.
   await slowSnapshotWrites(db.pool, 0.2);

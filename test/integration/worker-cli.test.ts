@@ -113,7 +113,7 @@ describe('agate worker', () => {
   });
 
   it('writes the snapshots a nightly run hands to the queue', async () => {
-    const agate = createAgate({ pool: db.pool, games: defaultGames, snapshots: false });
+    const agate = createAgate({ pool: db.pool, games: defaultGames, consumers: false });
     const tenantId = (await createTenant(db.pool, { name: 'worker', actor: 'test' })).id;
     for (let i = 0; i < 4; i += 1) {
       const seed = `worker-${uuidv7()}`;

@@ -76,7 +76,7 @@ beforeAll(async () => {
     onIdleError: () => undefined,
   });
   agate = createAgate({ pool, games: tinyGames });
-  direct = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+  direct = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
 });
 
 afterAll(async () => {

@@ -35,7 +35,7 @@ let tenantId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  agate = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+  agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
   tenantId = (await createTenant(db.pool, { name: 'worker kill', actor: 'test' })).id;
 });
 afterAll(async () => {

@@ -57,7 +57,7 @@ beforeAll(async () => {
     games: tinyGames,
     onAfterAppendError: (error) => afterAppendErrors.push(error),
   });
-  direct = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+  direct = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
   process.on('uncaughtException', captureUncaught);
 });
 

@@ -86,6 +86,7 @@ export async function createApiFixture(): Promise<ApiFixture> {
     },
     close: async () => {
       await app.close();
+      await agate.close();
       await db.drop();
     },
   };

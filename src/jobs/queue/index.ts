@@ -10,15 +10,9 @@ export {
   snapshotJobId,
   snapshotJobName,
   snapshotJobOptions,
-  snapshotQueueHook,
   snapshotQueueName,
 } from './snapshot-queue.js';
-export type {
-  DayBoundaryTypesOf,
-  EnqueueResult,
-  SnapshotProducer,
-  SnapshotProducerOptions,
-} from './snapshot-queue.js';
+export type { EnqueueResult, SnapshotProducer, SnapshotProducerOptions } from './snapshot-queue.js';
 export { processSnapshotJob, snapshotJobData, startSnapshotWorker } from './snapshot-worker.js';
 export type { SnapshotWorker, SnapshotWorkerOptions } from './snapshot-worker.js';
 export { WorkerSupervisor } from './worker-supervisor.js';

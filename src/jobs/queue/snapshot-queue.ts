@@ -1,9 +1,6 @@
 import { Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
-import type { AfterAppend, AppendedBatch } from '../../events/index.js';
-import { snapshotBoundaries, writeSnapshot } from '../../snapshots/index.js';
 import type { SnapshotTarget } from '../../snapshots/index.js';
-import type { ReplayDeps } from '../../../replay/index.js';
 import {
   closeRedis,
   createProducerRedis,
@@ -107,33 +104,4 @@ function within(work: Promise<EnqueueResult>, ms: number): Promise<EnqueueResult
     timer = setTimeout(() => resolve('unavailable'), ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-export type DayBoundaryTypesOf = (batch: AppendedBatch) => readonly string[] | undefined;
-
-/**
- * The queued snapshotter: after a committed append, enqueues the snapshots its batch called for;
- * when the queue is unavailable, writes them inline as `inlineSnapshotter` does, so none is lost.
- * A batch of rules this build does not register is skipped (it could not be replayed).
- */
-export function snapshotQueueHook(
-  producer: SnapshotProducer,
-  deps: ReplayDeps,
-  dayBoundaryTypesOf: DayBoundaryTypesOf = (batch) =>
-    deps.games.find(batch.rules, batch.rulesVersion)?.dayBoundaryTypes,
-): AfterAppend {
-  return async (batch) => {
-    const dayBoundaryTypes = dayBoundaryTypesOf(batch);
-    if (dayBoundaryTypes === undefined) return;
-    const targets = snapshotBoundaries(batch.firstSequence, batch.types, dayBoundaryTypes).map(
-      (boundary): SnapshotTarget => ({
-        tenantId: batch.tenantId,
-        sessionId: batch.sessionId,
-        ...boundary,
-      }),
-    );
-    if (targets.length === 0) return;
-    if ((await producer.enqueue(targets)) === 'queued') return;
-    for (const target of targets) await writeSnapshot(deps, target);
-  };
 }

@@ -39,7 +39,7 @@ export async function seedNightlyDatabase(count: number): Promise<SeedDatabase> 
 }
 
 async function seedSessions(db: TestDatabase, count: number): Promise<void> {
-  const agate = createAgate({ pool: db.pool, games: defaultGames, snapshots: false });
+  const agate = createAgate({ pool: db.pool, games: defaultGames, consumers: false });
   const tenants = [
     (await createTenant(db.pool, { name: 'jobs a', actor: 'test' })).id,
     (await createTenant(db.pool, { name: 'jobs b', actor: 'test' })).id,
@@ -117,7 +117,7 @@ export type NightlyEndState = Awaited<ReturnType<typeof nightlyEndState>>;
 
 /** Replays every session from genesis with verify (chain, every snapshot, anchors, head). */
 export async function sessionsThatDoNotVerify(pool: Pool): Promise<string[]> {
-  const agate = createAgate({ pool, games: defaultGames, snapshots: false });
+  const agate = createAgate({ pool, games: defaultGames, consumers: false });
   const sessions = await pool.query<{ id: string; tenant_id: string }>(
     'SELECT id, tenant_id FROM game.sessions ORDER BY id',
   );
