@@ -83,6 +83,7 @@ export function feedOptions(args: BenchArgs): FeedOptions {
       durationMs: args.quick ? 2_000 : 10_000,
       sessionEvents: 200,
       runs: args.quick ? 1 : 2,
+      catchUpTimeoutMs: 120_000,
     },
   };
 }

@@ -7,17 +7,27 @@ import { createTenant } from '../../src/tenants/index.js';
 import { withBenchDatabase } from './bench-database.js';
 import { runFeedWriters } from './feed-writers.js';
 import type { WriterRun } from './feed-writers.js';
+import type { LatencyResult } from './feed-latency.js';
 import type { FeedScenario } from './feed-report.js';
 import { startNotifyLockSampler } from './notify-lock-sampler.js';
 import type { NotifyLockSamples } from './notify-lock-sampler.js';
 import { measure } from './report.js';
 import type { Measurement } from './report.js';
 
+export type BesideStopped = {
+  /** From the writers' end until the consumers had handled everything. */
+  catchUpMs: number;
+  problems: string[];
+  latency: LatencyResult | null;
+};
+
 /** What runs beside the writers, built on the variant's own database. */
 export type Beside = {
   agate: Agate;
-  /** Stops the consumers after the writers, once they have caught up (their lag is reported). */
-  stop(): Promise<{ catchUpMs: number; problems: string[] }>;
+  /** Told of each acknowledged event (the latency recorder). */
+  onAck?: (key: string, at: number) => void;
+  /** Called when the writers stopped: waits for the consumers to catch up, then stops them. */
+  stop(): Promise<BesideStopped>;
 };
 
 export type AppendVariant = {
@@ -31,6 +41,7 @@ export type AppendRun = Measurement & {
   acked: number;
   /** After the writers stopped, until the consumers had delivered everything. */
   catchUpMs: number;
+  latency: LatencyResult | null;
   notifyLock: NotifyLockSamples;
   problems: string[];
 };
@@ -64,7 +75,7 @@ export async function runAppendVariant(
   return withBenchDatabase(adminUrl, async (db) => {
     const pool = createPool({
       connectionString: db.url,
-      max: writers.writers + 4,
+      max: writers.writers + 8,
       applicationName: 'agate-bench',
     });
     try {
@@ -76,6 +87,7 @@ export async function runAppendVariant(
         run = await runFeedWriters(beside.agate, tenant.id, {
           ...writers,
           seedPrefix: `feed-append-${variant.scenario}`,
+          onAck: beside.onAck,
         });
       } catch (error) {
         await sampler.stop().catch(() => undefined);
@@ -90,6 +102,7 @@ export async function runAppendVariant(
         scenario: variant.scenario,
         acked: run.acked,
         catchUpMs: stopped.catchUpMs,
+        latency: stopped.latency,
         notifyLock,
         problems,
       };

@@ -4,6 +4,7 @@
 import type { Pool } from '../../src/db/index.js';
 import { readFeed } from '../../src/events/index.js';
 import type { FeedPosition } from '../../src/events/index.js';
+import { startConsumer } from '../../src/feed/index.js';
 import type { DeliveryLedger } from './delivery-ledger.js';
 
 export const catchUpPage = 1_000;
@@ -100,5 +101,36 @@ export async function waitForHorizon(ownerPool: Pool, timeoutMs: number): Promis
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * A new durable consumer named `name` (so it starts at the beginning) with a no-op-but-count
+ * at-least-once handler, from its start until `idle()`: ensure, join, receive, the continuity
+ * checks and a checkpoint per batch of 1,000, as a service catching up would run it.
+ */
+export async function consumeWholeFeed(
+  pool: Pool,
+  tenantId: string,
+  name: string,
+  ledger: DeliveryLedger,
+): Promise<void> {
+  const handle = await startConsumer(pool, {
+    tenantId,
+    definition: {
+      name,
+      types: null,
+      mode: 'at-least-once',
+      handle: (events) => {
+        for (const event of events) ledger.record(event.sessionId, event.sequence);
+        return Promise.resolve();
+      },
+    },
+    batchSize: catchUpPage,
+  });
+  try {
+    await handle.idle();
+  } finally {
+    await handle.stop();
   }
 }

@@ -8,16 +8,15 @@ import { createAgate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
 import { withBenchDatabase } from './bench-database.js';
 import { createDeliveryLedger } from './delivery-ledger.js';
-import { readRaw, readWholeFeed, waitForHorizon } from './feed-catch-up.js';
+import { consumeWholeFeed, readRaw, readWholeFeed, waitForHorizon } from './feed-catch-up.js';
 import { fillFeed } from './feed-fill.js';
 import type { FilledFeed, FillOptions } from './feed-fill.js';
-import { runAppendVariant } from './feed-append-rate.js';
-import type { AppendRun, AppendVariant } from './feed-append-rate.js';
+import { measureLive } from './feed-live.js';
 import { feedRow } from './feed-report.js';
+import type { LiveOptions } from './feed-live.js';
 import type { FeedRow, FeedScenario } from './feed-report.js';
 import { deleteKeysWithPrefix, uniqueRedisPrefix } from './bench-redis.js';
-import { appendVariants } from './feed-variants.js';
-import { median, medianOf, whole } from './report.js';
+import { median, whole } from './report.js';
 
 export type FeedOptions = {
   adminUrl: string;
@@ -29,7 +28,7 @@ export type FeedOptions = {
   /** How long the catch-up waits for older transactions elsewhere on the server to end. */
   horizonTimeoutMs: number;
   /** The latency and append-rate rows: `writers` clients appending single events. */
-  live: { writers: number; durationMs: number; sessionEvents: number; runs: number };
+  live: LiveOptions;
 };
 
 export type FeedMeasured = { rows: FeedRow[]; fill: Record<string, number>; problems: string[] };
@@ -52,6 +51,7 @@ async function timedRead(reader: Reader, filled: FilledFeed): Promise<ReadRun> {
 }
 
 function catchUpReaders(pool: Pool, ownerPool: Pool): Reader[] {
+  let consumers = 0;
   return [
     {
       scenario: 'raw-keyset',
@@ -62,6 +62,14 @@ function catchUpReaders(pool: Pool, ownerPool: Pool): Reader[] {
       scenario: 'feed-pages',
       label: 'feed catch-up, readFeed pages of 1,000',
       read: (filled, ledger) => readWholeFeed(pool, filled.tenantId, ledger),
+    },
+    {
+      scenario: 'feed-consumer',
+      label: 'feed catch-up, a new consumer until idle, batches of 1,000',
+      read: (filled, ledger) => {
+        consumers += 1;
+        return consumeWholeFeed(pool, filled.tenantId, `bench-catch-up-${consumers}`, ledger);
+      },
     },
   ];
 }
@@ -102,7 +110,7 @@ async function measureCatchUp(options: Run): Promise<FeedMeasured> {
       applicationName: 'agate-bench-raw',
     });
     try {
-      const agate = createAgate({ pool, games: defaultGames, snapshots: false });
+      const agate = createAgate({ pool, games: defaultGames, consumers: false });
       const tenant = await createTenant(pool, { name: 'feed bench tenant', actor: 'bench' });
       const filled = await fillFeed(agate, tenant.id, {
         ...options.fill,
@@ -147,69 +155,6 @@ async function measureCatchUp(options: Run): Promise<FeedMeasured> {
   });
 }
 
-/** Which row each append variant's ratio is over. */
-const appendBaseline: Partial<Record<FeedScenario, { of: FeedScenario; text: string }>> = {
-  'append-own-and-external': { of: 'append-own', text: 'own+3/own' },
-  'append-own': { of: 'append-none', text: 'own/none' },
-  'append-notify-inside': { of: 'append-none', text: 'notify/none' },
-};
-
-function notifyNote(runs: readonly AppendRun[]): string {
-  const sum = (key: 'samples' | 'anyHolder' | 'appendHolder') =>
-    runs.reduce((n, r) => n + r.notifyLock[key], 0);
-  return `NOTIFY lock held by an append in ${sum('appendHolder')}/${sum('samples')} samples (by anyone ${sum('anyHolder')})`;
-}
-
-function appendRows(variants: readonly AppendVariant[], runs: Map<FeedScenario, AppendRun[]>) {
-  const rateOf = (scenario: FeedScenario) => medianOf(runs.get(scenario) ?? []).eventsPerSec;
-  return variants.map((v) => {
-    const measured = runs.get(v.scenario) ?? [];
-    const m = medianOf(measured);
-    const baseline = appendBaseline[v.scenario];
-    const catchUp = median(measured.map((r) => r.catchUpMs));
-    return feedRow(v.scenario, v.label, {
-      clients: null,
-      events: median(measured.map((r) => r.acked)),
-      eventsPerSec: m.eventsPerSec,
-      p50Ms: m.p50Ms,
-      p99Ms: m.p99Ms,
-      ratio: baseline === undefined ? null : m.eventsPerSec / rateOf(baseline.of),
-      ratioOf: baseline?.text ?? '',
-      note: [
-        `${m.errors} failed`,
-        catchUp > 0 ? `consumers caught up ${whole(catchUp)} ms after` : '',
-        notifyNote(measured),
-      ]
-        .filter((t) => t !== '')
-        .join(', '),
-      runs: measured,
-    });
-  });
-}
-
-async function measureAppendRates(options: Run, prefix: string): Promise<FeedMeasured> {
-  const variants = appendVariants({ redisUrl: options.redisUrl, prefix });
-  const runs = new Map<FeedScenario, AppendRun[]>();
-  const problems: string[] = [];
-  const { writers, durationMs, sessionEvents } = options.live;
-  for (let run = 1; run <= options.live.runs; run += 1) {
-    for (const variant of variants) {
-      const once = await runAppendVariant(options.adminUrl, variant, {
-        writers,
-        durationMs,
-        sessionEvents,
-      });
-      options.log(
-        `  ${variant.scenario} run ${run}: ${whole(once.eventsPerSec)} events/s, p50 ${once.p50Ms.toFixed(2)} ms, p99 ${once.p99Ms.toFixed(2)} ms, ${notifyNote([once])}${once.problems.length === 0 ? ', checks: ok' : ', checks: FAILED'}`,
-      );
-      problems.push(...once.problems);
-      runs.set(variant.scenario, [...(runs.get(variant.scenario) ?? []), once]);
-    }
-  }
-  const rows = appendRows(variants, runs).map((r) => ({ ...r, clients: writers }));
-  return { rows, fill: {}, problems };
-}
-
 /** Every row of the feed part; every check's failure is in `problems`, not thrown. */
 export async function measureFeed(
   options: FeedOptions,
@@ -226,7 +171,7 @@ export async function measureFeed(
     log(
       `  append rate: ${writers} writers of single events, ${whole(durationMs)} ms, ${runs} run(s) of each; Redis prefix ${prefix}`,
     );
-    const appends = await measureAppendRates(run, prefix);
+    const appends = await measureLive({ ...run, log }, prefix);
     return {
       rows: [...catchUp.rows, ...appends.rows],
       fill: catchUp.fill,

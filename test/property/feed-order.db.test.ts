@@ -22,7 +22,7 @@ let agate: Agate;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  agate = createAgate({ pool: db.pool, games: tinyGames, snapshots: false });
+  agate = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
 });
 afterAll(() => db.drop());
 
