@@ -54,7 +54,7 @@ function liveRow(
   const lat = latencies(measured);
   const latencyP = (key: 'p50Ms' | 'p99Ms') => median(lat.map((l) => l[key]));
   const catchUp = median(measured.map((r) => r.catchUpMs));
-  const isLatencyRow = v.scenario === 'commit-to-consumer';
+  const isLatencyRow = v.scenario.startsWith('commit-to-consumer');
   const note = [
     `${m.errors} failed`,
     `append p50 ${fixed(m.p50Ms, 1)} p99 ${fixed(m.p99Ms, 1)} ms`,

@@ -11,6 +11,7 @@ import type { ExternalConsumers } from './feed-consumers.js';
 import { createLatencyRecorder, latencyProblems } from './feed-latency.js';
 import type { LatencyRecorder } from './feed-latency.js';
 import { notifyingInsideAppends } from './notifying-pool.js';
+import { whole } from './report.js';
 
 export type VariantContext = { redisUrl: string; prefix: string; catchUpTimeoutMs: number };
 
@@ -84,11 +85,14 @@ function ownAgate(ctx: VariantContext, pool: Parameters<typeof createAgate>[0]['
   return { agate, close };
 }
 
-/** One external consumer that stamps what it sees; agate's own do not run. */
-function latency(ctx: VariantContext): AppendVariant {
+/**
+ * One external consumer that stamps what it sees, in batches of `batchSize` (null: the
+ * default, 100); agate's own do not run.
+ */
+function latency(ctx: VariantContext, batchSize: number | null): AppendVariant {
   return {
-    scenario: 'commit-to-consumer',
-    label: 'commit-to-consumer latency, 1 consumer, woken',
+    scenario: batchSize === null ? 'commit-to-consumer' : 'commit-to-consumer-big-batches',
+    label: `commit-to-consumer latency, 1 woken consumer, batches of ${batchSize === null ? '100 (default)' : whole(batchSize)}`,
     start: async ({ pool, url, tenantId }) => {
       const agate = createAgate({ pool, games: defaultGames, consumers: false });
       const recorder = createLatencyRecorder();
@@ -97,6 +101,7 @@ function latency(ctx: VariantContext): AppendVariant {
         tenantId,
         names: ['bench-latency'],
         wake: agate.wake,
+        batchSize: batchSize ?? undefined,
         first: (events) => recorder.handle(events),
       });
       await consumers.idle();
@@ -195,5 +200,12 @@ function notifyInside(): AppendVariant {
 
 /** The latency row first, then the append rates; the contrast last. */
 export function liveVariants(ctx: VariantContext): AppendVariant[] {
-  return [latency(ctx), none(), own(ctx), ownAndExternal(ctx), notifyInside()];
+  return [
+    latency(ctx, null),
+    latency(ctx, 1_000),
+    none(),
+    own(ctx),
+    ownAndExternal(ctx),
+    notifyInside(),
+  ];
 }
