@@ -39,6 +39,8 @@ export type AppendVariant = {
 export type AppendRun = Measurement & {
   scenario: FeedScenario;
   acked: number;
+  /** The first few refusals' messages. */
+  failureSamples: string[];
   /** After the writers stopped, until the consumers had delivered everything. */
   catchUpMs: number;
   latency: LatencyResult | null;
@@ -53,18 +55,14 @@ async function storedEvents(pool: Pool): Promise<number> {
   return r.rows[0]?.n ?? -1;
 }
 
-/** Every acknowledged event is stored, nothing else is, and no append failed. */
+/**
+ * Every acknowledged event is stored and nothing else is. A refused append (the server out of
+ * connections on a shared machine, say) is not acknowledged: it counts in the row's "failed", as
+ * in the append part, and stores nothing, which this check would catch if it did.
+ */
 function checkRun(variant: AppendVariant, run: WriterRun, stored: number): string[] {
-  const found: string[] = [];
-  if (stored !== run.acked) {
-    found.push(`${variant.scenario}: ${stored} events stored, ${run.acked} acknowledged`);
-  }
-  if (run.stats.failures > 0) {
-    found.push(
-      `${variant.scenario}: ${run.stats.failures} append(s) failed: ${run.stats.failureSamples.join('; ')}`,
-    );
-  }
-  return found;
+  if (stored === run.acked) return [];
+  return [`${variant.scenario}: ${stored} events stored, ${run.acked} acknowledged`];
 }
 
 export async function runAppendVariant(
@@ -101,6 +99,7 @@ export async function runAppendVariant(
         ...measure(run.stats, 1),
         scenario: variant.scenario,
         acked: run.acked,
+        failureSamples: run.stats.failureSamples,
         catchUpMs: stopped.catchUpMs,
         latency: stopped.latency,
         notifyLock,

@@ -88,7 +88,7 @@ function progress(scenario: FeedScenario, run: number, once: AppendRun): string 
       ? ''
       : `, consumer latency p50 ${fixed(once.latency.p50Ms, 2)} ms p99 ${fixed(once.latency.p99Ms, 2)} ms`;
   const check = once.problems.length === 0 ? 'checks: ok' : 'checks: FAILED';
-  return `  ${scenario} run ${run}: ${whole(once.eventsPerSec)} events/s, append p50 ${fixed(once.p50Ms, 2)} ms p99 ${fixed(once.p99Ms, 2)} ms${lat}; ${notifyNote([once])}; ${check}`;
+  return `  ${scenario} run ${run}: ${whole(once.eventsPerSec)} events/s, ${once.errors} failed, append p50 ${fixed(once.p50Ms, 2)} ms p99 ${fixed(once.p99Ms, 2)} ms${lat}; ${notifyNote([once])}; ${check}`;
 }
 
 export async function measureLive(
@@ -107,6 +107,7 @@ export async function measureLive(
         sessionEvents,
       });
       options.log(progress(variant.scenario, run, once));
+      for (const failure of new Set(once.failureSamples)) options.log(`    failed: ${failure}`);
       problems.push(...once.problems);
       runs.set(variant.scenario, [...(runs.get(variant.scenario) ?? []), once]);
     }
