@@ -1,4 +1,4 @@
-// The feed's live rows: 32 writers of single events, each variant of what runs beside them on a
+// The feed's live rows: 32 writers (quick: 8) of single events, each variant of what runs beside them on a
 // fresh database, interleaved run by run; the latency row and the append rates with their ratios.
 import { runAppendVariant } from './feed-append-rate.js';
 import type { AppendRun, AppendVariant } from './feed-append-rate.js';
