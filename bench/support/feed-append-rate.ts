@@ -1,5 +1,5 @@
-// The append rate of the writers (32; quick: 8) with consumers running beside them and without: each variant on
-// a fresh database, the same writers, the same bot sessions.
+// The append rate of the writers (32; quick: 8) with consumers running beside them and without:
+// each variant on a fresh database, the same writers, the same bot sessions.
 import { createPool } from '../../src/db/index.js';
 import type { Pool } from '../../src/db/index.js';
 import type { Agate } from '../../src/runtime/index.js';

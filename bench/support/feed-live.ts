@@ -1,5 +1,6 @@
-// The feed's live rows: 32 writers (quick: 8) of single events, each variant of what runs beside them on a
-// fresh database, interleaved run by run; the latency row and the append rates with their ratios.
+// The feed's live rows: 32 writers (quick: 8) of single events, each variant of what runs beside
+// them on a fresh database, interleaved run by run; the latency rows and the append rates with
+// their ratios.
 import { runAppendVariant } from './feed-append-rate.js';
 import type { AppendRun, AppendVariant } from './feed-append-rate.js';
 import type { LatencyResult } from './feed-latency.js';

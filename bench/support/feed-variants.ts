@@ -1,4 +1,4 @@
-// What runs beside the 32 writers in the latency and append-rate rows. "agate's own" is its
+// What runs beside the writers in the latency and append-rate rows. "agate's own" is its
 // consumers as a server with Redis runs them in process: snapshots, the Redis hot state and the
 // verified leaderboards (createAgate's default, with Redis).
 import { createCacheHealth, createRedis } from '../../src/cache/index.js';
