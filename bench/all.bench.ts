@@ -1,7 +1,8 @@
 // The whole bench in one run: appends (library, HTTP, raw), bulk import against COPY, replay
 // (fold, genesis against a raw read, current state at 1k/10k/100k events) and the nightly job
-// (10,000 sessions, inline and with 1 and 2 workers), each next to its baseline measured in this
-// run. One table on stdout and one JSON file under bench/results/ (machine, versions, date).
+// (10,000 sessions, inline and with 1 and 2 workers) and the feed (catch-up over 1M events against a
+// raw keyset read, commit-to-consumer latency, the append rate with consumers), each next to its
+// baseline measured in this run. One table on stdout and one JSON file under bench/results/ (machine, versions, date).
 // Usage: npm run bench [-- --quick] [-- --only <part or append scenario,...>]
 //   (AGATE_BENCH_ADMIN_URL picks the PostgreSQL server, AGATE_BENCH_REDIS_URL the Redis one)
 import { loadavg } from 'node:os';
@@ -10,10 +11,12 @@ import { parseBenchArgs } from './support/bench-args.js';
 import type { BenchArgs } from './support/bench-args.js';
 import {
   appendOptions,
+  feedOptions,
   importOptions,
   nightlyOptions,
   replayOptions,
 } from './support/bench-plan.js';
+import { measureFeed } from './support/feed-section.js';
 import { measureImport } from './support/import-section.js';
 import { measureNightly } from './support/nightly-section.js';
 import { measureReplay } from './support/replay-section.js';
@@ -21,6 +24,7 @@ import { machineInfo, shownUrl, writeResultsFile } from './support/results-file.
 import { scenarios } from './support/scenarios.js';
 import {
   appendSummary,
+  feedSummary,
   formatSummary,
   importSummary,
   nightlySummary,
@@ -28,7 +32,7 @@ import {
 } from './support/summary.js';
 import type { SummaryRow } from './support/summary.js';
 
-const parts = ['append', 'import', 'replay', 'nightly'] as const;
+const parts = ['append', 'import', 'replay', 'nightly', 'feed'] as const;
 type Part = (typeof parts)[number];
 
 type PartResult = { details: unknown; summary: SummaryRow[]; problems: string[]; ms: number };
@@ -59,12 +63,21 @@ async function runPart(args: BenchArgs, part: Part): Promise<Omit<PartResult, 'm
       const measured = await measureNightly(nightlyOptions(args), log);
       return { details: measured, summary: nightlySummary(measured), problems: measured.problems };
     }
+    case 'feed': {
+      const measured = await measureFeed(feedOptions(args), log);
+      return {
+        details: measured,
+        summary: feedSummary(measured.rows),
+        problems: measured.problems,
+      };
+    }
   }
 }
 
 function optionsShown(args: BenchArgs): Record<string, unknown> {
   const hide = <T extends { adminUrl: string }>(o: T) => ({ ...o, adminUrl: shownUrl(o.adminUrl) });
   const nightly = nightlyOptions(args);
+  const feed = feedOptions(args);
   return {
     quick: args.quick,
     only: args.only,
@@ -72,6 +85,7 @@ function optionsShown(args: BenchArgs): Record<string, unknown> {
     import: hide(importOptions(args)),
     replay: hide(replayOptions(args)),
     nightly: { ...hide(nightly), redisUrl: shownUrl(nightly.redisUrl) },
+    feed: { ...hide(feed), redisUrl: shownUrl(feed.redisUrl) },
   };
 }
 

@@ -3,6 +3,7 @@
 // every check and shrinks everything else so that the whole bench is a one-to-two-minute smoke.
 import type { AppendOptions } from './append-section.js';
 import type { BenchArgs } from './bench-args.js';
+import type { FeedOptions } from './feed-section.js';
 import type { ImportOptions } from './import-section.js';
 import type { NightlyOptions } from './nightly-section.js';
 import type { ReplayOptions } from './replay-section.js';
@@ -61,5 +62,31 @@ export function nightlyOptions(args: BenchArgs): NightlyOptions {
     hotBatch: 10,
     warmups: 5,
     calls: args.quick ? 100 : 500,
+  };
+}
+
+export function feedOptions(args: BenchArgs): FeedOptions {
+  return {
+    adminUrl: args.adminUrl,
+    redisUrl: args.redisUrl,
+    // 1,000,000 events (quick: 20,000) of bot-played sessions, 100 events per append.
+    fill: {
+      sessions: args.quick ? 40 : 2_000,
+      eventsPerSession: 500,
+      batch: 100,
+      clients: 8,
+    },
+    catchUpRuns: args.quick ? 1 : 2,
+    horizonTimeoutMs: 600_000,
+    // Quick mode has 8 writers, as the append part's quick mode has 8 clients: the smoke run
+    // shares the server with the test suite, whose max_connections (100) 32 writers and their
+    // consumers would crowd.
+    live: {
+      writers: args.quick ? 8 : 32,
+      durationMs: args.quick ? 2_000 : 10_000,
+      sessionEvents: 200,
+      runs: args.quick ? 1 : 2,
+      catchUpTimeoutMs: 120_000,
+    },
   };
 }

@@ -1,5 +1,7 @@
 // One table for the whole bench: every row's figures, its ratio to the baseline measured in the
 // same run, and the issue's targets that apply to it, each marked met or missed.
+import { ratioText } from './feed-report.js';
+import type { FeedRow } from './feed-report.js';
 import type { ImportRow } from './import-section.js';
 import type { NightlyMeasured } from './nightly-section.js';
 import type { ReplayRow } from './replay-report.js';
@@ -135,6 +137,42 @@ export function nightlySummary(measured: NightlyMeasured): SummaryRow[] {
     row('current', `current state, ${r.label}`, { p50Ms: r.p50Ms, p99Ms: r.p99Ms }),
   );
   return [...runs, ...current];
+}
+
+function feedTargets(r: FeedRow): Target[] {
+  const ratio = r.ratio ?? Number.NaN;
+  switch (r.scenario) {
+    case 'feed-pages':
+    case 'feed-consumer':
+      return [target('>= 0.5x raw keyset read', ratio >= 0.5)];
+    case 'commit-to-consumer':
+    case 'commit-to-consumer-big-batches':
+      return [
+        target('p50 <= 50 ms', (r.p50Ms ?? Infinity) <= 50),
+        target('p99 <= 250 ms', (r.p99Ms ?? Infinity) <= 250),
+      ];
+    case 'append-own-and-external':
+      return [target('>= 0.9x own consumers alone', ratio >= 0.9)];
+    case 'raw-keyset':
+    case 'append-own':
+    case 'append-none':
+    case 'append-notify-inside':
+      return [];
+  }
+}
+
+export function feedSummary(rows: readonly FeedRow[]): SummaryRow[] {
+  return rows.map((r) =>
+    row('feed', r.label, {
+      clients: r.clients,
+      eventsPerSec: r.eventsPerSec,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      note: r.note,
+      ratio: ratioText(r),
+      targets: feedTargets(r),
+    }),
+  );
 }
 
 function num(value: number | null, digits: number): string {

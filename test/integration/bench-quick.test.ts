@@ -27,13 +27,14 @@ function quickBench(): Promise<Run> {
 
 // No time is asserted (the machine is shared); only what the bench checks after every scenario:
 // gapless sequences whose counts match what was acknowledged, imported chains that verify, the
-// fold's and the replays' state hashes, and the nightly run's snapshots.
+// fold's and the replays' state hashes, the nightly run's snapshots, and the feed's deliveries
+// (every stored or acknowledged event delivered once, in session order).
 describe('npm run bench -- --quick', () => {
   it('runs every part and passes its correctness checks', { timeout: 300_000 }, async () => {
     const r = await quickBench();
     expect(r.stderr).not.toMatch(/checks: FAILED/);
     expect(r.code, r.stderr).toBe(0);
-    for (const part of ['append', 'import', 'replay', 'nightly', 'current']) {
+    for (const part of ['append', 'import', 'replay', 'nightly', 'current', 'feed']) {
       expect(r.stdout).toMatch(new RegExp(`^${part} `, 'm'));
     }
     expect(r.stdout).toMatch(/^checks: ok/m);
