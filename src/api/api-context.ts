@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { CacheHealth } from '../cache/index.js';
 import type { Agate } from '../runtime/index.js';
 import type { ApiMetrics } from './metrics.js';
-import type { FeedStreamOptions, OpenStreams } from './routes/feed/index.js';
+import type { FeedStreamOptions, OpenStreams } from './routes/feed/feed-stream.js';
 
 /** What every route works with: the store and replay, and the hot-state cache when there is one. */
 export type ApiContext = {

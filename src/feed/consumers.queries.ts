@@ -109,7 +109,8 @@ export async function selectConsumer(
   options: { lock?: boolean } = {},
 ): Promise<ConsumerRow | undefined> {
   const r = await tx.query<ConsumerRow>(
-    `SELECT ${consumerColumns} FROM feed.consumers WHERE name = $1${options.lock === true ? ' FOR UPDATE' : ''}`,
+    // NO KEY UPDATE: the key stays, so members' foreign-key checks (key share) need not wait.
+    `SELECT ${consumerColumns} FROM feed.consumers WHERE name = $1${options.lock === true ? ' FOR NO KEY UPDATE' : ''}`,
     [name],
   );
   return r.rows[0];
@@ -168,6 +169,9 @@ export async function resetSlots(
   consumerId: string,
   checkpoint: FeedPosition,
 ): Promise<void> {
+  // Slot rows are locked in slot order, as commitCheckpoint locks them: a reset racing a
+  // member's checkpoint waits for it instead of deadlocking with it.
+  await lockAllSlots(tx, consumerId);
   await tx.query(
     `UPDATE feed.consumer_slots
         SET checkpoint_transaction = $2::xid8, checkpoint_session = $3::uuid,
@@ -181,7 +185,20 @@ export async function resetSlots(
   ]);
 }
 
+async function lockAllSlots(tx: PoolClient, consumerId: string): Promise<void> {
+  await tx.query(
+    'SELECT slot FROM feed.consumer_slots WHERE consumer_id = $1 ORDER BY slot FOR UPDATE',
+    [consumerId],
+  );
+}
+
 export async function deleteConsumerRow(tx: PoolClient, name: string): Promise<boolean> {
+  // The cascade to the slots takes their locks in slot order first (see resetSlots).
+  await tx.query(
+    `SELECT s.slot FROM feed.consumer_slots s JOIN feed.consumers c ON c.id = s.consumer_id
+      WHERE c.name = $1 ORDER BY s.slot FOR UPDATE OF s`,
+    [name],
+  );
   const r = await tx.query('DELETE FROM feed.consumers WHERE name = $1', [name]);
   return (r.rowCount ?? 0) > 0;
 }
@@ -289,26 +306,27 @@ export async function lockSlots(
   return r.rows.map(toSlot);
 }
 
-/** Moves the slots' checkpoints forward to `position` (never back) and renews their lease. */
+/**
+ * Moves the slots' checkpoints forward to `position` (never back) and renews their lease, in one
+ * statement: a second UPDATE of a row this transaction already updated fires the foreign-key
+ * check on feed.consumers (PostgreSQL re-checks rows the transaction itself wrote), whose key
+ * share lock then deadlocked with a reset holding the consumer row while it waited for the slots.
+ */
 export async function advanceSlots(
   tx: PoolClient,
   input: { consumerId: string; slots: readonly number[]; position: FeedPosition; leaseMs: number },
 ): Promise<void> {
   const { transactionId, sessionId, sequence } = input.position;
+  const ahead = `(checkpoint_transaction, checkpoint_session, checkpoint_sequence)
+                 < ($3::xid8, $4::uuid, $5::bigint)`;
   await tx.query(
     `UPDATE feed.consumer_slots
-        SET checkpoint_transaction = $3::xid8, checkpoint_session = $4::uuid,
-            checkpoint_sequence = $5::bigint
-      WHERE consumer_id = $1 AND slot = ANY($2::int[])
-        AND (checkpoint_transaction, checkpoint_session, checkpoint_sequence)
-          < ($3::xid8, $4::uuid, $5::bigint)`,
-    [input.consumerId, input.slots, transactionId, sessionId, sequence],
-  );
-  await tx.query(
-    `UPDATE feed.consumer_slots
-        SET lease_expires_at = clock_timestamp() + $3 * interval '1 millisecond',
+        SET checkpoint_transaction = CASE WHEN ${ahead} THEN $3::xid8 ELSE checkpoint_transaction END,
+            checkpoint_session = CASE WHEN ${ahead} THEN $4::uuid ELSE checkpoint_session END,
+            checkpoint_sequence = CASE WHEN ${ahead} THEN $5::bigint ELSE checkpoint_sequence END,
+            lease_expires_at = clock_timestamp() + $6 * interval '1 millisecond',
             updated_at = clock_timestamp()
       WHERE consumer_id = $1 AND slot = ANY($2::int[])`,
-    [input.consumerId, input.slots, input.leaseMs],
+    [input.consumerId, input.slots, transactionId, sessionId, sequence, input.leaseMs],
   );
 }

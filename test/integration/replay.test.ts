@@ -1,5 +1,5 @@
 import { uuidv7 } from 'uuidv7';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { foldAll } from '../../replay/index.js';
 import type { NewEvent, Session } from '../../src/events/index.js';
 import { createAgate } from '../../src/runtime/index.js';
@@ -142,9 +142,18 @@ describe('replay', () => {
   });
 
   it('continues past the first page read with the snapshot when the tail is longer', async () => {
-    const manual = createAgate({ pool: db.pool, games: tinyGames, consumers: false });
-    const s = await manual.store.createSession({ tenantId, rules: 'tiny', seed: 'long-tail' });
-    const ref = { tenantId, sessionId: s.id };
+    // A database of its own: this file's in-process consumers would snapshot the session every
+    // 50 events, and the test needs the one snapshot far below the tail.
+    const own = await createTestDatabase();
+    onTestFinished(() => own.drop());
+    const manual = createAgate({ pool: own.pool, games: tinyGames, consumers: false });
+    const ownTenant = (await createTenant(own.pool, { name: 'long-tail', actor: 'test' })).id;
+    const s = await manual.store.createSession({
+      tenantId: ownTenant,
+      rules: 'tiny',
+      seed: 'long-tail',
+    });
+    const ref = { tenantId: ownTenant, sessionId: s.id };
     const append = async (count: number) => {
       for (let done = 0; done < count; done += 500) {
         const events = Array.from({ length: Math.min(500, count - done) }, (_, i) => inc(i));
