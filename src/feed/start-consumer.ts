@@ -17,6 +17,7 @@ import { joinConsumer } from './join-consumer.js';
 import { leaveConsumer } from './leave-consumer.js';
 import type { Membership } from './membership.js';
 import { receiveEvents } from './receive-events.js';
+import type { ReceivedEvents } from './receive-events.js';
 
 export type StartConsumerOptions = {
   tenantId: string;
@@ -149,8 +150,31 @@ export async function startConsumer(
     signal.wake();
   }
 
-  async function handleBatch(m: Membership, events: FeedEvent[], through: FeedPosition) {
-    const commit = {
+  type Commit = Parameters<typeof commitCheckpoint>[1];
+  // An at-least-once consumer that is behind (its pages come back full) checkpoints at most every
+  // `deferMs`: after a crash it gets at most that much again, which its contract allows (each
+  // event's position is the key to deduplicate on), and catching up saves a transaction a batch.
+  // One that is caught up checkpoints after every batch, and before it reports idle or stops.
+  let deferred: Commit | undefined;
+  let committedAt = 0;
+  const deferMs = 250;
+  const commitAlone = async (commit: Commit) => {
+    await withTenant(pool, { tenantId: commit.tenantId }, (tx) => commitCheckpoint(tx, commit));
+    deferred = undefined;
+    committedAt = performance.now();
+    position = commit.position;
+  };
+  const flushDeferred = async () => {
+    if (deferred !== undefined) await commitAlone(deferred);
+  };
+
+  async function handleBatch(
+    m: Membership,
+    events: FeedEvent[],
+    through: FeedPosition,
+    behind: boolean,
+  ) {
+    const commit: Commit = {
       tenantId: m.tenantId,
       consumerId: m.consumerId,
       member,
@@ -168,24 +192,47 @@ export async function startConsumer(
         await commitCheckpoint(tx, commit);
         if (events.length > 0) await definition.handle(tx, events);
       });
+      position = through;
     } else {
       if (events.length > 0) await definition.handle(events);
-      await withTenant(pool, { tenantId: m.tenantId }, (tx) => commitCheckpoint(tx, commit));
+      if (behind && performance.now() - committedAt < deferMs) deferred = commit;
+      else await commitAlone(commit);
     }
   }
+
+  // A consumer behind reads its next page while it checks and handles this one (the read waits
+  // on PostgreSQL, the chain check on this process's CPU). The page read ahead is used only if
+  // the membership is still exactly the one it was read for; anything else (a heartbeat that
+  // changed the slots, a failed batch) drops it. PGlite runs one transaction at a time: no gain.
+  let ahead: { for: Membership; page: Promise<ReceivedEvents> } | undefined;
+  const readAhead = !('pglite' in pool);
+  const receive = (m: Membership) => receiveEvents(pool, m, { limit: batchSize });
 
   /** One receive and its batch: 'more' to go on at once, 'held' to look again soon, 'idle' to wait. */
   async function step(): Promise<'more' | 'held' | 'idle'> {
     const m = membership;
     if (m === undefined || m.slots.length === 0) return 'idle';
-    const received = await receiveEvents(pool, m, { limit: batchSize });
-    if (received.through === null) return received.held ? 'held' : 'idle';
+    const prefetched = ahead?.for === m ? ahead.page : undefined;
+    ahead = undefined;
+    const received = await (prefetched ?? receive(m));
+    if (received.through === null) {
+      await flushDeferred();
+      return received.held ? 'held' : 'idle';
+    }
+    const next = advanceMembership(m, m, received.through);
+    const behind = received.events.length >= batchSize / 2;
+    if (readAhead && behind) {
+      const page = receive(next);
+      page.catch(() => undefined);
+      ahead = { for: next, page };
+    }
     const check = await tracker.check(pool, m, received.events);
-    await handleBatch(m, check.fresh, received.through);
+    await handleBatch(m, check.fresh, received.through, behind);
     tracker.accept(check.links);
     handled += check.fresh.length;
-    position = received.through;
-    if (membership !== undefined) membership = advanceMembership(membership, m, received.through);
+    if (membership === m) membership = next;
+    else if (membership !== undefined)
+      membership = advanceMembership(membership, m, received.through);
     return 'more';
   }
 
@@ -202,6 +249,10 @@ export async function startConsumer(
         failures = 0;
         if (active()) state = 'running';
       } catch (error) {
+        // What was read ahead or left to checkpoint later is dropped: after the rejoin below the
+        // stored checkpoints say where to go on (at-least-once gets those events again).
+        ahead = undefined;
+        deferred = undefined;
         onError(error);
         if (isAgateError(error, 'feed_gap')) {
           fail(error);
@@ -249,6 +300,7 @@ export async function startConsumer(
       unsubscribe?.();
       await running;
       await joining;
+      await flushDeferred().catch(onError);
       settle(new AgateError('unavailable', `The consumer ${definition.name} was stopped.`));
       await leaveConsumer(pool, { ...ref, member }).catch(onError);
     },
