@@ -150,31 +150,8 @@ export async function startConsumer(
     signal.wake();
   }
 
-  type Commit = Parameters<typeof commitCheckpoint>[1];
-  // An at-least-once consumer that is behind (its pages come back full) checkpoints at most every
-  // `deferMs`: after a crash it gets at most that much again, which its contract allows (each
-  // event's position is the key to deduplicate on), and catching up saves a transaction a batch.
-  // One that is caught up checkpoints after every batch, and before it reports idle or stops.
-  let deferred: Commit | undefined;
-  let committedAt = 0;
-  const deferMs = 250;
-  const commitAlone = async (commit: Commit) => {
-    await withTenant(pool, { tenantId: commit.tenantId }, (tx) => commitCheckpoint(tx, commit));
-    deferred = undefined;
-    committedAt = performance.now();
-    position = commit.position;
-  };
-  const flushDeferred = async () => {
-    if (deferred !== undefined) await commitAlone(deferred);
-  };
-
-  async function handleBatch(
-    m: Membership,
-    events: FeedEvent[],
-    through: FeedPosition,
-    behind: boolean,
-  ) {
-    const commit: Commit = {
+  async function handleBatch(m: Membership, events: FeedEvent[], through: FeedPosition) {
+    const commit = {
       tenantId: m.tenantId,
       consumerId: m.consumerId,
       member,
@@ -195,8 +172,8 @@ export async function startConsumer(
       position = through;
     } else {
       if (events.length > 0) await definition.handle(events);
-      if (behind && performance.now() - committedAt < deferMs) deferred = commit;
-      else await commitAlone(commit);
+      await withTenant(pool, { tenantId: m.tenantId }, (tx) => commitCheckpoint(tx, commit));
+      position = through;
     }
   }
 
@@ -215,10 +192,7 @@ export async function startConsumer(
     const prefetched = ahead?.for === m ? ahead.page : undefined;
     ahead = undefined;
     const received = await (prefetched ?? receive(m));
-    if (received.through === null) {
-      await flushDeferred();
-      return received.held ? 'held' : 'idle';
-    }
+    if (received.through === null) return received.held ? 'held' : 'idle';
     const next = advanceMembership(m, m, received.through);
     const behind = received.events.length >= batchSize / 2;
     if (readAhead && behind) {
@@ -227,7 +201,7 @@ export async function startConsumer(
       ahead = { for: next, page };
     }
     const check = await tracker.check(pool, m, received.events);
-    await handleBatch(m, check.fresh, received.through, behind);
+    await handleBatch(m, check.fresh, received.through);
     tracker.accept(check.links);
     handled += check.fresh.length;
     if (membership === m) membership = next;
@@ -249,10 +223,9 @@ export async function startConsumer(
         failures = 0;
         if (active()) state = 'running';
       } catch (error) {
-        // What was read ahead or left to checkpoint later is dropped: after the rejoin below the
-        // stored checkpoints say where to go on (at-least-once gets those events again).
+        // A page read ahead is dropped: after the rejoin below the stored checkpoints say where
+        // to go on.
         ahead = undefined;
-        deferred = undefined;
         onError(error);
         if (isAgateError(error, 'feed_gap')) {
           fail(error);
@@ -300,7 +273,6 @@ export async function startConsumer(
       unsubscribe?.();
       await running;
       await joining;
-      await flushDeferred().catch(onError);
       settle(new AgateError('unavailable', `The consumer ${definition.name} was stopped.`));
       await leaveConsumer(pool, { ...ref, member }).catch(onError);
     },
