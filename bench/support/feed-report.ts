@@ -5,7 +5,7 @@ export type FeedScenario =
   | 'feed-pages'
   | 'feed-consumer'
   | 'commit-to-consumer'
-  | 'commit-to-consumer-big-batches'
+  | 'commit-to-consumer-small-batches'
   | 'append-own-and-external'
   | 'append-own'
   | 'append-none'

@@ -87,12 +87,12 @@ function ownAgate(ctx: VariantContext, pool: Parameters<typeof createAgate>[0]['
 
 /**
  * One external consumer that stamps what it sees, in batches of `batchSize` (null: the
- * default, 100); agate's own do not run.
+ * default, 1,000); agate's own do not run.
  */
 function latency(ctx: VariantContext, batchSize: number | null): AppendVariant {
   return {
-    scenario: batchSize === null ? 'commit-to-consumer' : 'commit-to-consumer-big-batches',
-    label: `commit-to-consumer latency, 1 woken consumer, batches of ${batchSize === null ? '100 (default)' : whole(batchSize)}`,
+    scenario: batchSize === null ? 'commit-to-consumer' : 'commit-to-consumer-small-batches',
+    label: `commit-to-consumer latency, 1 woken consumer, batches of ${batchSize === null ? '1,000 (default)' : whole(batchSize)}`,
     start: async ({ pool, url, tenantId }) => {
       const agate = createAgate({ pool, games: defaultGames, consumers: false });
       const recorder = createLatencyRecorder();
@@ -202,7 +202,7 @@ function notifyInside(): AppendVariant {
 export function liveVariants(ctx: VariantContext): AppendVariant[] {
   return [
     latency(ctx, null),
-    latency(ctx, 1_000),
+    latency(ctx, 100),
     none(),
     own(ctx),
     ownAndExternal(ctx),

@@ -146,7 +146,7 @@ function feedTargets(r: FeedRow): Target[] {
     case 'feed-consumer':
       return [target('>= 0.5x raw keyset read', ratio >= 0.5)];
     case 'commit-to-consumer':
-    case 'commit-to-consumer-big-batches':
+    case 'commit-to-consumer-small-batches':
       return [
         target('p50 <= 50 ms', (r.p50Ms ?? Infinity) <= 50),
         target('p99 <= 250 ms', (r.p99Ms ?? Infinity) <= 250),
