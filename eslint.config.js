@@ -42,7 +42,7 @@ const forbiddenArrows = [
     from: ['src/events'],
     parts: ['src/snapshots', 'replay', 'partitions', ...above],
     packages: servicePackages,
-    why: 'the store only keeps the log; what follows from it hangs off its afterAppend hook',
+    why: 'the store only keeps the log; what follows from it consumes the feed',
   },
   {
     from: ['src/feed'],
