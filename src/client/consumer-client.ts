@@ -7,6 +7,7 @@ import type {
   ReceivedEvents,
   RunOptions,
 } from './consumer-types.js';
+import { pause } from './pause.js';
 
 /** How the consumer reaches the API: the client's own retrying call. */
 export type ConsumerTransport = (call: {
@@ -91,19 +92,6 @@ function createTracker() {
       for (const [id, sequence] of seen) last.set(id, sequence);
     },
   };
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 export function createConsumerClient(

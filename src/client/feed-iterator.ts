@@ -1,6 +1,7 @@
 import { AgateClientError, isAgateClientError } from './client-error.js';
 import type { FeedOptions, FeedPage } from './client-types.js';
 import type { FeedEvent } from './consumer-types.js';
+import { pause } from './pause.js';
 
 export type FeedQuery = Record<string, string | number | undefined>;
 
@@ -13,19 +14,6 @@ export type FetchFeedPage = (
 const startPosition = '0:00000000-0000-0000-0000-000000000000:0';
 const heldMs = 20;
 const reconnectStatuses = new Set([0, 502, 503, 504]);
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Checks what the feed guarantees, on the client's side, so that a hole is loud even if the

@@ -60,6 +60,7 @@ export { selectFeedLinks, selectSessionChainRoots } from './feed-links.queries.j
 export type { FeedLink, SessionChainRoot } from './feed-links.queries.js';
 export { groupBySession } from './group-by-session.js';
 export type { SessionEvents } from './group-by-session.js';
+export { checkFeedTypes } from './feed-types.js';
 export { maxFeedPage, readFeed } from './read-feed.js';
 export type { ReadFeedInput } from './read-feed.js';
 export type { EventRange, StoredEvent, TailEvent } from './events.queries.js';

@@ -2,6 +2,7 @@ import { isUuid, requireTenantId, withTenant } from '../db/index.js';
 import type { TenantRole } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { feedStart } from './feed-position.js';
+import { checkFeedTypes } from './feed-types.js';
 import type { FeedPosition } from './feed-position.js';
 import { selectFeedPage } from './feed.queries.js';
 import type { FeedPage, FeedPageInput } from './feed.queries.js';
@@ -21,24 +22,6 @@ export type ReadFeedInput = {
 };
 
 export const maxFeedPage = 1_000;
-const maxTypes = 50;
-
-function checkTypes(types: readonly string[] | null | undefined): readonly string[] | null {
-  if (types === undefined || types === null) return null;
-  const ok =
-    Array.isArray(types) &&
-    types.length >= 1 &&
-    types.length <= maxTypes &&
-    types.every((t) => typeof t === 'string' && t.length >= 1 && t.length <= 100);
-  if (!ok) {
-    throw new AgateError(
-      'invalid_request',
-      `types must list 1 to ${maxTypes} event type names of 1 to 100 characters each (or be omitted for every type).`,
-    );
-  }
-  return [...new Set<string>(types)].sort();
-}
-
 function checkSlots(slots: ReadFeedInput['slots']): FeedPageInput['slots'] {
   if (slots === undefined || slots === null) return null;
   const { count, owned } = slots;
@@ -74,7 +57,7 @@ export async function readFeed(
   const page = {
     after: input.after ?? feedStart,
     limit,
-    types: checkTypes(input.types),
+    types: checkFeedTypes(input.types, 'types'),
     sessionId: sessionId?.toLowerCase() ?? null,
     slots: checkSlots(input.slots),
   };

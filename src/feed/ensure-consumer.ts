@@ -2,6 +2,7 @@ import { uuidv7 } from 'uuidv7';
 import { withTenant } from '../db/index.js';
 import type { Pool } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
+import { checkFeedTypes } from '../events/index.js';
 import { checkRef, startPosition } from './consumer-admin-input.js';
 import type { ConsumerRef } from './consumer-admin-input.js';
 import type { ConsumerInfo, ConsumerStart } from './consumer-types.js';
@@ -17,23 +18,9 @@ export type EnsureConsumerInput = ConsumerRef & {
 };
 
 export const defaultSlots = 16;
-const maxTypes = 50;
-
 /** The types as stored: sorted, without duplicates; `invalid_request` when not 1 to 50 names. */
 export function normaliseTypes(types: readonly string[] | null): string[] | null {
-  if (types === null) return null;
-  const ok =
-    Array.isArray(types) &&
-    types.length >= 1 &&
-    types.length <= maxTypes &&
-    types.every((t) => typeof t === 'string' && t.length >= 1 && t.length <= 100);
-  if (!ok) {
-    throw new AgateError(
-      'invalid_request',
-      `A consumer's types are 1 to ${maxTypes} event type names of 1 to 100 characters each, or null for every type.`,
-    );
-  }
-  return [...new Set<string>(types)].sort();
+  return checkFeedTypes(types, "A consumer's types");
 }
 
 function sameTypes(a: readonly string[] | null, b: readonly string[] | null): boolean {
