@@ -110,10 +110,15 @@ export function startAgateConsumers(
       // A listing already running may predate a tenant created before this call: list again.
       await listing?.catch(() => undefined);
       await list();
+      // Every slot held first, then idle: a handle's idle() covers the slots it holds when it is
+      // called, so a slot claimed after it resolved (a dead member's, once its lease expired)
+      // would be reported idle unread.
       for (;;) {
         const all = await everyRunning();
-        await Promise.all(all.map((r) => r.handle.idle()));
-        if (holdsEverySlot(all)) return;
+        if (holdsEverySlot(all)) {
+          await Promise.all(all.map((r) => r.handle.idle()));
+          if (holdsEverySlot(all)) return;
+        }
         await pause(50);
       }
     },
