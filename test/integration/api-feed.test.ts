@@ -267,7 +267,11 @@ describe('GET /v1/feed as JSON pages', () => {
     const s = await newSession();
     await append(s, [inc(1)]);
     const now = await page(`?from=now&session=${s}`);
-    expect(now.next).toMatch(/^\d+:ffffffff-ffff-ffff-ffff-ffffffffffff:9007199254740991$/);
+    // Event 1 committed before now; a transaction open elsewhere on the server (another test's)
+    // can keep it past the horizon now was taken at, and then it comes in this page.
+    if (now.events.length === 0)
+      expect(now.next).toMatch(/^\d+:ffffffff-ffff-ffff-ffff-ffffffffffff:9007199254740991$/);
+    else expect(now.events.map((e) => e.sequence)).toEqual([1]);
     await append(s, [inc(2)]);
     // A transaction open elsewhere on the server can keep event 1 behind now: it may come again.
     const deadline = Date.now() + 10_000;
