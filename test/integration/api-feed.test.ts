@@ -10,20 +10,8 @@ import { createApiFixture, inc } from '../support/api.js';
 import type { ApiFixture, TestKey } from '../support/api.js';
 import { sseMessages } from '../support/sse-reader.js';
 import type { SseMessage } from '../support/sse-reader.js';
+import type { FeedEventJson } from '../../src/api/index.js';
 
-type FeedEventJson = {
-  position: string;
-  sessionId: string;
-  sequence: number;
-  previousSequence: number;
-  eventId: string;
-  type: string;
-  version: number;
-  data: Record<string, unknown>;
-  clientTime: string | null;
-  serverTime: string;
-  hash: string;
-};
 type FeedPageJson = { events: FeedEventJson[]; next: string; held: boolean };
 
 let api: ApiFixture;
