@@ -36,6 +36,8 @@ export const benchRules: GameRules<BenchState> = {
   dayBoundaryTypes: [],
   initialState: () => ({ events: 0, payloadChars: 0, ended: false }),
   evolve,
+  rejectReasons: [],
+  verdict: () => ({ accepted: true }),
   score: (state) => state.events,
 };
 

@@ -47,6 +47,10 @@ const statusOf: Record<ProblemCode, number> = {
   consumer_conflict: 409,
   lease_lost: 409,
   feed_gap: 409,
+  rules_rejected: 409,
+  invalid_config: 500,
+  invalid_game_module: 500,
+  rules_changed: 500,
 };
 
 const titles: Partial<Record<number, string>> = {

@@ -33,6 +33,10 @@ export const errorCodes = [
   'consumer_conflict',
   'lease_lost',
   'feed_gap',
+  'rules_rejected',
+  'invalid_config',
+  'invalid_game_module',
+  'rules_changed',
   'internal',
 ] as const;
 

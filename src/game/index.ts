@@ -9,7 +9,14 @@ export { createGameCatalog } from './game-catalog.js';
 export type { GameCatalog } from './game-catalog.js';
 export { isRngState, rngFromSeed, rngFromState } from './rng.js';
 export type { Rng, RngState } from './rng.js';
-export type { AnalyticsFields, AnalyticsValue, GameEvent, GameRules, Upcaster } from './rules.js';
+export type {
+  AnalyticsFields,
+  AnalyticsValue,
+  GameEvent,
+  GameRules,
+  Upcaster,
+  Verdict,
+} from './rules.js';
 export {
   archiveGateV1,
   DEFAULT_SKILL_BP,

@@ -27,6 +27,13 @@ export type AnalyticsValue = string | number | boolean | null;
 export type AnalyticsFields = (data: Record<string, unknown>) => Record<string, AnalyticsValue>;
 
 /**
+ * The rules' verdict on one folded event: accepted, or rejected with one of the rules' own
+ * reason codes (`GameRules.rejectReasons`). A rejected event is still stored and folded (the
+ * state counts it); the verdict only says what the fold made of it.
+ */
+export type Verdict = { accepted: true } | { accepted: false; reason: string };
+
+/**
  * A game, as agate replays it. Everything here is pure and deterministic: no clock, no
  * Math.random, no I/O, no floats in state, no iteration order that depends on object keys.
  * Randomness comes only from the `rng` that `evolve` receives (the event's own stream, seeded
@@ -48,6 +55,17 @@ export type GameRules<S = unknown> = {
    * is folded deterministically (counted as rejected in the state).
    */
   evolve(state: S, event: GameEvent, rng: Rng | null): S;
+  /**
+   * Every reason code `verdict` can give, documented for game servers (`GET /v1/games` lists
+   * them). Lower-case snake_case words.
+   */
+  readonly rejectReasons: readonly string[];
+  /**
+   * What folding `event` into `before` made of it, judged from the two states alone (so a
+   * verdict is as deterministic as the fold): `after` is `evolve(before, event, rng)`. Pure and
+   * cheap; it never throws.
+   */
+  verdict(before: S, after: S, event: GameEvent): Verdict;
   /** The session's score, an integer, as leaderboards rank it. */
   score(state: S): number;
   /**

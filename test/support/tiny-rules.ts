@@ -57,6 +57,9 @@ export const tinyRules: GameRules<TinyState> = {
     rng: rngFromSeed(seed).state(),
   }),
   evolve,
+  rejectReasons: ['rejected'],
+  verdict: (before, after) =>
+    after.rejected > before.rejected ? { accepted: false, reason: 'rejected' } : { accepted: true },
   score: (state) => state.total,
   // Applied to the upcast data: a v1 increment reads with note ''.
   analyticsFields: {

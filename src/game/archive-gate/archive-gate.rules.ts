@@ -5,7 +5,7 @@ import { START_TRUST } from './balance.js';
 import { gateConfigSchema } from './config.js';
 import { evolveGate } from './evolve.js';
 import { gateEventTypes, gateUpcasters } from './event-types.js';
-import { emptyStats, noRejections } from './state.js';
+import { emptyStats, noRejections, REJECT_REASONS, rejectionOf } from './state.js';
 import type { GateState } from './state.js';
 
 /**
@@ -39,6 +39,11 @@ export const archiveGateV1: GameRules<GateState> = {
   dayBoundaryTypes: ['day.ended'],
   initialState: initialGateState,
   evolve: evolveGate,
+  rejectReasons: REJECT_REASONS,
+  verdict(before, after) {
+    const reason = rejectionOf(before, after);
+    return reason === undefined ? { accepted: true } : { accepted: false, reason };
+  },
   score: (state) => state.score,
   analyticsFields: gateAnalyticsFields,
 };

@@ -167,3 +167,14 @@ export function reject(state: GateState, reason: RejectReason): GateState {
   next.rejectedByReason[reason] += 1;
   return next;
 }
+
+/**
+ * The reason the fold from `before` to `after` rejected its event, if it did: the one counter
+ * `reject` raised. Reads the states only, so it agrees with the fold by construction.
+ */
+export function rejectionOf(before: GateState, after: GateState): RejectReason | undefined {
+  if (after.rejected === before.rejected) return undefined;
+  return REJECT_REASONS.find(
+    (reason) => after.rejectedByReason[reason] !== before.rejectedByReason[reason],
+  );
+}
