@@ -14,6 +14,12 @@ const isObject = (value: unknown): value is Loose => typeof value === 'object' &
 const isStringArray = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 
+const isUpcaster = (value: unknown): boolean =>
+  isObject(value) &&
+  typeof value.type === 'string' &&
+  Number.isSafeInteger(value.fromVersion) &&
+  typeof value.upcast === 'function';
+
 /** What is wrong with `value` as a GameRules, or null when it has the shape. */
 function shapeProblem(value: unknown): string | null {
   if (!isObject(value)) return 'is not an object';
@@ -33,10 +39,18 @@ function shapeProblem(value: unknown): string | null {
   if (!isObject(types) || registryFunctions.some((name) => typeof types[name] !== 'function')) {
     return 'needs eventTypes made with defineEventTypes(name, version, [...])';
   }
+  if (!isObject(types.configSchema) || typeof types.configSchema.safeParse !== 'function') {
+    return 'needs eventTypes with a zod configSchema (defineEventTypes gives one)';
+  }
+  if (!Array.isArray((types as { definitions(): unknown }).definitions())) {
+    return 'needs eventTypes whose definitions() is an array (defineEventTypes gives one)';
+  }
   if (types.rules !== value.name || types.rulesVersion !== value.version) {
     return `carries event types of ${String(types.rules)} v${String(types.rulesVersion)}; define them with the rules' own name and version`;
   }
-  if (!Array.isArray(value.upcasters)) return 'needs upcasters (an array, [] when none)';
+  if (!Array.isArray(value.upcasters) || !value.upcasters.every(isUpcaster)) {
+    return 'needs upcasters: an array ([] when none) of { type, fromVersion, upcast(data) }';
+  }
   if (!isStringArray(value.dayBoundaryTypes)) {
     return 'needs dayBoundaryTypes (an array of event type names, [] when none)';
   }
