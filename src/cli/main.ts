@@ -11,6 +11,7 @@ import { addServeCommand } from './serve.command.js';
 import { addTenantsCommands } from './tenants.command.js';
 import { addWorkerCommand } from './worker.command.js';
 import { addReplayCommand } from './replay.command.js';
+import { addRulesCommands } from './rules.command.js';
 import { addSnapshotCommand } from './snapshot.command.js';
 import { addSessionsCommands } from './sessions.command.js';
 import { addGdprCommands } from './gdpr.command.js';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   addImportCommand(program);
   addFeedCommands(program);
   addAnalyticsCommands(program);
+  addRulesCommands(program);
   return program;
 }
 
