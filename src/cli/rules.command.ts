@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
 import type { Command } from 'commander';
-import { AgateError } from '../errors/index.js';
+import { loadGameCatalog } from '../config/index.js';
+import { AgateError, isAgateError } from '../errors/index.js';
 import { checkFixtures } from '../fixtures/index.js';
 import type { FixtureVerdict } from '../fixtures/index.js';
-import { archiveGateV1, defaultGames } from '../game/index.js';
 import type { GameRules } from '../game/index.js';
 
 /** A rules version this agate runs, and the folder of its golden fixtures (null: none). */
@@ -16,31 +14,6 @@ export type RulesCheckReport = {
   rules: { rules: string; rulesVersion: number; fixtures: string | null; checked: number }[];
   fixtures: FixtureVerdict[];
 };
-
-/** archive-gate's recorded fixtures, found upward from this file (src/ or dist/src/). */
-function builtInFixturesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'fixtures', 'archive-gate-v1');
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new AgateError(
-        'internal',
-        'Cannot find fixtures/archive-gate-v1 next to the agate package; reinstall agate.',
-      );
-    }
-    dir = parent;
-  }
-}
-
-/** The games of this build (archive-gate), with archive-gate's built-in fixtures. */
-export function defaultInstalledRules(): InstalledRules[] {
-  return defaultGames.list().map((rules) => ({
-    rules,
-    fixtures: rules === archiveGateV1 ? builtInFixturesDir() : null,
-  }));
-}
 
 /**
  * Replays every golden fixture of every installed rules version, each with the version it was
@@ -115,6 +88,19 @@ export function rulesChangedError(report: RulesCheckReport): AgateError | null {
   );
 }
 
+/** A fixtures folder the configuration names but that is not there is the configuration's fault. */
+function missingFixturesFolder(error: unknown, source: string | null): unknown {
+  if (!isAgateError(error, 'invalid_request') || typeof error.details.path !== 'string') {
+    return error;
+  }
+  if (!/^The fixtures folder /.test(error.message)) return error;
+  return new AgateError(
+    source === null ? 'internal' : 'invalid_config',
+    `${error.message} It is the "fixtures" of a game in ${source ?? "agate's built-in games"}; fix the path or remove it.`,
+    { cause: error, details: error.details },
+  );
+}
+
 export function addRulesCommands(program: Command): void {
   const rules = program.command('rules').description('the game rules this agate runs');
   rules
@@ -124,11 +110,19 @@ export function addRulesCommands(program: Command): void {
     )
     .option(
       '--json',
-      'print {ok, rules: [{rules, rulesVersion, fixtures, checked}], fixtures: [{file, name, rules, rulesVersion, status, firstDifference, differences, error}]}',
+      'print {source, ok, rules: [{rules, rulesVersion, fixtures, checked}], fixtures: [{file, name, rules, rulesVersion, status, firstDifference, differences, error}]}',
     )
     .action(async (flags: { json?: boolean }) => {
-      const report = await checkInstalledRules(defaultInstalledRules());
-      console.log(flags.json === true ? JSON.stringify(report) : describeRulesCheck(report));
+      const loaded = await loadGameCatalog({ env: process.env, cwd: process.cwd() });
+      const report = await checkInstalledRules(loaded.games).catch((error: unknown) => {
+        throw missingFixturesFolder(error, loaded.source);
+      });
+      const games = `Games of ${loaded.source ?? 'agate (no configuration file: archive-gate)'}`;
+      console.log(
+        flags.json === true
+          ? JSON.stringify({ source: loaded.source, ...report })
+          : `${games}\n${describeRulesCheck(report)}`,
+      );
       const error = rulesChangedError(report);
       if (error !== null) throw error;
     });
