@@ -105,7 +105,8 @@ const forbiddenArrows = [
     ],
     packages: [...databasePackages, ...servicePackages],
     why: "agate/testing runs in a studio's test runner: it proves rules with the pure fold (game, replay, hashing, fixtures), never with the store or the services",
-    dynamicImport: "the fresh-process child imports the studio's rules module by the path it is given",
+    dynamicImport:
+      "the fresh-process child imports the studio's rules module by the path it is given",
   },
   {
     from: ['partitions'],
