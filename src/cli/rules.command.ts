@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { loadGameCatalog } from '../config/index.js';
-import { AgateError, isAgateError } from '../errors/index.js';
+import { AgateError } from '../errors/index.js';
 import { checkFixtures } from '../fixtures/index.js';
 import type { FixtureVerdict } from '../fixtures/index.js';
 import type { GameRules } from '../game/index.js';
@@ -88,19 +88,6 @@ export function rulesChangedError(report: RulesCheckReport): AgateError | null {
   );
 }
 
-/** A fixtures folder the configuration names but that is not there is the configuration's fault. */
-function missingFixturesFolder(error: unknown, source: string | null): unknown {
-  if (!isAgateError(error, 'invalid_request') || typeof error.details.path !== 'string') {
-    return error;
-  }
-  if (!/^The fixtures folder /.test(error.message)) return error;
-  return new AgateError(
-    source === null ? 'internal' : 'invalid_config',
-    `${error.message} It is the "fixtures" of a game in ${source ?? "agate's built-in games"}; fix the path or remove it.`,
-    { cause: error, details: error.details },
-  );
-}
-
 export function addRulesCommands(program: Command): void {
   const rules = program.command('rules').description('the game rules this agate runs');
   rules
@@ -114,9 +101,8 @@ export function addRulesCommands(program: Command): void {
     )
     .action(async (flags: { json?: boolean }) => {
       const loaded = await loadGameCatalog({ env: process.env, cwd: process.cwd() });
-      const report = await checkInstalledRules(loaded.games).catch((error: unknown) => {
-        throw missingFixturesFolder(error, loaded.source);
-      });
+      // The loader has refused a configured fixtures folder that is not there (invalid_config).
+      const report = await checkInstalledRules(loaded.games);
       const games = `Games of ${loaded.source ?? 'agate (no configuration file: archive-gate)'}`;
       console.log(
         flags.json === true
