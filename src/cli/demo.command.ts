@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { maxDemoSessions, runDemo } from '../demo/index.js';
+import { demoRules, maxDemoSessions, runDemo } from '../demo/index.js';
 import type { DemoStage, DemoSummary } from '../demo/index.js';
+import { AgateError } from '../errors/index.js';
 import { exitCodes } from './exit-codes.js';
 import { openAgate } from './open-agate.js';
 import type { Opened } from './open-agate.js';
@@ -122,6 +123,15 @@ export function describeDemo(s: DemoSummary, opened: Opened, memory: boolean): s
   ].join('\n');
 }
 
+/** The demo's bots play archive-gate: a configuration without it has nothing the demo can play. */
+function requireDemoGame(opened: Opened): void {
+  if (opened.agate.games.eventTypes.latestRulesVersion(demoRules) !== undefined) return;
+  throw new AgateError(
+    'invalid_config',
+    `agate demo plays ${demoRules}, which the configuration ${String(opened.games.source)} does not list; add "${demoRules}" to its games, or run the demo without a configuration (unset AGATE_CONFIG, or from a folder without agate.config.*).`,
+  );
+}
+
 type DemoFlags = { seed: string; sessions: number; concurrency: number; json?: boolean };
 
 export function addDemoCommand(program: Command): void {
@@ -137,6 +147,7 @@ export function addDemoCommand(program: Command): void {
     .action(async (flags: DemoFlags) => {
       const opened = await openAgate(process.env, { consumers: true });
       try {
+        requireDemoGame(opened);
         const tty = process.stdout.isTTY && flags.json !== true;
         const summary = await runDemo(opened.agate, {
           seed: flags.seed,

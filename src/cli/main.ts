@@ -19,11 +19,14 @@ import { addDemoCommand } from './demo.command.js';
 import { addImportCommand } from './import.command.js';
 import { addFeedCommands } from './feed.command.js';
 import { addAnalyticsCommands } from './analytics.command.js';
+import { addGamesCommands } from './games.command.js';
 
 /** The whole `agate` command tree (exported so tests can walk it). */
 export function buildProgram(): Command {
   const program = new Command('agate')
-    .description('agate: event-sourced game backend with deterministic replay, on PostgreSQL')
+    .description(
+      'agate: event-sourced game backend with deterministic replay, on PostgreSQL. Runs the games listed in the file AGATE_CONFIG names, else in agate.config.json, .js or .mjs in the current directory, else archive-gate (agate games list)',
+    )
     .exitOverride()
     .showHelpAfterError()
     .option(
@@ -62,6 +65,7 @@ export function buildProgram(): Command {
   addImportCommand(program);
   addFeedCommands(program);
   addAnalyticsCommands(program);
+  addGamesCommands(program);
   return program;
 }
 

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import { createCacheHealth, createRedis } from '../cache/index.js';
 import type { CacheHealth } from '../cache/index.js';
+import { loadGameCatalog } from '../config/index.js';
+import type { LoadedCatalog } from '../config/index.js';
 import { createPool } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
-import { defaultGames } from '../game/index.js';
 import { createSnapshotProducer } from '../jobs/queue/index.js';
 import type { SnapshotProducer } from '../jobs/queue/index.js';
 import { createAgate } from '../runtime/index.js';
@@ -12,6 +13,8 @@ import { openDatabase } from './open-database.js';
 
 export type Opened = {
   agate: Agate;
+  /** The games it runs and the configuration file they were listed in (null: archive-gate only). */
+  games: LoadedCatalog;
   /** DATABASE_URL, or the embedded database's URL (valid in this process). */
   url: string;
   /** Where the data is, for humans: PostgreSQL's host and database, or the embedded one. */
@@ -39,7 +42,9 @@ export type OpenAgateOptions = {
 };
 
 /**
- * The store, replay and snapshots on DATABASE_URL, or on the embedded database when it is not
+ * The games of the configuration file (AGATE_CONFIG, else agate.config.* in the current
+ * directory, else archive-gate alone), loaded and checked before anything opens; then the store,
+ * replay and snapshots on DATABASE_URL, or on the embedded database when it is not
  * set. With REDIS_URL (and not `inline`) the snapshot queue is open for the nightly's day
  * boundaries and the hot state and leaderboards live in Redis. Derived data follows the feed:
  * with `consumers`, this process runs agate's own consumers beside its other work.
@@ -48,6 +53,7 @@ export async function openAgate(
   env: NodeJS.ProcessEnv,
   options: OpenAgateOptions = {},
 ): Promise<Opened> {
+  const games = await loadGameCatalog({ env });
   const target = await openDatabase(env);
   const { url, where } = target;
   const embedded = target.embedded !== null;
@@ -61,12 +67,12 @@ export async function openAgate(
   };
   const redisUrl = options.inline === true ? undefined : env.REDIS_URL?.trim() || undefined;
   if (redisUrl === undefined) {
-    const agate = createAgate({ pool, games: defaultGames, consumers: consumers(null) });
+    const agate = createAgate({ pool, games: games.catalog, consumers: consumers(null) });
     const close = async () => {
       await agate.close();
       await closeDatabase();
     };
-    return { agate, url, where, embedded, redis: null, close };
+    return { agate, games, url, where, embedded, redis: null, close };
   }
   const prefix = env.AGATE_QUEUE_PREFIX?.trim() || 'agate';
   const producer = createSnapshotProducer({ url: redisUrl, prefix });
@@ -74,7 +80,7 @@ export async function openAgate(
   const client = createRedis(redisUrl, { health });
   const agate = createAgate({
     pool,
-    games: defaultGames,
+    games: games.catalog,
     consumers: consumers({ client, health }),
   });
   const close = async () => {
@@ -84,7 +90,7 @@ export async function openAgate(
     await closeDatabase();
   };
   const redis = { url: redisUrl, prefix, client, health, producer };
-  return { agate, url, where, embedded, redis, close };
+  return { agate, games, url, where, embedded, redis, close };
 }
 
 export function requireRedis(opened: Opened, command: string): NonNullable<Opened['redis']> {

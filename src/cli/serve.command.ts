@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { createServer, defaultBodyLimit, defaultRequestTimeoutMs } from '../api/index.js';
 import { fromPgError, schemaStatus } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
+import { describeGames } from './games.command.js';
 import { openAgate } from './open-agate.js';
 
 const serveEnv = z.object({
@@ -106,6 +107,10 @@ export function addServeCommand(program: Command): void {
           rateLimit,
         });
         const stop = signalled();
+        app.log.info(
+          { config: opened.games.source },
+          `agate serve: ${describeGames(opened.games)}`,
+        );
         await app.listen({ port: env.PORT, host: env.HOST });
         const signal = await stop;
         app.log.info({ signal }, 'closing: finishing requests in flight');

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { applyNightlySchedule, startNightlyWorker } from '../jobs/nightly/index.js';
 import { AgateError } from '../errors/index.js';
 import { startSnapshotWorker, WorkerSupervisor } from '../jobs/queue/index.js';
+import { describeGames } from './games.command.js';
 import { openAgate, requireRedis } from './open-agate.js';
 import { requireServerDatabase } from './open-database.js';
 
@@ -64,7 +65,7 @@ export function addWorkerCommand(program: Command): void {
           startNightlyWorker(connection, opened.agate, opened.url, redis.producer, { logger }),
         ]);
         console.log(
-          `agate worker: agate's own feed consumers, snapshot jobs (concurrency ${flags.concurrency}) and the nightly job (${pattern} UTC) on queue prefix ${redis.prefix}; SIGTERM to stop`,
+          `agate worker: agate's own feed consumers, snapshot jobs (concurrency ${flags.concurrency}) and the nightly job (${pattern} UTC) on queue prefix ${redis.prefix}, ${describeGames(opened.games)}; SIGTERM to stop`,
         );
         await supervisor.closed;
         console.log('agate worker: current jobs finished, exiting');
