@@ -78,7 +78,9 @@ async function loadModule(entry: GameModuleEntry, source: string): Promise<Loade
   const label = `Game module ${entry.module} (${path}, listed in ${source})`;
   const loaded = await importModule(path, label);
   if (!(entry.export in loaded)) {
-    const names = Object.keys(loaded).filter((name) => name !== 'default');
+    const names = Object.keys(loaded)
+      .filter((name) => name !== 'default')
+      .sort();
     throw new AgateError(
       'invalid_game_module',
       `${label} has no export "${entry.export}" (it exports ${names.length === 0 ? 'nothing by name' : names.join(', ')}); set "export" to the name of its rules export.`,
