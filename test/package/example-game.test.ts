@@ -112,14 +112,23 @@ async function serve(cwd: string, env: Record<string, string>): Promise<Served> 
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`agate serve did not listen within 30 s: ${output}`));
+    }, 30_000);
     const seen = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match?.[1] !== undefined) resolve(match[1]);
+      if (match?.[1] === undefined) return;
+      clearTimeout(timer);
+      resolve(match[1]);
     };
     child.stdout.on('data', seen);
     child.stderr.on('data', seen);
-    void exited.then((code) => reject(new Error(`agate serve exited ${code}: ${output}`)));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`agate serve exited ${code}: ${output}`));
+    });
   });
   return {
     url,
@@ -149,6 +158,10 @@ async function call(url: string, key: string, body?: unknown): Promise<Reply> {
 let work: string;
 let app: string;
 let tarball: string;
+/** Set once the example is installed and built: every later step needs it. */
+let installed = false;
+const needsInstall = () =>
+  expect(installed, 'the example was not installed and built: see the first failure').toBe(true);
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'agate-example-'));
@@ -184,9 +197,11 @@ describe('the example game, installed from the packed agate', () => {
       cwd: app,
     });
     await ok('build', 'npm', ['run', 'build'], { cwd: app });
+    installed = true;
   });
 
   it('exports every name the README promises from agate, agate/client, agate/testing and agate/eslint', async () => {
+    needsInstall();
     const promised = await promisedByReadme();
     for (const [entry, names] of Object.entries(contracted)) {
       expect(promised[entry] ?? [], `README's list for ${entry}`).toEqual(
@@ -210,25 +225,28 @@ describe('the example game, installed from the packed agate', () => {
   });
 
   it("passes the example's own tests: determinism proofs and golden fixtures", async () => {
+    needsInstall();
     const out = await ok('example tests', 'npm', ['test'], { cwd: app });
     expect(out).toMatch(/# fail 0/);
   });
 
   it('replays the golden fixtures of the configured game with agate rules check', async () => {
-    const out = await ok('rules check', 'npx', ['agate', 'rules', 'check'], { cwd: app });
+    needsInstall();
+    const out = await ok('rules check', 'npx', ['--no', 'agate', 'rules', 'check'], { cwd: app });
     expect(out).toMatch(/harvest/);
   });
 
   it('serves the example game from its config and plays a session over HTTP', async () => {
+    needsInstall();
     const db = await createEmptyDatabase();
     const env = { DATABASE_URL: db.url, LOG_LEVEL: 'warn', REDIS_URL: '' };
     const cli = async (label: string, args: string[]) =>
-      JSON.parse(await ok(label, 'npx', ['agate', ...args], { cwd: app, env })) as Record<
+      JSON.parse(await ok(label, 'npx', ['--no', 'agate', ...args], { cwd: app, env })) as Record<
         string,
         string
       >;
     try {
-      await ok('migrate', 'npx', ['agate', 'migrate'], { cwd: app, env });
+      await ok('migrate', 'npx', ['--no', 'agate', 'migrate'], { cwd: app, env });
       const tenant = await cli('tenant', ['tenants', 'create', 'harvest studio', '--json']);
       const tenantId = tenant.id ?? '';
       const keyOf = async (role: string) =>
