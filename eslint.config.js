@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { gamePurityFor } from './src/testing/eslint-config.js';
 
 // Code in one folder reaches another folder only through that folder's index.ts.
 const boundaries = {
@@ -30,6 +31,7 @@ const above = [
   'src/api',
   'src/cli',
   'src/runtime',
+  'src/testing',
 ];
 const forbiddenArrows = [
   {
@@ -84,13 +86,27 @@ const forbiddenArrows = [
     why: 'the database layer is the bottom: everything uses it, it uses nothing of theirs',
   },
   {
-    // The one part that imports code by a path known only at run time: the studio's game modules.
+    // The one part that imports code by a path known only at run time: the studio's game modules
+    // and the configuration file, imported by the path they are found at.
     from: ['src/config'],
     parts: ['src/db', 'src/events', 'src/snapshots', 'replay', 'partitions', ...above],
     packages: [...databasePackages, ...servicePackages],
     why: 'the configuration loader builds the catalog of rules; the runtime and the edges use it, never the reverse',
-    dynamicImport:
-      'game modules and the configuration file are imported by the path they are found at',
+    dynamicImports: true,
+  },
+  {
+    from: ['src/testing'],
+    parts: [
+      'src/db',
+      'src/events',
+      'src/snapshots',
+      'partitions',
+      ...above.filter((part) => part !== 'src/testing'),
+    ],
+    packages: [...databasePackages, ...servicePackages],
+    why: "agate/testing runs in a studio's test runner: it proves rules with the pure fold (game, replay, hashing, fixtures), never with the store or the services",
+    // Its fresh-process child imports the studio's rules module, named at run time.
+    dynamicImports: true,
   },
   {
     from: ['partitions'],
@@ -106,21 +122,16 @@ function partImport(part) {
   return String.raw`^(\.\./)+${path}(/|$)`;
 }
 
-const architecture = forbiddenArrows.map(({ from, parts, packages, why, dynamicImport }) => ({
-  files: from.map((folder) => `${folder}/**/*.ts`),
-  rules: {
+function arrowRules({ from, parts, packages, why, dynamicImports = false }) {
+  const importExpression = {
+    selector: 'ImportExpression',
+    message: 'Import statically, so the architecture rules see the arrow (docs/architecture.md).',
+  };
+  return {
     'no-restricted-syntax': [
       'error',
       ...houseSyntax,
-      ...(dynamicImport === undefined
-        ? [
-            {
-              selector: 'ImportExpression',
-              message:
-                'Import statically, so the architecture rules see the arrow (docs/architecture.md).',
-            },
-          ]
-        : []),
+      ...(dynamicImports ? [] : [importExpression]),
     ],
     'no-restricted-imports': [
       'error',
@@ -137,8 +148,21 @@ const architecture = forbiddenArrows.map(({ from, parts, packages, why, dynamicI
         ],
       },
     ],
-  },
+  };
+}
+
+const architecture = forbiddenArrows.map((arrow) => ({
+  files: arrow.from.map((folder) => `${folder}/**/*.ts`),
+  rules: arrowRules(arrow),
 }));
+
+// The rules are pure (src/testing/eslint-config.js, shipped as agate/eslint). That config comes
+// after the architecture's for src/game and sets the same two rules, so it keeps theirs.
+const gameArrows = arrowRules(forbiddenArrows.find(({ from }) => from.includes('src/game')));
+const gamePurity = gamePurityFor(['src/game/**/*.ts'], {
+  alsoRestrictImports: gameArrows['no-restricted-imports'][1].patterns,
+  alsoRestrictSyntax: gameArrows['no-restricted-syntax'].slice(1),
+});
 
 export default tseslint.config(
   // examples/ are separate packages built against the packed agate, each with its own checks.
@@ -177,32 +201,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', boundaries] },
   },
   ...architecture,
-  {
-    // The rules are pure: no clock, no Math.random, nothing that differs between engines or locales.
-    files: ['src/game/**/*.ts'],
-    rules: {
-      'no-restricted-globals': [
-        'error',
-        { name: 'Date', message: 'No clocks in rules: record what time means in the event.' },
-        { name: 'performance', message: 'No clocks in rules.' },
-        { name: 'Intl', message: 'Locale-dependent: not deterministic across machines.' },
-        {
-          name: 'crypto',
-          message: 'Randomness comes only from the recorded seeds (src/game/rng.ts).',
-        },
-      ],
-      'no-restricted-properties': [
-        'error',
-        ...['random', 'sin', 'cos', 'tan', 'exp', 'log', 'pow', 'hypot'].map((property) => ({
-          object: 'Math',
-          property,
-          message:
-            'Not deterministic across engines (or not seeded): use integers and the seeded rng.',
-        })),
-        { property: 'localeCompare', message: 'Locale-dependent: compare code units instead.' },
-      ],
-    },
-  },
+  ...gamePurity,
   {
     files: [
       '*.config.ts',

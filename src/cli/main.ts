@@ -11,6 +11,7 @@ import { addServeCommand } from './serve.command.js';
 import { addTenantsCommands } from './tenants.command.js';
 import { addWorkerCommand } from './worker.command.js';
 import { addReplayCommand } from './replay.command.js';
+import { addRulesCommands } from './rules.command.js';
 import { addSnapshotCommand } from './snapshot.command.js';
 import { addSessionsCommands } from './sessions.command.js';
 import { addGdprCommands } from './gdpr.command.js';
@@ -66,6 +67,7 @@ export function buildProgram(): Command {
   addFeedCommands(program);
   addAnalyticsCommands(program);
   addGamesCommands(program);
+  addRulesCommands(program);
   return program;
 }
 

@@ -3,23 +3,16 @@
 // seed, on any process and after a tenant move (the secret moves with the session), so a faithful
 // retry hashes the same; without the secret, which no client-facing role can read and no route
 // returns, a client cannot tell a seed before the event is stored.
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { AgateError } from '../errors/index.js';
 import { fromPgError } from '../db/index.js';
 import type { Pool, PoolClient } from '../db/index.js';
 
+export { deriveEventSeed } from '../hashing/index.js';
+
 /** 32 bytes from the CSPRNG, drawn once per session and stored in game.session_secrets. */
 export function drawSessionSecret(): Buffer {
   return randomBytes(32);
-}
-
-/** The seed the server records for `eventId` in the session whose secret is `secret`. */
-export function deriveEventSeed(secret: Buffer, eventId: string): string {
-  return createHmac('sha256', secret)
-    .update(Buffer.from(eventId.replace(/-/g, ''), 'hex'))
-    .digest()
-    .subarray(0, 16)
-    .toString('hex');
 }
 
 /**
