@@ -239,7 +239,7 @@ describe('the example game, installed from the packed agate', () => {
   it('serves the example game from its config and plays a session over HTTP', async () => {
     needsInstall();
     const db = await createEmptyDatabase();
-    const env = { DATABASE_URL: db.url, LOG_LEVEL: 'warn', REDIS_URL: '' };
+    const env = { DATABASE_URL: db.url, REDIS_URL: '' };
     const cli = async (label: string, args: string[]) =>
       JSON.parse(await ok(label, 'npx', ['--no', 'agate', ...args], { cwd: app, env })) as Record<
         string,
@@ -264,7 +264,8 @@ describe('the example game, installed from the packed agate', () => {
       const gameServer = await keyOf('game_server');
       const analyst = await keyOf('analyst');
       const started = performance.now();
-      const server = await serve(app, env);
+      // info: the start-up line that names the port is an info log.
+      const server = await serve(app, { ...env, LOG_LEVEL: 'info' });
       try {
         await playSession(server.url, gameServer, analyst);
       } finally {
