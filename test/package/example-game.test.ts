@@ -230,10 +230,49 @@ describe('the example game, installed from the packed agate', () => {
     expect(out).toMatch(/# fail 0/);
   });
 
+  it('keeps the compiled rules pure by agate/eslint, and the lint catches Math.random', async () => {
+    needsInstall();
+    await ok('lint', 'npm', ['run', 'lint'], { cwd: app });
+    const balance = join(app, 'dist', 'src', 'balance.js');
+    const pure = await readFile(balance, 'utf8');
+    await writeFile(balance, `${pure}\nexport const roll = () => Math.random();\n`);
+    try {
+      const impure = await run('lint impure', 'npm', ['run', 'lint'], { cwd: app });
+      expect(impure.code).toBe(1);
+      expect(impure.stdout).toMatch(/Math\.random/);
+    } finally {
+      await writeFile(balance, pure);
+    }
+  });
+
   it('replays the golden fixtures of the configured game with agate rules check', async () => {
     needsInstall();
-    const out = await ok('rules check', 'npx', ['--no', 'agate', 'rules', 'check'], { cwd: app });
-    expect(out).toMatch(/harvest/);
+    const report = JSON.parse(
+      await ok('rules check', 'npx', ['--no', 'agate', 'rules', 'check', '--json'], { cwd: app }),
+    ) as { ok: boolean; rules: unknown[] };
+    expect(report).toMatchObject({
+      ok: true,
+      rules: [{ rules: 'harvest', rulesVersion: 1, checked: 2 }],
+    });
+  });
+
+  it('fails agate rules check, naming the fixture, when a rule changes under the same version', async () => {
+    needsInstall();
+    const balance = join(app, 'dist', 'src', 'balance.js');
+    const recorded = await readFile(balance, 'utf8');
+    const wheat = 'wheat: { cost: 2, ripeAt: 3, yield: 5 }';
+    expect(recorded).toContain(wheat);
+    await writeFile(balance, recorded.replace(wheat, 'wheat: { cost: 2, ripeAt: 3, yield: 6 }'));
+    try {
+      const changed = await run('rules check changed', 'npx', ['--no', 'agate', 'rules', 'check'], {
+        cwd: app,
+      });
+      expect(changed.code).toBe(1);
+      expect(changed.stderr).toMatch(/rules_changed/);
+      expect(changed.stderr).toMatch(/fixture (three-fields-120|poor-farm-60) of harvest v1/);
+    } finally {
+      await writeFile(balance, recorded);
+    }
   });
 
   it('serves the example game from its config and plays a session over HTTP', async () => {
