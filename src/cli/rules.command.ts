@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { loadGameCatalog } from '../config/index.js';
-import { AgateError } from '../errors/index.js';
+import { AgateError, isAgateError } from '../errors/index.js';
 import { checkFixtures } from '../fixtures/index.js';
 import type { FixtureVerdict } from '../fixtures/index.js';
 import type { GameRules } from '../game/index.js';
@@ -14,12 +14,6 @@ export type RulesCheckReport = {
   rules: { rules: string; rulesVersion: number; fixtures: string | null; checked: number }[];
   fixtures: FixtureVerdict[];
 };
-
-/** The games of the loaded catalog (agate.config.*, else archive-gate) and their fixtures folders. */
-export async function loadedInstalledRules(): Promise<InstalledRules[]> {
-  const { games } = await loadGameCatalog();
-  return games.map(({ rules, fixtures }) => ({ rules, fixtures }));
-}
 
 /**
  * Replays every golden fixture of every installed rules version, each with the version it was
@@ -94,20 +88,41 @@ export function rulesChangedError(report: RulesCheckReport): AgateError | null {
   );
 }
 
+/** A fixtures folder the configuration names but that is not there is the configuration's fault. */
+function missingFixturesFolder(error: unknown, source: string | null): unknown {
+  if (!isAgateError(error, 'invalid_request') || typeof error.details.path !== 'string') {
+    return error;
+  }
+  if (!/^The fixtures folder /.test(error.message)) return error;
+  return new AgateError(
+    source === null ? 'internal' : 'invalid_config',
+    `${error.message} It is the "fixtures" of a game in ${source ?? "agate's built-in games"}; fix the path or remove it.`,
+    { cause: error, details: error.details },
+  );
+}
+
 export function addRulesCommands(program: Command): void {
   const rules = program.command('rules').description('the game rules this agate runs');
   rules
     .command('check')
     .description(
-      'replay every golden fixture of every configured rules version (AGATE_CONFIG, else agate.config.* here); fails (rules_changed) when a hash changed',
+      'replay every golden fixture of every installed rules version; fails (rules_changed) when a hash changed',
     )
     .option(
       '--json',
-      'print {ok, rules: [{rules, rulesVersion, fixtures, checked}], fixtures: [{file, name, rules, rulesVersion, status, firstDifference, differences, error}]}',
+      'print {source, ok, rules: [{rules, rulesVersion, fixtures, checked}], fixtures: [{file, name, rules, rulesVersion, status, firstDifference, differences, error}]}',
     )
     .action(async (flags: { json?: boolean }) => {
-      const report = await checkInstalledRules(await loadedInstalledRules());
-      console.log(flags.json === true ? JSON.stringify(report) : describeRulesCheck(report));
+      const loaded = await loadGameCatalog({ env: process.env, cwd: process.cwd() });
+      const report = await checkInstalledRules(loaded.games).catch((error: unknown) => {
+        throw missingFixturesFolder(error, loaded.source);
+      });
+      const games = `Games of ${loaded.source ?? 'agate (no configuration file: archive-gate)'}`;
+      console.log(
+        flags.json === true
+          ? JSON.stringify({ source: loaded.source, ...report })
+          : `${games}\n${describeRulesCheck(report)}`,
+      );
       const error = rulesChangedError(report);
       if (error !== null) throw error;
     });

@@ -99,8 +99,8 @@ async function loadModule(entry: GameModuleEntry, source: string): Promise<Loade
     rules: checkGameRules(
       value,
       Array.isArray(exported)
-        ? `${label}, export "${entry.export}"[${i}],`
-        : `${label}, export "${entry.export}",`,
+        ? `${label}, export "${entry.export}"[${i}]`
+        : `${label}, export "${entry.export}"`,
     ),
     module: path,
     fixtures,

@@ -164,7 +164,7 @@ describe('loadGameCatalog', () => {
     [
       'an export that is not rules',
       { module: pinball, export: 'notRules' },
-      /^invalid_game_module: Game module \.\.\/\.\.\/plugin-game\/pinball\.rules\.js .*export "notRules", is not a GameRules: it needs a positive integer version/,
+      /^invalid_game_module: Game module \.\.\/\.\.\/plugin-game\/pinball\.rules\.js .*export "notRules" is not a GameRules: it needs a positive integer version/,
     ],
     [
       'an event schema that does not compile to JSON Schema',

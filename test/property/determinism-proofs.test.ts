@@ -67,7 +67,7 @@ describe('proveDeterminism', () => {
       export: 'archiveGateV1',
       execArgv: tsx,
       events: gateEvents,
-      numRuns: 40,
+      numRuns: 25,
     });
   });
 

@@ -1,0 +1,141 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/run-cli.js';
+import { createEmptyDatabase } from '../support/test-database.js';
+
+// agate as a studio installs it: `npm pack` of this checkout (its dist/ as built: `npm run build`
+// first; pack's own prepare build is skipped to keep this fast), installed from the tarball alone
+// into an empty folder out of the repository, with npm's cache and no network. What it covers:
+// the main entry and agate/client import by name, their types resolve through `exports`, and the
+// installed bin runs from that folder, finding its migrations and fixtures inside the package.
+
+const run = promisify(execFile);
+let app: string;
+let installMs: number;
+
+beforeAll(async () => {
+  app = await mkdtemp(join(tmpdir(), 'agate-installed-'));
+  const started = performance.now();
+  await run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', app], {
+    cwd: repoRoot,
+  });
+  const [tarball] = (await readdir(app)).filter((f) => f.endsWith('.tgz'));
+  await writeFile(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'studio', private: true, type: 'module' }),
+  );
+  await run(
+    'npm',
+    ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', `./${tarball}`],
+    { cwd: app },
+  );
+  installMs = performance.now() - started;
+}, 120_000);
+afterAll(() => rm(app, { recursive: true, force: true }));
+
+/** Runs `file` (written into the studio's folder) with node there; its stdout. */
+async function nodeIn(file: string, code: string): Promise<string> {
+  await writeFile(join(app, file), code);
+  return (await run(process.execPath, [file], { cwd: app })).stdout;
+}
+
+const mainExports = [
+  'createAgate',
+  'createPool',
+  'createServer',
+  'defineEventTypes',
+  'createGameCatalog',
+  'sessionEndedV1',
+  'rngFromSeed',
+  'rngFromState',
+  'isRngState',
+  'archiveGateV1',
+  'AgateError',
+  'isAgateError',
+  'errorCodes',
+  'replaySession',
+  'stateHash',
+  'createFolder',
+  'foldAll',
+  'loadGameCatalog',
+];
+
+describe('the packed agate installed into an empty folder', () => {
+  it('installs from the tarball alone within the time budget', () => {
+    console.log(`agate pack + install: ${Math.round(installMs)} ms`);
+    expect(installMs).toBeLessThan(60_000);
+    expect(existsSync(join(app, 'node_modules/agate/src'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules/agate/test'))).toBe(false);
+  });
+
+  it('imports the main entry and agate/client by name', async () => {
+    const out = await nodeIn(
+      'imports.mjs',
+      `import * as agate from 'agate';
+import * as client from 'agate/client';
+const missing = ${JSON.stringify(mainExports)}.filter((name) => agate[name] === undefined);
+const rules = agate.createGameCatalog([agate.archiveGateV1]).find('archive-gate', 1);
+console.log(JSON.stringify({ missing, client: typeof client.AgateClient, rules: rules?.name }));
+`,
+    );
+    expect(JSON.parse(out)).toEqual({ missing: [], client: 'function', rules: 'archive-gate' });
+  });
+
+  it('ships types that resolve through its exports', async () => {
+    await writeFile(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'nodenext', strict: true, noEmit: true, skipLibCheck: true },
+        files: ['typed.ts'],
+      }),
+    );
+    await writeFile(
+      join(app, 'typed.ts'),
+      `import { archiveGateV1, loadGameCatalog } from 'agate';
+import type { GameRules, LoadedCatalog, Verdict } from 'agate';
+import { AgateClient } from 'agate/client';
+const rules: GameRules = archiveGateV1;
+const verdict: Verdict = { accepted: false, reason: rules.rejectReasons[0] ?? 'none' };
+const loaded: Promise<LoadedCatalog> = loadGameCatalog({ cwd: '.' });
+export { AgateClient, loaded, verdict };
+`,
+    );
+    const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
+    await expect(run(process.execPath, [tsc, '-p', '.'], { cwd: app })).resolves.toMatchObject({
+      stdout: '',
+    });
+  });
+
+  it('runs its bin from the studio folder, with the migrations and fixtures of the package', async () => {
+    const bin = join(app, 'node_modules/.bin/agate');
+    const help = await run(bin, ['--help'], { cwd: app });
+    expect(help.stdout).toMatch(/^Usage: agate /);
+    const games = await run(bin, ['games', 'list', '--json'], { cwd: app });
+    expect(JSON.parse(games.stdout)).toMatchObject({
+      config: null,
+      games: [
+        {
+          name: 'archive-gate',
+          fixtures: join(app, 'node_modules/agate/fixtures/archive-gate-v1'),
+        },
+      ],
+    });
+    const db = await createEmptyDatabase();
+    try {
+      const migrated = await run(bin, ['migrate', '--json'], {
+        cwd: app,
+        env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+      });
+      const report = JSON.parse(migrated.stdout) as { applied: string[]; repeatable: string[] };
+      expect(report.applied.length).toBeGreaterThan(10);
+      expect(report.repeatable).toContain('game.append_events');
+    } finally {
+      await db.drop();
+    }
+  });
+});
