@@ -14,6 +14,29 @@ const isObject = (value: unknown): value is Loose => typeof value === 'object' &
 const isStringArray = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 
+const isUpcaster = (value: unknown): boolean =>
+  isObject(value) &&
+  typeof value.type === 'string' &&
+  Number.isSafeInteger(value.fromVersion) &&
+  typeof value.upcast === 'function';
+
+/** What is wrong with `types` as the event-type registry of rules `name` v`version`, or null. */
+function registryProblem(types: unknown, name: string, version: number): string | null {
+  if (!isObject(types) || registryFunctions.some((f) => typeof types[f] !== 'function')) {
+    return 'needs eventTypes made with defineEventTypes(name, version, [...])';
+  }
+  if (!isObject(types.configSchema) || typeof types.configSchema.safeParse !== 'function') {
+    return 'needs eventTypes with a zod configSchema (defineEventTypes gives one)';
+  }
+  if (!Array.isArray((types as { definitions(): unknown }).definitions())) {
+    return 'needs eventTypes whose definitions() is an array (defineEventTypes gives one)';
+  }
+  if (types.rules !== name || types.rulesVersion !== version) {
+    return `carries event types of ${String(types.rules)} v${String(types.rulesVersion)}; define them with the rules' own name and version`;
+  }
+  return null;
+}
+
 /** What is wrong with `value` as a GameRules, or null when it has the shape. */
 function shapeProblem(value: unknown): string | null {
   if (!isObject(value)) return 'is not an object';
@@ -29,14 +52,11 @@ function shapeProblem(value: unknown): string | null {
   }
   const missing = functions.filter((name) => typeof value[name] !== 'function');
   if (missing.length > 0) return `has no function ${missing.join(', ')}`;
-  const types = value.eventTypes;
-  if (!isObject(types) || registryFunctions.some((name) => typeof types[name] !== 'function')) {
-    return 'needs eventTypes made with defineEventTypes(name, version, [...])';
+  const registry = registryProblem(value.eventTypes, value.name, value.version);
+  if (registry !== null) return registry;
+  if (!Array.isArray(value.upcasters) || !value.upcasters.every(isUpcaster)) {
+    return 'needs upcasters: an array ([] when none) of { type, fromVersion, upcast(data) }';
   }
-  if (types.rules !== value.name || types.rulesVersion !== value.version) {
-    return `carries event types of ${String(types.rules)} v${String(types.rulesVersion)}; define them with the rules' own name and version`;
-  }
-  if (!Array.isArray(value.upcasters)) return 'needs upcasters (an array, [] when none)';
   if (!isStringArray(value.dayBoundaryTypes)) {
     return 'needs dayBoundaryTypes (an array of event type names, [] when none)';
   }

@@ -111,6 +111,39 @@ export { AgateClient, loaded, verdict };
     });
   });
 
+  it('runs a studio game module that imports the installed agate, listed in its configuration', async () => {
+    await writeFile(
+      join(app, 'coin.rules.mjs'),
+      `import { z } from 'zod';
+import { defineEventTypes } from 'agate';
+const eventTypes = defineEventTypes('coin', 1, [
+  { type: 'coin.flipped', version: 1, schema: z.strictObject({ seed: z.string() }), consumesRandomness: true },
+]);
+export const rules = {
+  name: 'coin', version: 1, eventTypes, upcasters: [], dayBoundaryTypes: [], rejectReasons: [],
+  initialState: () => ({ heads: 0 }),
+  evolve: (state, event, rng) => (rng !== null && rng.below(2) === 1 ? { heads: state.heads + 1 } : state),
+  verdict: () => ({ accepted: true }),
+  score: (state) => state.heads,
+};
+`,
+    );
+    await writeFile(
+      join(app, 'agate.config.json'),
+      JSON.stringify({ games: [{ module: './coin.rules.mjs' }] }),
+    );
+    try {
+      const bin = join(app, 'node_modules/.bin/agate');
+      const games = await run(bin, ['games', 'list', '--json'], { cwd: app });
+      expect(JSON.parse(games.stdout)).toMatchObject({
+        config: join(app, 'agate.config.json'),
+        games: [{ name: 'coin', version: 1, module: join(app, 'coin.rules.mjs'), fixtures: null }],
+      });
+    } finally {
+      await rm(join(app, 'agate.config.json'));
+    }
+  });
+
   it('runs its bin from the studio folder, with the migrations and fixtures of the package', async () => {
     const bin = join(app, 'node_modules/.bin/agate');
     const help = await run(bin, ['--help'], { cwd: app });
