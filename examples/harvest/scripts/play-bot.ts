@@ -1,5 +1,5 @@
 import { rngFromSeed } from 'agate';
-import type { GameEvent, Rng } from 'agate';
+import type { Rng } from 'agate';
 import { CROPS } from '../src/balance.js';
 import { harvestRules, initialHarvestState } from '../src/harvest.rules.js';
 import type { HarvestState } from '../src/state.js';
@@ -15,15 +15,17 @@ export type BotOptions = {
   refuseEvery: number;
 };
 
+/** Folds a sent event as agate's replay does: upcast to the newest version, its own rng. */
 function fold(state: HarvestState, event: BotEvent, sequence: number): HarvestState {
-  const upcast =
-    event.type === 'crop.planted' && event.version === 1
-      ? { type: event.type, version: 2, data: { field: event.data.field, crop: 'wheat' } }
-      : event;
-  const seed = upcast.data.seed;
+  let current = event;
+  for (const step of harvestRules.upcasters) {
+    if (step.type === current.type && step.fromVersion === current.version) {
+      current = { ...current, version: current.version + 1, data: step.upcast(current.data) };
+    }
+  }
+  const seed = current.data.seed;
   const rng = typeof seed === 'string' ? rngFromSeed(seed) : null;
-  const gameEvent: GameEvent = { sequence, ...upcast };
-  return harvestRules.evolve(state, gameEvent, rng);
+  return harvestRules.evolve(state, { sequence, ...current }, rng);
 }
 
 function nextAction(state: HarvestState, bot: Rng): BotEvent {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { checkFixtures, proveDeterminism } from 'agate/testing';
 import { harvestRules } from '../src/index.js';
@@ -44,7 +45,7 @@ describe('harvest determinism', () => {
   it('reproduces every golden fixture', async () => {
     const verdicts = await checkFixtures(
       harvestRules,
-      new URL('../../fixtures', import.meta.url).pathname,
+      fileURLToPath(new URL('../../fixtures', import.meta.url)),
     );
     assert.ok(verdicts.length >= 2, 'expected the recorded fixtures under fixtures/');
     for (const verdict of verdicts) assert.equal(verdict.status, 'unchanged', verdict.file);
