@@ -57,7 +57,8 @@ function eventIdAt(sequence: number): string {
  * What the store keeps of a generated session: its config through the rules' config schema (a
  * config the schema refuses throws, since the generator is wrong), and the events it would accept,
  * numbered from 1 and stored as the store stores them. An event of a type that consumes
- * randomness and carries no seed gets the seed the server would derive for it; an event the store
+ * randomness and carries no seed gets the seed the server would derive for it (one the generator
+ * gives is kept, as recorded history keeps its seeds); an event the store
  * would refuse (unknown type or version, data its schema refuses) is left out; the session ends at
  * its first `session.ended`.
  */

@@ -58,7 +58,9 @@ async function runProperty(
 /**
  * Runs every determinism property on `rules` with `fc.assert` and throws on the first failure,
  * naming the property and the rules; the error carries fast-check's report (seed, path,
- * counterexample). To replay a failure, pass back its `seed` and `path` with
+ * counterexample). `module` must be compiled JavaScript exporting the same rules (the fresh
+ * process imports it, and Node 20 cannot import TypeScript), unless `execArgv` brings a loader
+ * such as `['--import', 'tsx']`. To replay a failure, pass back its `seed` and `path` with
  * `properties: [the failed one]`.
  */
 export async function proveDeterminism(options: DeterminismOptions): Promise<void> {

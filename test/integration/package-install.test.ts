@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +12,8 @@ import { createEmptyDatabase } from '../support/test-database.js';
 // first; pack's own prepare build is skipped to keep this fast), installed from the tarball alone
 // into an empty folder out of the repository, with npm's cache and no network. What it covers:
 // the main entry and agate/client import by name, their types resolve through `exports`, and the
-// installed bin runs from that folder, finding its migrations and fixtures inside the package.
+// installed bin runs from that folder, finding its migrations and fixtures inside the package;
+// agate/testing (with the studio's fast-check) and agate/eslint import and run.
 
 const run = promisify(execFile);
 let app: string;
@@ -170,5 +171,34 @@ export const rules = {
     } finally {
       await db.drop();
     }
+  });
+
+  it('proves rules with agate/testing once the studio has fast-check, and lints with agate/eslint', async () => {
+    // fast-check is an optional peer: the studio installs it (here linked from this checkout).
+    await mkdir(join(app, 'node_modules'), { recursive: true });
+    await symlink(join(repoRoot, 'node_modules/fast-check'), join(app, 'node_modules/fast-check'));
+    const out = await nodeIn(
+      'proofs.mjs',
+      `import fc from 'fast-check';
+import { archiveGateV1 } from 'agate';
+import { gamePurity, gamePurityFor } from 'agate/eslint';
+import { checkFixtures, proveDeterminism, recordFixture } from 'agate/testing';
+const day = fc.constantFrom({ type: 'day.started', version: 1, data: {} }, { type: 'day.ended', version: 1, data: {} });
+await proveDeterminism({
+  rules: archiveGateV1,
+  module: import.meta.resolve('agate'),
+  export: 'archiveGateV1',
+  events: fc.array(day, { size: 'max', maxLength: 30 }),
+  numRuns: 10,
+});
+const verdicts = await checkFixtures(archiveGateV1, 'node_modules/agate/fixtures/archive-gate-v1');
+console.log(JSON.stringify({
+  purity: Array.isArray(gamePurity) && typeof gamePurityFor === 'function',
+  record: typeof recordFixture,
+  fixtures: verdicts.filter((v) => v.status === 'unchanged').length,
+}));
+`,
+    );
+    expect(JSON.parse(out)).toEqual({ purity: true, record: 'function', fixtures: 25 });
   });
 });
