@@ -31,6 +31,8 @@ export type StoredSession = {
   events: ReplayEvent[];
   /** Generated events the store would have refused, and so left out. */
   refused: number;
+  /** Why the first of them was refused (null: none was). */
+  firstRefusal: string | null;
 };
 
 const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000';
@@ -72,12 +74,14 @@ export function storedSession(rules: GameRules, generated: GeneratedSession): St
   const secret = Buffer.from(generated.secret);
   const events: ReplayEvent[] = [];
   let refused = 0;
+  let firstRefusal: string | null = null;
   for (const input of generated.events) {
     const sequence = events.length + 1;
     const eventId = eventIdAt(sequence);
     const stored = asStored(rules, input, deriveEventSeed(secret, eventId));
     if (!stored.ok) {
       refused += 1;
+      firstRefusal ??= stored.problem;
       continue;
     }
     events.push({ sequence, eventId, ...stored.event });
@@ -91,7 +95,7 @@ export function storedSession(rules: GameRules, generated: GeneratedSession): St
     rulesVersion: rules.version,
     config: JSON.parse(JSON.stringify(config.data)) as Record<string, unknown>,
   };
-  return { session, events, refused };
+  return { session, events, refused, firstRefusal };
 }
 
 /** How an event is named in failure messages. */

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { foldEqualsReplay } from './fold-equals-replay.js';
 import { freshProcessAgrees, SESSIONS_PER_PROCESS } from './fresh-process-agrees.js';
 import type { FreshProcessInput } from './fresh-process-agrees.js';
+import { generatedSessions, storedSession } from './generated-session.js';
 import { rejectionsNeverThrow } from './rejections-never-throw.js';
 import { stateSurvivesJson } from './state-survives-json.js';
 
@@ -56,6 +57,20 @@ async function runProperty(
 }
 
 /**
+ * Refuses a generator whose sessions hold nothing the store accepts (a misspelt type, data its
+ * schema refuses): every property would pass without folding a single event.
+ */
+function assertGeneratorPlays(options: FreshProcessInput, seed: number): void {
+  const sample = fc.sample(generatedSessions(options), { seed, numRuns: 20 });
+  const stored = sample.map((generated) => storedSession(options.rules, generated));
+  if (stored.some((s) => s.events.length > 0)) return;
+  const refusal = stored.find((s) => s.firstRefusal !== null)?.firstRefusal;
+  throw new Error(
+    `The events arbitrary gave ${options.rules.name} v${options.rules.version} no event the store accepts in 20 sessions${refusal === undefined ? ' (they were empty)' : `; the first refused: ${refusal}`}. Generate events of the rules' own types, versions and schemas.`,
+  );
+}
+
+/**
  * Runs every determinism property on `rules` with `fc.assert` and throws on the first failure,
  * naming the property and the rules; the error carries fast-check's report (seed, path,
  * counterexample). `module` must be compiled JavaScript exporting the same rules (the fresh
@@ -68,6 +83,7 @@ export async function proveDeterminism(options: DeterminismOptions): Promise<voi
   const numRuns = options.numRuns ?? 100;
   const replay = options.path === undefined ? {} : { path: options.path, endOnFailure: true };
   const params: RunParams = { seed, numRuns, verbose: 0, ...replay };
+  assertGeneratorPlays(options, seed);
   for (const name of options.properties ?? determinismProperties) {
     try {
       await runProperty(name, options, params);

@@ -83,6 +83,15 @@ describe('proveDeterminism', () => {
     });
   });
 
+  test('refuses a generator that gives nothing the store accepts', async () => {
+    const misspelt = fc.array(fc.constant({ type: 'counter.incremnted', version: 1, data: {} }));
+    await expect(
+      proveDeterminism({ rules: tinyRules, module: brokenModule, events: misspelt }),
+    ).rejects.toThrow(
+      /^The events arbitrary gave tiny v1 no event the store accepts in 20 sessions; the first refused: tiny v1 has no event type counter\.incremnted v1\./,
+    );
+  });
+
   const broken: [string, DeterminismProperty, string, RegExp][] = [
     [
       'reads a hidden counter',
