@@ -24,6 +24,16 @@ export default defineConfig({
       },
       {
         test: {
+          // The pack-install-run step (issue 17): agate packed, installed into a copy of
+          // examples/harvest, its tests, `agate rules check`, then `agate serve` from its config.
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           // Faults, load, attacks and bad input (issue 9); AGATE_SOAK=1 runs the heavy variants.
           name: 'reliability',
           include: ['test/reliability/**/*.test.ts'],
