@@ -9,17 +9,26 @@ import type {
   AppendOptions,
   AppendResult,
   CreatedSession,
+  CreatePlayerInput,
   CreateSessionInput,
   EndSessionOptions,
+  ErasedPlayer,
   EventPage,
   FeedOptions,
   FeedPage,
+  GameClient,
+  GameInfo,
+  Leaderboard,
+  LeaderboardOptions,
   NewEvent,
+  PlayerExport,
   ReadEventsOptions,
   ReplayOptions,
   ReplayResult,
+  RulesWithEvents,
   SessionInfo,
   SessionState,
+  SnapshotInfo,
 } from './client-types.js';
 
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
@@ -106,6 +115,75 @@ export class AgateClient {
       ...(answer.body as Omit<AppendResult, 'duplicate'>),
       duplicate: answer.status === 200,
     };
+  }
+
+  /**
+   * The calls whose payloads depend on the game, typed for the rules `R` (a type only: pass
+   * `typeof archiveGateV1`, or your own rules made with `defineEventTypes`):
+   * `client.game<typeof archiveGateV1>().append(sessionId, events)` refuses at compile time an
+   * event type the game does not define or data its schema does not accept. The session must
+   * play that game; the server checks it either way.
+   */
+  game<R extends RulesWithEvents>(): GameClient<R> {
+    return {
+      append: (sessionId, events, options) => this.append(sessionId, events, options),
+    };
+  }
+
+  /** The games the server runs, with the JSON Schema of every event type (`GET /v1/games`). */
+  async games(): Promise<GameInfo[]> {
+    const answer = await this.#call({ method: 'GET', path: '/v1/games', retry: true });
+    return (answer.body as { games: GameInfo[] }).games;
+  }
+
+  /** One rules version the server runs; `not_found` (404) when it runs no such version. */
+  async getGame(rules: string, version: number): Promise<GameInfo> {
+    const path = `/v1/games/${encodeURIComponent(rules)}/${encodeURIComponent(String(version))}`;
+    return (await this.#call({ method: 'GET', path, retry: true })).body as GameInfo;
+  }
+
+  /** The session's snapshots, newest first, without their states. */
+  async snapshots(sessionId: string): Promise<SnapshotInfo[]> {
+    const path = `${sessionPath(sessionId)}/snapshots`;
+    const answer = await this.#call({ method: 'GET', path, retry: true });
+    return (answer.body as { snapshots: SnapshotInfo[] }).snapshots;
+  }
+
+  /** The top verified scores of ended sessions, highest first. */
+  async leaderboard(options: LeaderboardOptions = {}): Promise<Leaderboard> {
+    const answer = await this.#call({
+      method: 'GET',
+      path: '/v1/leaderboard',
+      query: { rules: options.rules, limit: options.limit },
+      retry: true,
+    });
+    return answer.body as Leaderboard;
+  }
+
+  /**
+   * Creates a player (game server or admin keys); sessions then name it by `id`. Never retried,
+   * like `createSession`: a lost answer could otherwise create two players.
+   */
+  async createPlayer(input: CreatePlayerInput = {}): Promise<{ id: string }> {
+    const answer = await this.#call({
+      method: 'POST',
+      path: '/v1/players',
+      body: input,
+      retry: false,
+    });
+    return answer.body as { id: string };
+  }
+
+  /** Everything held about a player, PII included (admin keys; the server audits it). */
+  async exportPlayer(playerId: string): Promise<PlayerExport> {
+    const path = `${playerPath(playerId)}/export`;
+    return (await this.#call({ method: 'GET', path, retry: true })).body as PlayerExport;
+  }
+
+  /** Erases a player's PII (admin keys); idempotent, so it is retried like a read. */
+  async erasePlayer(playerId: string): Promise<ErasedPlayer> {
+    const path = playerPath(playerId);
+    return (await this.#call({ method: 'DELETE', path, retry: true })).body as ErasedPlayer;
   }
 
   /** The session's events, one page per iteration, until the last stored one. */
@@ -258,6 +336,10 @@ export class AgateClient {
 
 function sessionPath(sessionId: string): string {
   return `/v1/sessions/${encodeURIComponent(sessionId)}`;
+}
+
+function playerPath(playerId: string): string {
+  return `/v1/players/${encodeURIComponent(playerId)}`;
 }
 
 function queryString(query: Query | undefined): string {

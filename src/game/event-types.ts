@@ -51,8 +51,11 @@ export type EventDefinitionsOf<R> = R extends { readonly eventTypes: EventTypeRe
 
 type InputOfDefinition<D> =
   D extends EventTypeDefinition<infer Type, infer Version, infer Schema>
-    ? { type: Type; version: Version; data: z.input<Schema> }
+    ? { type: Type; version: Version; data: DataInput<z.input<Schema>> }
     : never;
+
+/** A schema typed only as `EventDataSchema` says nothing of its input: any JSON object. */
+type DataInput<I> = unknown extends I ? Record<string, unknown> : I;
 
 /**
  * Every event a client may send to a game, as a union of `{ type, version, data }` with `data`
