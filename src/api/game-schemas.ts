@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgateError } from '../errors/index.js';
 import { eventEnvelopeSchema } from '../events/index.js';
 import type { EventTypeDefinition, GameCatalog, GameRules } from '../game/index.js';
 
@@ -62,9 +63,21 @@ export function clientDataSchema(definition: EventTypeDefinition, written: JsonS
   return shown;
 }
 
-/** A zod schema as standalone JSON Schema (draft 2020-12), as the API publishes it. */
-export function standaloneJsonSchema(schema: z.ZodType): JsonSchema {
-  return z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' });
+/**
+ * A zod schema as standalone JSON Schema (draft 2020-12), as the API publishes it. Throws
+ * `invalid_game_module` naming `what` when zod cannot write it (the plug-in loader refuses such
+ * rules at start-up; this keeps the server from starting with them either way).
+ */
+export function standaloneJsonSchema(schema: z.ZodType, what: string): JsonSchema {
+  try {
+    return z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' });
+  } catch (error) {
+    throw new AgateError(
+      'invalid_game_module',
+      `The schema of ${what} cannot be written as JSON Schema (${error instanceof Error ? error.message : String(error)}); the API publishes it, so use zod types that have a JSON Schema form (no z.custom, functions or output-side transforms).`,
+      { cause: error },
+    );
+  }
 }
 
 const eventTypeSchema = z.strictObject({
@@ -121,14 +134,23 @@ export function gameJson(catalog: GameCatalog, rules: GameRules): GameJson {
     latest: catalog.eventTypes.latestRulesVersion(rules.name) === rules.version,
     dayBoundaryTypes: [...rules.dayBoundaryTypes],
     rejectReasons: [...rules.rejectReasons],
-    configSchema: standaloneJsonSchema(registry.configSchema),
+    configSchema: standaloneJsonSchema(
+      registry.configSchema,
+      `the config of ${rules.name} v${rules.version}`,
+    ),
     eventTypes: registry.definitions().map((d) => ({
       type: d.type,
       version: d.version,
       latest: registry.latestVersion(d.type) === d.version,
       consumesRandomness: d.consumesRandomness,
       clientMaySupplySeed: d.consumesRandomness && d.clientMaySupplySeed === true,
-      schema: clientDataSchema(d, standaloneJsonSchema(d.schema)),
+      schema: clientDataSchema(
+        d,
+        standaloneJsonSchema(
+          d.schema,
+          `${d.type} v${d.version} in ${rules.name} v${rules.version}`,
+        ),
+      ),
     })),
   };
 }
