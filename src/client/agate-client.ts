@@ -6,9 +6,14 @@ import type { ConsumerClient } from './consumer-client.js';
 import type { ConsumerOptions, FeedEvent } from './consumer-types.js';
 import type {
   AgateClientOptions,
+  AnalyticsOptions,
+  AnalyticsPage,
   AppendOptions,
   AppendResult,
+  CreateApiKeyInput,
+  CreatedApiKey,
   CreatedSession,
+  CreatedTenant,
   CreatePlayerInput,
   CreateSessionInput,
   EndSessionOptions,
@@ -184,6 +189,60 @@ export class AgateClient {
   async erasePlayer(playerId: string): Promise<ErasedPlayer> {
     const path = playerPath(playerId);
     return (await this.#call({ method: 'DELETE', path, retry: true })).body as ErasedPlayer;
+  }
+
+  /**
+   * analytics.events of the tenant (analyst or admin keys), one page per iteration, in server-time
+   * order, until the filtered range ends.
+   */
+  async *analyticsEvents(
+    options: AnalyticsOptions = {},
+  ): AsyncGenerator<AnalyticsPage, void, undefined> {
+    const { session, player, types, from, to, pageSize } = options;
+    let after = options.after;
+    for (;;) {
+      const answer = await this.#call({
+        method: 'GET',
+        path: '/v1/analytics/events',
+        query: { session, player, type: types?.join(','), from, to, after, limit: pageSize },
+        retry: true,
+      });
+      const page = answer.body as AnalyticsPage;
+      yield page;
+      if (page.next === null) return;
+      after = page.next;
+    }
+  }
+
+  /**
+   * Creates an API key in the admin's own tenant; `key` is shown only in this answer. Never
+   * retried: a lost answer would leave a key nobody holds (revoke it by id).
+   */
+  async createApiKey(input: CreateApiKeyInput): Promise<CreatedApiKey> {
+    const answer = await this.#call({
+      method: 'POST',
+      path: '/v1/api-keys',
+      body: input,
+      retry: false,
+    });
+    return answer.body as CreatedApiKey;
+  }
+
+  /** Revokes an API key of the admin's own tenant; `not_found` when the tenant has no such key. */
+  async revokeApiKey(keyId: string): Promise<void> {
+    const path = `/v1/api-keys/${encodeURIComponent(keyId)}`;
+    await this.#call({ method: 'DELETE', path, retry: true });
+  }
+
+  /** Creates a tenant and its first admin key: for an operator key (`ago_…`) only. Never retried. */
+  async createTenant(name: string): Promise<CreatedTenant> {
+    const answer = await this.#call({
+      method: 'POST',
+      path: '/v1/tenants',
+      body: { name },
+      retry: false,
+    });
+    return answer.body as CreatedTenant;
   }
 
   /** The session's events, one page per iteration, until the last stored one. */

@@ -303,3 +303,59 @@ export type GameInfo = {
   configSchema: JsonSchemaObject;
   eventTypes: GameEventType[];
 };
+
+export type ApiKeyRole = 'game_server' | 'analyst' | 'admin';
+
+export type CreateApiKeyInput = { role: ApiKeyRole; label?: string };
+
+export type CreatedApiKey = {
+  id: string;
+  /** Shown only in this answer; the server keeps it hashed. */
+  key: string;
+  role: ApiKeyRole;
+  label: string | null;
+};
+
+export type CreatedTenant = {
+  id: string;
+  name: string;
+  createdAt: string;
+  /** The tenant's first admin key (shown only in this answer). */
+  adminKey: CreatedApiKey;
+};
+
+export type AnalyticsValue = string | number | boolean | null;
+
+/** One row of analytics.events (ADR 0023). */
+export type AnalyticsEvent = {
+  tenantId: string;
+  sessionId: string;
+  sequence: number;
+  eventId: string;
+  type: string;
+  version: number;
+  serverTime: string;
+  clientTime: string | null;
+  playerId: string | null;
+  rules: string;
+  rulesVersion: number;
+  /** What the session's rules declare for this event type. */
+  fields: Record<string, AnalyticsValue>;
+};
+
+export type AnalyticsPage = { events: AnalyticsEvent[]; next: string | null };
+
+export type AnalyticsOptions = {
+  session?: string;
+  player?: string;
+  /** Only these event types (1 to 50). */
+  types?: readonly string[];
+  /** Server time at or after this RFC 3339 instant. */
+  from?: string;
+  /** Server time before this RFC 3339 instant. */
+  to?: string;
+  /** Start after this cursor (a page's `next`); default: the first page. */
+  after?: string;
+  /** Rows per request; the server caps it. */
+  pageSize?: number;
+};

@@ -148,3 +148,50 @@ describe('AgateClient players', () => {
     expect(erase.code).toBe('forbidden');
   });
 });
+
+describe('AgateClient keys, tenants and analytics', () => {
+  it('creates an API key that works, revokes it (idempotently) and it stops working', async () => {
+    const admin = client('admin');
+    const created = await admin.createApiKey({ role: 'analyst', label: 'from the client' });
+    expect(created).toMatchObject({ role: 'analyst', label: 'from the client' });
+    const fresh = new AgateClient({ baseUrl, apiKey: created.key, backoffMs: 1 });
+    expect((await fresh.games()).length).toBe(2);
+    await admin.revokeApiKey(created.id);
+    await admin.revokeApiKey(created.id);
+    const error = await refusal(fresh.games());
+    expect([error.code, error.status]).toEqual(['unauthorized', 401]);
+    const missing = await refusal(admin.revokeApiKey('01938a6e-0000-7000-8000-00000000dead'));
+    expect([missing.code, missing.status]).toEqual(['not_found', 404]);
+  });
+
+  it('creates a tenant with an operator key, and refuses a tenant key with forbidden', async () => {
+    const operator = await api.newOperatorKey();
+    const tenant = await new AgateClient({ baseUrl, apiKey: operator.key }).createTenant('made');
+    expect(tenant).toMatchObject({ name: 'made', adminKey: { role: 'admin' } });
+    const error = await refusal(client('admin').createTenant('not mine'));
+    expect([error.code, error.status]).toEqual(['forbidden', 403]);
+  });
+
+  it('reads analytics.events page by page until the range ends', async () => {
+    const agate = client('game_server');
+    const session = await agate.createSession({ rules: 'archive-gate', seed: 'analytics' });
+    await agate.game<typeof archiveGateV1>().append(session.id, [
+      { type: 'day.started', data: {} },
+      { type: 'defense.purchased', data: { defense: 'training' } },
+      { type: 'defense.purchased', data: { defense: 'mfa' } },
+    ]);
+    await api.agate.idle();
+    const pages = [];
+    for await (const page of client('analyst').analyticsEvents({
+      session: session.id,
+      types: ['defense.purchased', 'day.started'],
+      pageSize: 2,
+    })) {
+      pages.push(page.events.map((e) => `${e.sequence}:${String(e.fields.defense ?? '-')}`));
+    }
+    expect(pages.flat()).toEqual(['1:-', '2:training', '3:mfa']);
+    expect(pages[0]).toHaveLength(2);
+    const error = await refusal(client('game_server').analyticsEvents().next());
+    expect([error.code, error.status]).toEqual(['forbidden', 403]);
+  });
+});
