@@ -29,7 +29,7 @@ export type EventDataSchema = z.ZodType<Record<string, unknown>>;
 
 /**
  * The event types of one rules version, looked up by type and version. `Defs` keeps each
- * definition's own type, name and schema (as `defineEventTypes` infers them), so that
+ * definition's own type name, version and schema (as `defineEventTypes` infers them), so that
  * `EventInputOf` can type a client's payloads.
  */
 export type EventTypeRegistry<Defs extends EventTypeDefinition = EventTypeDefinition> = {
