@@ -22,6 +22,7 @@ import { registerConsumerRoutes } from './routes/consumers/index.js';
 import { registerEventRoutes } from './routes/events.js';
 import { defaultFeedStreamOptions, registerFeedRoutes } from './routes/feed/index.js';
 import type { FeedStreamOptions } from './routes/feed/index.js';
+import { registerGameRoutes } from './routes/games.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLeaderboardRoutes } from './routes/leaderboard.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
@@ -116,6 +117,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   );
   registerHealthRoutes(app, context);
   registerMetricsRoutes(app, context);
+  registerGameRoutes(app, context);
   registerSessionRoutes(app, context);
   registerEventRoutes(app, context);
   registerFeedRoutes(app, context);

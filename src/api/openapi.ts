@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { AnyRouteSpec } from './define-route.js';
 import { eventEnvelopeSchema } from '../events/index.js';
+import type { GameCatalog } from '../game/index.js';
+import { gameEventComponents } from './game-schemas.js';
 import { documentedAs, documentedBy, problemSchema } from './schemas.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -97,6 +99,7 @@ const refusals: Record<string, Record<string, unknown>> = {
 export function openApiDocument(
   routes: readonly AnyRouteSpec[],
   info: { version: string },
+  games?: GameCatalog,
 ): Record<string, unknown> {
   const writer = schemaWriter();
   const paths: Record<string, Record<string, unknown>> = {};
@@ -143,6 +146,9 @@ export function openApiDocument(
   // Referenced by name from bodies the store checks itself (each event of an append).
   writer.write(problemSchema, 'output');
   writer.write(eventEnvelopeSchema, 'input');
+  // The typed events of each game the server runs, which the append body references.
+  const gameEvents =
+    games === undefined ? {} : gameEventComponents(games, (s) => writer.write(s, 'input'));
   return {
     openapi: '3.1.0',
     info: {
@@ -155,7 +161,7 @@ export function openApiDocument(
     servers: [{ url: '/' }],
     paths,
     components: {
-      schemas: writer.components,
+      schemas: { ...writer.components, ...gameEvents },
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'agk_… or ago_…' },
       },

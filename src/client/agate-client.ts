@@ -6,20 +6,34 @@ import type { ConsumerClient } from './consumer-client.js';
 import type { ConsumerOptions, FeedEvent } from './consumer-types.js';
 import type {
   AgateClientOptions,
+  AnalyticsOptions,
+  AnalyticsPage,
   AppendOptions,
   AppendResult,
+  CreateApiKeyInput,
+  CreatedApiKey,
   CreatedSession,
+  CreatedTenant,
+  CreatePlayerInput,
   CreateSessionInput,
   EndSessionOptions,
+  ErasedPlayer,
   EventPage,
   FeedOptions,
   FeedPage,
+  GameClient,
+  GameInfo,
+  Leaderboard,
+  LeaderboardOptions,
   NewEvent,
+  PlayerExport,
   ReadEventsOptions,
   ReplayOptions,
   ReplayResult,
+  RulesWithEvents,
   SessionInfo,
   SessionState,
+  SnapshotInfo,
 } from './client-types.js';
 
 type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
@@ -106,6 +120,129 @@ export class AgateClient {
       ...(answer.body as Omit<AppendResult, 'duplicate'>),
       duplicate: answer.status === 200,
     };
+  }
+
+  /**
+   * The calls whose payloads depend on the game, typed for the rules `R` (a type only: pass
+   * `typeof archiveGateV1`, or your own rules made with `defineEventTypes`):
+   * `client.game<typeof archiveGateV1>().append(sessionId, events)` refuses at compile time an
+   * event type the game does not define or data its schema does not accept. The session must
+   * play that game; the server checks it either way.
+   */
+  game<R extends RulesWithEvents>(): GameClient<R> {
+    return {
+      append: (sessionId, events, options) => this.append(sessionId, events, options),
+    };
+  }
+
+  /** The games the server runs, with the JSON Schema of every event type (`GET /v1/games`). */
+  async games(): Promise<GameInfo[]> {
+    const answer = await this.#call({ method: 'GET', path: '/v1/games', retry: true });
+    return (answer.body as { games: GameInfo[] }).games;
+  }
+
+  /** One rules version the server runs; `not_found` (404) when it runs no such version. */
+  async getGame(rules: string, version: number): Promise<GameInfo> {
+    const path = `/v1/games/${encodeURIComponent(rules)}/${encodeURIComponent(String(version))}`;
+    return (await this.#call({ method: 'GET', path, retry: true })).body as GameInfo;
+  }
+
+  /** The session's snapshots, newest first, without their states. */
+  async snapshots(sessionId: string): Promise<SnapshotInfo[]> {
+    const path = `${sessionPath(sessionId)}/snapshots`;
+    const answer = await this.#call({ method: 'GET', path, retry: true });
+    return (answer.body as { snapshots: SnapshotInfo[] }).snapshots;
+  }
+
+  /** The top verified scores of ended sessions, highest first. */
+  async leaderboard(options: LeaderboardOptions = {}): Promise<Leaderboard> {
+    const answer = await this.#call({
+      method: 'GET',
+      path: '/v1/leaderboard',
+      query: { rules: options.rules, limit: options.limit },
+      retry: true,
+    });
+    return answer.body as Leaderboard;
+  }
+
+  /**
+   * Creates a player (game server or admin keys); sessions then name it by `id`. Never retried,
+   * like `createSession`: a lost answer could otherwise create two players.
+   */
+  async createPlayer(input: CreatePlayerInput = {}): Promise<{ id: string }> {
+    const answer = await this.#call({
+      method: 'POST',
+      path: '/v1/players',
+      body: input,
+      retry: false,
+    });
+    return answer.body as { id: string };
+  }
+
+  /** Everything held about a player, PII included (admin keys; the server audits it). */
+  async exportPlayer(playerId: string): Promise<PlayerExport> {
+    const path = `${playerPath(playerId)}/export`;
+    return (await this.#call({ method: 'GET', path, retry: true })).body as PlayerExport;
+  }
+
+  /** Erases a player's PII (admin keys); idempotent, so it is retried like a read. */
+  async erasePlayer(playerId: string): Promise<ErasedPlayer> {
+    const path = playerPath(playerId);
+    return (await this.#call({ method: 'DELETE', path, retry: true })).body as ErasedPlayer;
+  }
+
+  /**
+   * analytics.events of the tenant (analyst or admin keys), one page per iteration, in server-time
+   * order, until the filtered range ends.
+   */
+  async *analyticsEvents(
+    options: AnalyticsOptions = {},
+  ): AsyncGenerator<AnalyticsPage, void, undefined> {
+    const { session, player, types, from, to, pageSize } = options;
+    let after = options.after;
+    for (;;) {
+      const answer = await this.#call({
+        method: 'GET',
+        path: '/v1/analytics/events',
+        query: { session, player, type: types?.join(','), from, to, after, limit: pageSize },
+        retry: true,
+      });
+      const page = answer.body as AnalyticsPage;
+      yield page;
+      if (page.next === null) return;
+      after = page.next;
+    }
+  }
+
+  /**
+   * Creates an API key in the admin's own tenant; `key` is shown only in this answer. Never
+   * retried: a lost answer would leave a key nobody holds (revoke it by id).
+   */
+  async createApiKey(input: CreateApiKeyInput): Promise<CreatedApiKey> {
+    const answer = await this.#call({
+      method: 'POST',
+      path: '/v1/api-keys',
+      body: input,
+      retry: false,
+    });
+    return answer.body as CreatedApiKey;
+  }
+
+  /** Revokes an API key of the admin's own tenant; `not_found` when the tenant has no such key. */
+  async revokeApiKey(keyId: string): Promise<void> {
+    const path = `/v1/api-keys/${encodeURIComponent(keyId)}`;
+    await this.#call({ method: 'DELETE', path, retry: true });
+  }
+
+  /** Creates a tenant and its first admin key: for an operator key (`ago_…`) only. Never retried. */
+  async createTenant(name: string): Promise<CreatedTenant> {
+    const answer = await this.#call({
+      method: 'POST',
+      path: '/v1/tenants',
+      body: { name },
+      retry: false,
+    });
+    return answer.body as CreatedTenant;
   }
 
   /** The session's events, one page per iteration, until the last stored one. */
@@ -258,6 +395,10 @@ export class AgateClient {
 
 function sessionPath(sessionId: string): string {
   return `/v1/sessions/${encodeURIComponent(sessionId)}`;
+}
+
+function playerPath(playerId: string): string {
+  return `/v1/players/${encodeURIComponent(playerId)}`;
 }
 
 function queryString(query: Query | undefined): string {

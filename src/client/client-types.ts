@@ -4,6 +4,7 @@
  * client depends on the wire contract only.
  */
 
+import type { EventInputOf, EventTypeRegistry } from '../game/index.js';
 import type { FeedEvent } from './consumer-types.js';
 
 export type AgateClientOptions = {
@@ -67,6 +68,48 @@ export type NewEvent = {
    * microseconds (`2026-11-23T13:00:00.123456+01:00`); anything else is refused, never rewritten.
    */
   clientTime?: string;
+};
+
+/** A rules value whose event types the client can type payloads from: `typeof archiveGateV1`. */
+export type RulesWithEvents = { readonly eventTypes: EventTypeRegistry };
+
+type EventInput = { type: string; version: number; data: unknown };
+
+/** `version` may be left out where the type has one version only (the server takes the newest). */
+type VersionField<All, I extends EventInput> = [
+  Exclude<Extract<All, { type: I['type'] }>, I>,
+] extends [never]
+  ? { version?: I['version'] }
+  : { version: I['version'] };
+
+/** One object type, not an intersection, so that excess properties in `data` are reported. */
+type Flat<T> = { [K in keyof T]: T[K] };
+
+type TypedNewEvent<All, I> = I extends EventInput
+  ? Flat<
+      Omit<NewEvent, 'type' | 'version' | 'data'> & {
+        type: I['type'];
+        data: I['data'];
+      } & VersionField<All, I>
+    >
+  : never;
+
+/**
+ * A new event of the game `R` (`typeof archiveGateV1`, or any rules value whose event types
+ * were made with `defineEventTypes`): each type with its own version and `data` typed from that
+ * version's zod schema (its input: defaults may be left out). Types only: nothing of the rules
+ * is loaded by the client.
+ */
+export type NewEventOf<R> = TypedNewEvent<EventInputOf<R>, EventInputOf<R>>;
+
+/** `AgateClient.game<R>()`: the calls whose payloads depend on the game, typed for `R`. */
+export type GameClient<R> = {
+  /** `AgateClient.append`, with each event typed by the game's own event types. */
+  append(
+    sessionId: string,
+    events: readonly NewEventOf<R>[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
 };
 
 export type AppendOptions = {
@@ -173,4 +216,146 @@ export type FeedOptions = {
   idleMs?: number;
   /** The longest wait between reconnection attempts (default 5 s). */
   maxBackoffMs?: number;
+};
+
+export type SnapshotInfo = {
+  sequence: number;
+  rulesVersion: number;
+  stateHash: string;
+  /** `interval`, `day_boundary` or `manual`. */
+  reason: string;
+  createdAt: string;
+};
+
+export type LeaderboardOptions = {
+  /** Which game; the server's only one when left out. */
+  rules?: string;
+  /** 1 to the server's maximum (default 10). */
+  limit?: number;
+};
+
+export type LeaderboardEntry = { rank: number; sessionId: string; score: number };
+
+export type Leaderboard = { rules: string; entries: LeaderboardEntry[] };
+
+/** Every field is PII, kept in the players table only. */
+export type CreatePlayerInput = { externalRef?: string; displayName?: string; email?: string };
+
+export type Player = {
+  id: string;
+  tenantId: string;
+  externalRef: string | null;
+  displayName: string | null;
+  email: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Set once the player is erased; the PII fields are then null. */
+  erasedAt: string | null;
+};
+
+export type AuditEntry = {
+  id: string;
+  occurredAt: string;
+  actor: string;
+  action: string;
+  subject: string;
+  details: Record<string, unknown>;
+};
+
+export type PlayerExport = {
+  player: Player;
+  sessions: (SessionInfo & { tenantId: string })[];
+  events: StoredEvent[];
+  auditEntries: AuditEntry[];
+};
+
+export type ErasedPlayer = {
+  id: string;
+  erasedAt: string;
+  /** How many sessions name the player (they stay, and still replay). */
+  sessions: number;
+  /** True when it was erased before: nothing changed. */
+  alreadyErased: boolean;
+};
+
+/** A JSON Schema (draft 2020-12) object, as the server publishes it. */
+export type JsonSchemaObject = Record<string, unknown>;
+
+export type GameEventType = {
+  type: string;
+  version: number;
+  /** Whether this is the newest version of the type. */
+  latest: boolean;
+  consumesRandomness: boolean;
+  clientMaySupplySeed: boolean;
+  /** The `data` a client sends (without the seed where the server draws it). */
+  schema: JsonSchemaObject;
+};
+
+/** One rules version the server runs (`GET /v1/games`). */
+export type GameInfo = {
+  rules: string;
+  version: number;
+  /** Whether this is the newest version of these rules on the server. */
+  latest: boolean;
+  dayBoundaryTypes: string[];
+  rejectReasons: string[];
+  configSchema: JsonSchemaObject;
+  eventTypes: GameEventType[];
+};
+
+export type ApiKeyRole = 'game_server' | 'analyst' | 'admin';
+
+export type CreateApiKeyInput = { role: ApiKeyRole; label?: string };
+
+export type CreatedApiKey = {
+  id: string;
+  /** Shown only in this answer; the server keeps it hashed. */
+  key: string;
+  role: ApiKeyRole;
+  label: string | null;
+};
+
+export type CreatedTenant = {
+  id: string;
+  name: string;
+  createdAt: string;
+  /** The tenant's first admin key (shown only in this answer). */
+  adminKey: CreatedApiKey;
+};
+
+export type AnalyticsValue = string | number | boolean | null;
+
+/** One row of analytics.events (ADR 0023). */
+export type AnalyticsEvent = {
+  tenantId: string;
+  sessionId: string;
+  sequence: number;
+  eventId: string;
+  type: string;
+  version: number;
+  serverTime: string;
+  clientTime: string | null;
+  playerId: string | null;
+  rules: string;
+  rulesVersion: number;
+  /** What the session's rules declare for this event type. */
+  fields: Record<string, AnalyticsValue>;
+};
+
+export type AnalyticsPage = { events: AnalyticsEvent[]; next: string | null };
+
+export type AnalyticsOptions = {
+  session?: string;
+  player?: string;
+  /** Only these event types (1 to 50). */
+  types?: readonly string[];
+  /** Server time at or after this RFC 3339 instant. */
+  from?: string;
+  /** Server time before this RFC 3339 instant. */
+  to?: string;
+  /** Start after this cursor (a page's `next`); default: the first page. */
+  after?: string;
+  /** Rows per request; the server caps it. */
+  pageSize?: number;
 };

@@ -58,10 +58,12 @@ export const eventEnvelopeSchema = z
 /**
  * The events of one append as the document states them, with this server's limits: the batch
  * size, and each event's data size and depth (which JSON Schema cannot state, so they are said).
+ * `item` is what the document shows for each event (default: the envelope; the API shows the
+ * typed events of the games it runs).
  */
-export function eventBatchSchema(limits: Limits) {
+export function eventBatchSchema(limits: Limits, item: z.ZodType = eventEnvelopeSchema) {
   return z
-    .array(eventEnvelopeSchema)
+    .array(item)
     .min(1)
     .max(limits.maxBatchEvents)
     .meta({

@@ -1,6 +1,9 @@
 export { createEventTypeCatalog, defineEventTypes, sessionEndedV1 } from './event-types.js';
 export type {
   ConfigSchema,
+  EventDataSchema,
+  EventDefinitionsOf,
+  EventInputOf,
   EventTypeCatalog,
   EventTypeDefinition,
   EventTypeRegistry,

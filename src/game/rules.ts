@@ -40,11 +40,11 @@ export type Verdict = { accepted: true } | { accepted: false; reason: string };
  * by its recorded seed, or null for types that consume none) and from the session stream the
  * state itself carries.
  */
-export type GameRules<S = unknown> = {
+export type GameRules<S = unknown, E extends EventTypeRegistry = EventTypeRegistry> = {
   readonly name: string;
   readonly version: number;
   /** Every event type and version the rules accept (newest versions are what evolve sees). */
-  readonly eventTypes: EventTypeRegistry;
+  readonly eventTypes: E;
   readonly upcasters: readonly Upcaster[];
   /** Event types that end one of the game's own days: the snapshotter saves state after each. */
   readonly dayBoundaryTypes: readonly string[];

@@ -5,6 +5,7 @@ import { createServer } from '../../src/api/index.js';
 import { createKey, createOperatorKey } from '../../src/keys/index.js';
 import type { ApiKeyRole } from '../../src/keys/index.js';
 import type { NewEvent } from '../../src/events/index.js';
+import type { GameCatalog } from '../../src/game/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
@@ -42,12 +43,18 @@ export type Reply = {
 };
 
 /**
- * A fresh database, agate on the tiny game (its own consumers in process unless told not to),
- * and the HTTP API on it (silent logs), for `inject`.
+ * A fresh database, agate on the tiny game or on `games` (its own consumers in process unless
+ * told not to), and the HTTP API on it (silent logs), for `inject`.
  */
-export async function createApiFixture(options: { consumers?: boolean } = {}): Promise<ApiFixture> {
+export async function createApiFixture(
+  options: { consumers?: boolean; games?: GameCatalog } = {},
+): Promise<ApiFixture> {
   const db = await createTestDatabase();
-  const agate = createAgate({ pool: db.pool, games: tinyGames, consumers: options.consumers });
+  const agate = createAgate({
+    pool: db.pool,
+    games: options.games ?? tinyGames,
+    consumers: options.consumers,
+  });
   // Unlimited: the fuzzers send thousands of requests with one key (api-rate-limit tests the limit).
   const app = createServer({ agate, logger: pino({ level: 'silent' }), rateLimit: null });
   await app.ready();

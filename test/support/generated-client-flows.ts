@@ -1,6 +1,6 @@
 import createClient from 'openapi-fetch';
 import type { Client } from 'openapi-fetch';
-import type { paths } from './agate-api.generated.js';
+import type { components, paths } from './agate-api.generated.js';
 
 // The game-server, analyst and admin flows written only against the client generated from
 // /openapi.json (test/support/agate-api.generated.ts): if the document stops describing what a
@@ -56,7 +56,8 @@ export async function gameServerFlow(api: AgateApi): Promise<{ sessionId: string
     }),
     'session',
   );
-  const batch = {
+  // Typed by the document: each event is one of the tiny game's (TinyV1Event), checked here.
+  const batch: components['schemas']['AppendEvents'] = {
     expectedSequence: 0,
     events: [
       {

@@ -47,7 +47,7 @@ describe('archive-gate’s analytics fields', () => {
   it('declare nothing for the day events (the seed tells an analyst nothing) and only known types', () => {
     expect(fieldsOf('day.started', 1, {})).toBeUndefined();
     expect(fieldsOf('day.ended', 1, { seed: 's' })).toBeUndefined();
-    const known = new Set(gateEventTypes.definitions().map((d) => d.type));
+    const known = new Set<string>(gateEventTypes.definitions().map((d) => d.type));
     for (const type of Object.keys(declared)) expect(known.has(type), type).toBe(true);
   });
 

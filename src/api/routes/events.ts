@@ -2,12 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { eventBatchSchema, keyWriter } from '../../events/index.js';
 import type { Limits, NewEvent } from '../../events/index.js';
+import type { GameCatalog } from '../../game/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
+import { gameEventComponentNames } from '../game-schemas.js';
 import { measureAppend } from '../metrics.js';
 import {
   appendResultSchema,
+  documentedAs,
   documentedBy,
   eventPageSchema,
   idParams,
@@ -17,13 +20,27 @@ import {
 import { sendAppendResult } from '../send-append-result.js';
 
 /**
- * The append body. Each event, and the batch size, is checked by the store (so the refusal names
- * events[i], and counts as a refused append); the document shows the store's own declaration of
- * the envelope and this server's limits (`eventBatchSchema`).
+ * What the document shows for each event of an append: one of the typed event unions of the
+ * games this server runs (`anyOf`: games may share a type such as session.ended, so an event may
+ * fit several; the session's rules decide).
  */
-function appendBody(limits: Limits) {
+function typedEvent(games: GameCatalog): z.ZodType {
+  const refs = [...gameEventComponentNames(games).values()].map((name) => ({
+    $ref: `#/components/schemas/${name}`,
+  }));
+  const item = z.unknown();
+  documentedAs.set(item, refs.length === 1 ? (refs[0] ?? {}) : { anyOf: refs });
+  return item;
+}
+
+/**
+ * The append body. Each event, and the batch size, is checked by the store (so the refusal names
+ * events[i], and counts as a refused append); the document shows this server's limits
+ * (`eventBatchSchema`) and, for each event, the typed events of its games.
+ */
+function appendBody(limits: Limits, games: GameCatalog) {
   const events = z.array(z.unknown()).pipe(z.custom<NewEvent[]>());
-  documentedBy.set(events, eventBatchSchema(limits));
+  documentedBy.set(events, eventBatchSchema(limits, typedEvent(games)));
   return z
     .strictObject({ expectedSequence: z.number().int().min(0).optional(), events })
     .meta({ id: 'AppendEvents' });
@@ -51,7 +68,7 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
       tag,
       access: ['game_server'],
       params: idParams,
-      body: appendBody(store.deps.limits),
+      body: appendBody(store.deps.limits, context.agate.games),
       responses: {
         201: { description: 'The batch was stored.', body: appendResultSchema },
         200: {

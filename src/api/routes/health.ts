@@ -131,7 +131,11 @@ export function registerHealthRoutes(app: FastifyInstance, context: ApiContext):
       },
     },
     () => {
-      document ??= openApiDocument(declaredRoutes(app), { version: packageVersion() });
+      document ??= openApiDocument(
+        declaredRoutes(app),
+        { version: packageVersion() },
+        context.agate.games,
+      );
       return document;
     },
   );

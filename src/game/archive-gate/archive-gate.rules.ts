@@ -31,7 +31,7 @@ export function initialGateState(seed: string, config: Record<string, unknown>):
 }
 
 /** "The DMZ: Archive Gate", rules version 1. See docs/game/archive-gate.md. */
-export const archiveGateV1: GameRules<GateState> = {
+export const archiveGateV1: GameRules<GateState, typeof gateEventTypes> = {
   name: 'archive-gate',
   version: 1,
   eventTypes: gateEventTypes,
