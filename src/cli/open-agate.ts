@@ -76,6 +76,7 @@ export async function openAgate(
     pool,
     games: defaultGames,
     consumers: consumers({ client, health }),
+    verdicts: { redis: { client, health } },
   });
   const close = async () => {
     await agate.close();

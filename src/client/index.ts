@@ -39,4 +39,5 @@ export type {
   SessionStatus,
   StoredEvent,
   TraceStep,
+  Verdict,
 } from './client-types.js';

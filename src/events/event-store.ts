@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from '../db/index.js';
 import { appendEvents, appendEventsInTransaction } from './append-events.js';
-import type { AppendInput, AppendResult } from './append-events.js';
+import type { AppendInput, AppendResult } from './append-result.js';
+import type { BatchJudge } from './batch-judge.js';
 import { createSession } from './create-session.js';
 import type { CreateSessionInput } from './create-session.js';
 import { endSession } from './end-session.js';
@@ -24,6 +25,8 @@ export type EventStoreOptions = {
   /** Work to run in order after each committed append (the snapshotter); see `AfterAppend`. */
   afterAppend?: readonly AfterAppend[];
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
+  /** What appends with `verdicts` are judged by (`createAgate` gives one). */
+  judge?: BatchJudge;
 };
 
 export type EventStore = {
@@ -47,6 +50,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     sessionRules: new SessionRulesCache(),
     afterAppend: options.afterAppend ?? [],
     onAfterAppendError: options.onAfterAppendError,
+    judge: options.judge,
   };
   return {
     deps,

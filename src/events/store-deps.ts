@@ -1,5 +1,6 @@
 import type { Pool } from '../db/index.js';
 import type { EventTypeCatalog } from '../game/index.js';
+import type { BatchJudge } from './batch-judge.js';
 import type { Limits } from './limits.js';
 import type { SessionRulesCache } from './session-rules.js';
 
@@ -31,4 +32,6 @@ export type StoreDeps = {
   /** Run in order after each committed append. */
   afterAppend: readonly AfterAppend[];
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
+  /** Judges batches appended with `verdicts`; without it such an append is refused. */
+  judge?: BatchJudge;
 };

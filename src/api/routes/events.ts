@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { eventBatchSchema, keyWriter } from '../../events/index.js';
+import { eventBatchSchema, keyWriter, verdictModes } from '../../events/index.js';
 import type { Limits, NewEvent } from '../../events/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
@@ -24,8 +24,12 @@ import { sendAppendResult } from '../send-append-result.js';
 function appendBody(limits: Limits) {
   const events = z.array(z.unknown()).pipe(z.custom<NewEvent[]>());
   documentedBy.set(events, eventBatchSchema(limits));
+  const verdicts = z.enum(verdictModes).optional().meta({
+    description:
+      'Ask for the rules’ verdict on each event: report stores the batch as without it and answers the verdicts; refuse stores nothing when any event is rejected (409 rules_rejected with the verdicts). Leave it out for a plain append.',
+  });
   return z
-    .strictObject({ expectedSequence: z.number().int().min(0).optional(), events })
+    .strictObject({ expectedSequence: z.number().int().min(0).optional(), events, verdicts })
     .meta({ id: 'AppendEvents' });
 }
 
@@ -69,6 +73,7 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
           sessionId: params.id,
           expectedSequence: body.expectedSequence,
           events: body.events,
+          verdicts: body.verdicts,
         }),
       );
       return sendAppendResult(reply, result);
