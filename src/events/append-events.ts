@@ -131,17 +131,20 @@ async function storeBatch(
   const prepared = await prepareFor(deps, ref, registry, shaped, input.recordedSeeds === true);
   const call = { tenantId, sessionId, expected, writtenBy };
   const { lockTimeoutMs } = deps.limits;
+  const judge = mode === null ? undefined : deps.judge;
   const accepted =
-    mode === null || deps.judge === undefined
+    mode === null || judge === undefined
       ? await appendPlain(executor, call, prepared, lockTimeoutMs)
-      : await appendJudged({
-          executor,
-          judge: deps.judge,
-          mode,
-          call,
-          request: { tenantId, sessionId, rules, events: prepared },
-          lockTimeoutMs,
-        });
+      : await deps.judging(`${tenantId}/${sessionId}`.toLowerCase(), () =>
+          appendJudged({
+            executor,
+            judge,
+            mode,
+            call,
+            request: { tenantId, sessionId, rules, events: prepared },
+            lockTimeoutMs,
+          }),
+        );
   if (!accepted.ok || accepted.duplicate) return { result: accepted };
   const batch: AppendedBatch = {
     ...ref,

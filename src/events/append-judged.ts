@@ -14,7 +14,7 @@ import type { BatchJudge, JudgedBatch, JudgeRequest, VerdictMode } from './batch
 import type { PreparedEvent } from './prepare-batch.js';
 
 /** How many times a batch is judged again after other writers moved the session on. */
-export const maxJudgeAttempts = 5;
+export const maxJudgeAttempts = 8;
 
 export type JudgedAppend = {
   executor: Queryable;

@@ -15,6 +15,7 @@ import { readEvents, streamEvents } from './read-events.js';
 import type { EventPage, ReadEventsInput, StreamEventsInput } from './read-events.js';
 import type { StoredEvent } from './events.queries.js';
 import type { Session } from './session.js';
+import { createSessionQueue } from './session-queue.js';
 import { SessionRulesCache } from './session-rules.js';
 import type { AfterAppend, AppendedBatch, StoreDeps } from './store-deps.js';
 
@@ -51,6 +52,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     afterAppend: options.afterAppend ?? [],
     onAfterAppendError: options.onAfterAppendError,
     judge: options.judge,
+    judging: createSessionQueue(),
   };
   return {
     deps,
