@@ -85,6 +85,7 @@ export {
   listPlayerSessionIds,
   selectSession,
   selectSessionBounds,
+  selectSessionHead,
   selectSessionStart,
 } from './sessions.queries.js';
 export type { SessionRow, SessionStart, SnapshotCandidate } from './sessions.queries.js';

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CacheHealth } from '../cache/index.js';
 import { AgateError } from '../errors/index.js';
-import { withTenant } from '../db/index.js';
 import type { Pool } from '../db/index.js';
 import type { BatchJudge, JudgeRequest, PreparedEvent } from '../events/index.js';
 import type { GameCatalog, GameRules, Verdict } from '../game/index.js';
@@ -10,7 +9,7 @@ import { stateHash } from '../../replay/index.js';
 import type { Folder } from '../../replay/index.js';
 import { createRecentStates } from './recent-states.js';
 import type { RecentStates } from './recent-states.js';
-import { cachedStart, stateBefore } from './state-before.js';
+import { stateBefore } from './state-before.js';
 import type { StateSource, StateSources } from './state-before.js';
 
 export type BatchJudgeOptions = {
@@ -60,14 +59,16 @@ export function createBatchJudge(options: BatchJudgeOptions): BatchJudge {
     typeof options.recentStates === 'object'
       ? options.recentStates
       : createRecentStates(options.recentStates);
-  const sources: StateSources = { games: options.games, recent, redis: options.redis ?? null };
+  const sources: StateSources = {
+    pool: options.pool,
+    games: options.games,
+    recent,
+    redis: options.redis ?? null,
+  };
   return async (request) => {
     const rules = rulesFor(options.games, request);
     const ref = { tenantId: request.tenantId, sessionId: request.sessionId, rules };
-    const cached = await cachedStart(sources, ref, request.after);
-    const before = await withTenant(options.pool, { tenantId: request.tenantId }, (tx) =>
-      stateBefore(tx, sources, ref, cached, request.after),
-    );
+    const before = await stateBefore(sources, ref, request.after);
     options.onJudged?.(before.source);
     const { folder } = before;
     const after = folder.sequence;

@@ -9,8 +9,9 @@ import type { Redis } from 'ioredis';
 import type { CacheHealth } from '../cache/index.js';
 import { fetchHotState } from '../cache/index.js';
 import { isAgateError } from '../errors/index.js';
-import type { PoolClient } from '../db/index.js';
-import { notFound, selectSession } from '../events/index.js';
+import { withTenant } from '../db/index.js';
+import type { Pool, PoolClient } from '../db/index.js';
+import { notFound, selectSession, selectSessionHead } from '../events/index.js';
 import type { Session } from '../events/index.js';
 import type { GameCatalog, GameRules } from '../game/index.js';
 import { createFolder, foldForward, foldFromSnapshot, foldSessionOf } from '../../replay/index.js';
@@ -22,6 +23,7 @@ export type StateSource = 'recent' | 'hot' | 'snapshot';
 export type StateBefore = { session: Session; folder: Folder; source: StateSource };
 
 export type StateSources = {
+  pool: Pool;
   games: GameCatalog;
   recent: RecentStates;
   redis: { client: Redis; health: CacheHealth } | null;
@@ -30,9 +32,9 @@ export type StateSources = {
 export type StateRef = { tenantId: string; sessionId: string; rules: GameRules };
 
 /** A cached start, read before the transaction (Redis is never waited on inside one). */
-export type CachedStart = { source: 'recent' | 'hot'; entry: RecentState };
+type CachedStart = { source: 'recent' | 'hot'; entry: RecentState };
 
-export async function cachedStart(
+async function cachedStart(
   sources: StateSources,
   ref: StateRef,
   after: number | undefined,
@@ -61,11 +63,7 @@ async function fromCached(
 ): Promise<Folder | 'unusable' | 'broken'> {
   const { entry } = cached;
   if (entry.sequence > target) return 'unusable';
-  const start: FoldStart = {
-    sequence: entry.sequence,
-    state: entry.state,
-    ...(entry.chainHash === null ? {} : { previousHash: Buffer.from(entry.chainHash, 'hex') }),
-  };
+  const start = startOf(entry);
   if (entry.sequence === target) {
     // Only the head can be compared without a read: a retry's earlier target takes the snapshot path.
     if (target !== session.lastSequence) return 'unusable';
@@ -80,12 +78,30 @@ async function fromCached(
   }
 }
 
-/**
- * The session's state at `after` (default: its last sequence), in the caller's transaction
- * (the tenant's). Throws `session_not_found`, and `integrity_violation` when the log itself is
- * broken between the snapshot and the target.
- */
-export async function stateBefore(
+function startOf(entry: RecentState): FoldStart {
+  return {
+    sequence: entry.sequence,
+    state: entry.state,
+    ...(entry.chainHash === null ? {} : { previousHash: Buffer.from(entry.chainHash, 'hex') }),
+  };
+}
+
+/** The cached state itself when the session row says it is current (the usual, warm case). */
+async function currentCached(
+  sources: StateSources,
+  ref: StateRef,
+  cached: CachedStart,
+): Promise<StateBefore | 'stale' | 'broken'> {
+  const session = await selectSessionHead(sources.pool, ref.tenantId, ref.sessionId);
+  if (session === undefined) throw notFound(ref.sessionId);
+  const { entry } = cached;
+  if (entry.sequence !== session.lastSequence) return 'stale';
+  if (entry.chainHash !== null && entry.chainHash !== session.headHash) return 'broken';
+  const folder = createFolder(ref.rules, foldSessionOf(session), startOf(entry));
+  return { session, folder, source: cached.source };
+}
+
+async function inTransaction(
   tx: PoolClient,
   sources: StateSources,
   ref: StateRef,
@@ -103,4 +119,30 @@ export async function stateBefore(
   }
   const { session, folder } = await foldFromSnapshot(tx, sources.games, ref.sessionId, after);
   return { session, folder, source: 'snapshot' };
+}
+
+/**
+ * The session's state at `after` (default: its last sequence). A current cached state costs one
+ * statement; anything else one read transaction in the tenant's context. Throws
+ * `session_not_found`, and `integrity_violation` when the log itself is broken between the
+ * snapshot and the target.
+ */
+export async function stateBefore(
+  sources: StateSources,
+  ref: StateRef,
+  after: number | undefined,
+): Promise<StateBefore> {
+  let cached = await cachedStart(sources, ref, after);
+  if (cached !== undefined && after === undefined) {
+    const current = await currentCached(sources, ref, cached);
+    if (typeof current !== 'string') return current;
+    if (current === 'broken') {
+      if (cached.source === 'recent') sources.recent.delete(ref.tenantId, ref.sessionId);
+      cached = undefined;
+    }
+  }
+  const start = cached;
+  return withTenant(sources.pool, { tenantId: ref.tenantId }, (tx) =>
+    inTransaction(tx, sources, ref, start, after),
+  );
 }
