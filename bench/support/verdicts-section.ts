@@ -2,7 +2,7 @@
 // verdicts, with verdicts from this process's recent state (warm), from a recent state one
 // batch behind (stale: another writer got in, so the tail is folded) and with no recent state
 // (cold: the newest snapshot and the tail), for 1 and 10 events per batch, at session lengths
-// of 1k and 100k events. The session is filled by the bot in 500-event batches; a manual
+// of 1k and 100k events, the modes interleaved sample by sample. The session is filled by the bot in 500-event batches; a manual
 // snapshot is taken whenever 50 events have been appended since the last one (untimed), as the
 // snapshotter would. Every verdict answer's last state hash is checked against a replay.
 import { createPool } from '../../src/db/index.js';
@@ -84,14 +84,18 @@ async function append(
   return ms;
 }
 
-async function sampleMode(bench: Bench, mode: VerdictBenchMode, batch: number, n: number) {
-  const times: number[] = [];
-  for (let i = 0; i < n; i += 1) {
-    if (mode === 'stale') await append(bench, bench.agate.store, batch);
-    const store = mode === 'cold' ? bench.cold : bench.agate.store;
-    times.push(await append(bench, store, batch, mode === 'plain' ? undefined : 'report'));
-  }
-  return times;
+/**
+ * One sample of every mode, interleaved so that a load that drifts (the machine is shared)
+ * weighs on all of them alike: plain; an untimed plain append, which leaves the recent state a
+ * batch behind, then stale; warm right after it (the stale append kept the state); cold.
+ */
+async function sampleRound(bench: Bench, batch: number): Promise<Record<VerdictBenchMode, number>> {
+  const plain = await append(bench, bench.agate.store, batch);
+  await append(bench, bench.agate.store, batch);
+  const stale = await append(bench, bench.agate.store, batch, 'report');
+  const warm = await append(bench, bench.agate.store, batch, 'report');
+  const cold = await append(bench, bench.cold, batch, 'report');
+  return { plain, warm, stale, cold };
 }
 
 async function checkLastHash(bench: Bench, label: string): Promise<void> {
@@ -149,7 +153,7 @@ async function measureLength(
   });
   try {
     const tenantId = (await createTenant(pool, { name: `verdicts ${length}`, actor: 'bench' })).id;
-    const perBatch = (options.samples + options.warmups) * (verdictModes.length + 1);
+    const perBatch = (options.samples + options.warmups) * (verdictModes.length + 1) + 1;
     const extra = options.batchSizes.reduce((sum, b) => sum + b * perBatch, 0);
     const t0 = performance.now();
     const filled = await fill(agate, tenantId, length, extra);
@@ -157,13 +161,18 @@ async function measureLength(
     const bench: Bench = { agate, cold, ...filled, next: length, lastHash: null, problems: [] };
     const rows: VerdictsRow[] = [];
     for (const batch of options.batchSizes) {
-      const times = {} as Record<VerdictBenchMode, number[]>;
-      for (const mode of verdictModes) {
-        await sampleMode(bench, mode, batch, options.warmups);
-        times[mode] = await sampleMode(bench, mode, batch, options.samples);
-        if (mode !== 'plain')
-          await checkLastHash(bench, `${length} events, ${batch}/batch, ${mode}`);
+      const times: Record<VerdictBenchMode, number[]> = {
+        plain: [],
+        warm: [],
+        stale: [],
+        cold: [],
+      };
+      for (let i = 0; i < options.warmups + options.samples; i += 1) {
+        const round = await sampleRound(bench, batch);
+        if (i < options.warmups) continue;
+        for (const mode of verdictModes) times[mode].push(round[mode]);
       }
+      await checkLastHash(bench, `${length} events, ${batch}/batch`);
       for (const r of rowsOf(length, batch, times)) {
         rows.push(r);
         log(`  ${rowLine(r)}`);
