@@ -594,7 +594,25 @@ export type components = {
         eventId: string;
         sequence: number;
       }[];
+      /** @description With verdicts only: each event’s verdict in batch order, judged from the state just before firstSequence (a retry gets the same ones). */
+      verdicts?: components['schemas']['Verdict'][];
+      /** @description With verdicts only: the session’s sequence after the batch. */
+      sequence?: number;
+      /** @description With verdicts only: the state hash at sequence, as a replay to that sequence returns it. */
+      stateHash?: string;
     };
+    /** @description What the rules made of one event of the batch. */
+    Verdict:
+      | {
+          /** @constant */
+          accepted: true;
+        }
+      | {
+          /** @constant */
+          accepted: false;
+          /** @description The rules’ reason code (GameRules.rejectReasons; docs/game/<game>.md lists each game’s). */
+          reason: string;
+        };
     EndSession: {
       reason?: string;
       /** Format: uuid */
@@ -621,6 +639,11 @@ export type components = {
       expectedSequence?: number;
       /** @description Each event's data is at most 65536 bytes as JSON (413 payload_too_large) and nested at most 32 levels (422 invalid_event). */
       events: components['schemas']['NewEvent'][];
+      /**
+       * @description Ask for the rules’ verdict on each event: report stores the batch as without it and answers the verdicts; refuse stores nothing when any event is rejected (409 rules_rejected with the verdicts). Leave it out for a plain append.
+       * @enum {string}
+       */
+      verdicts?: 'report' | 'refuse';
     };
     EventPage: {
       events: components['schemas']['StoredEvent'][];
@@ -986,6 +1009,10 @@ export type components = {
         | 'consumer_conflict'
         | 'lease_lost'
         | 'feed_gap'
+        | 'rules_rejected'
+        | 'invalid_config'
+        | 'invalid_game_module'
+        | 'rules_changed'
         | 'internal';
       /** @description Which event of the batch (events[i]). */
       index?: number;
@@ -1022,6 +1049,8 @@ export type components = {
       eventId?: string;
       /** @description seed_not_allowed: the event type whose seed only the server draws. */
       eventType?: string;
+      /** @description rules_rejected: every event’s verdict, in batch order, judged from the state at currentSequence; nothing was stored. */
+      verdicts?: components['schemas']['Verdict'][];
     };
   };
   responses: never;
