@@ -1,10 +1,11 @@
 // Where the state that a batch is judged from comes from, cheapest first (ADR 0030): this
 // process's recent states, the Redis hot state, else the newest snapshot and the tail. A cached
 // state is a start, never the answer by itself: it serves as is only when its sequence is the
-// session's last sequence as PostgreSQL reports it under the tenant's context (and, when its
-// chain hash is known, the session's head hash); an older one is brought forward by folding the
-// stored tail, whose first link must extend its chain hash. A cached state that fails that
-// check is dropped and the snapshot path answers.
+// session's last sequence as PostgreSQL reports it for the tenant (`selectSessionHead`, one
+// statement) and, when its chain hash is known, the session's head hash is that hash; an older
+// one is brought forward in a tenant read transaction by folding the stored tail, whose first
+// link must extend its chain hash. A recent state that fails either check is dropped and the
+// snapshot path answers.
 import type { Redis } from 'ioredis';
 import type { CacheHealth } from '../cache/index.js';
 import { fetchHotState } from '../cache/index.js';
