@@ -70,6 +70,22 @@ async function expectReplayAgrees(sessionId: string, result: AppendResult): Prom
   expect(ok.stateHash).toBe(replayed.hashes[ok.lastSequence]);
 }
 
+/** Changes the log as a superuser with the append-only triggers off would. */
+async function behindTheStore(sql: string, values: unknown[]): Promise<void> {
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL session_replication_role = replica');
+    expect((await client.query(sql, values)).rowCount).toBe(1);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 /** A store on the same database whose judge reports where each state came from. */
 function observedStore(options: { recentStates?: number; withRedis?: boolean } = {}) {
   const sources: StateSource[] = [];
@@ -290,6 +306,22 @@ describe('where the state before the batch comes from', () => {
     });
     await expectReplayAgrees(sessionId, behind);
     expect(sources).toEqual(['snapshot', 'snapshot', 'snapshot']);
+  });
+
+  it('judges nothing on a log edited behind the store: the chain stops the fold', async () => {
+    const { store, sources } = observedStore();
+    const sessionId = await newSession(store);
+    await store.appendEvents({ tenantId, sessionId, events: [started], verdicts: 'report' });
+    accepted(await agate.store.appendEvents({ tenantId, sessionId, events: [ended, started] }));
+    await behindTheStore(
+      `UPDATE game.events SET event_data = '{"seed": "forged"}' WHERE session_id = $1 AND sequence = 2`,
+      [sessionId],
+    );
+    await expect(
+      store.appendEvents({ tenantId, sessionId, events: [ended], verdicts: 'report' }),
+    ).rejects.toMatchObject({ code: 'integrity_violation', details: { sequence: 2 } });
+    expect(sources).toEqual(['snapshot']);
+    expect((await agate.store.getSession({ tenantId, sessionId })).lastSequence).toBe(3);
   });
 
   it('never uses one tenant’s recent state for another tenant', async () => {
