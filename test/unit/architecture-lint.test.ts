@@ -42,6 +42,10 @@ const neighbours: Record<string, { allowed: string; internals: string }> = {
     allowed: '../feed/index.js',
     internals: '../feed/consumer-types.js',
   },
+  'src/verdicts/state-before.ts': {
+    allowed: '../cache/index.js',
+    internals: '../cache/hot-state.js',
+  },
 };
 
 const forbidden = [
@@ -69,6 +73,9 @@ const forbidden = [
   { file: 'src/events/append-events.ts', imports: '../analytics/index.js', part: 'src/analytics' },
   { file: 'replay/fold.ts', imports: '../src/analytics/index.js', part: 'src/analytics' },
   { file: 'src/feed/consumer-types.ts', imports: '../analytics/index.js', part: 'src/analytics' },
+  { file: 'src/verdicts/state-before.ts', imports: '../runtime/index.js', part: 'src/runtime' },
+  { file: 'src/verdicts/state-before.ts', imports: '../api/index.js', part: 'src/api' },
+  { file: 'src/events/append-events.ts', imports: '../verdicts/index.js', part: 'src/verdicts' },
 ];
 
 /** What `rule` reports for `file` holding `code`, as `line: message`. */
