@@ -82,8 +82,11 @@ async function prepareFor(
  * the same batch (same ids in the same order, same content and clientTime; compared with the
  * stored chain under the lock); any difference is `event_id_conflict` naming the first differing
  * event. A seedless event of a randomness-consuming type gets the server's seed for its id
- * (`deriveEventSeed`, one extra statement for such batches only). Invalid input throws an
- * `AgateError` before anything is written; refusals by the session's state are returned.
+ * (`deriveEventSeed`, one extra statement for such batches only). With `verdicts` the batch is
+ * judged by the store's `judge` from the committed state it is then stored after (ADR 0030,
+ * `appendJudged`); `refuse` stores nothing when an event is rejected (`rules_rejected`). Invalid
+ * input throws an `AgateError` before anything is written; refusals by the session's state are
+ * returned.
  */
 export async function appendEvents(deps: StoreDeps, input: AppendInput): Promise<AppendResult> {
   const { result, batch } = await storeBatch(deps, deps.pool, input, false);
