@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/api/index.js';
+import { AgateClient, isAgateClientError } from '../../src/client/index.js';
 import { createCacheHealth, writeHotState } from '../../src/cache/index.js';
 import { withTenant } from '../../src/db/index.js';
 import { createEventStore } from '../../src/events/index.js';
@@ -418,5 +419,29 @@ describe('appends with verdicts over HTTP', () => {
     expect(plain.json()).not.toHaveProperty('verdicts');
     const bad = await post(sessionId, { events: [ended], verdicts: 'always' });
     expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('appends with verdicts through the typed client', () => {
+  it('gets the verdicts, and a rules_rejected error carrying them', async () => {
+    const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    const client = new AgateClient({ baseUrl, apiKey, backoffMs: 1 });
+    const { id } = await client.createSession({ rules: 'archive-gate' });
+    const dayStarted = { type: 'day.started', data: {} };
+    const stored = await client.append(id, [dayStarted, dayStarted], { verdicts: 'report' });
+    expect(stored).toMatchObject({
+      duplicate: false,
+      sequence: 2,
+      verdicts: [{ accepted: true }, { accepted: false, reason: 'day_already_open' }],
+    });
+    expect(stored.stateHash).toBe((await agate.replay({ tenantId, sessionId: id })).stateHash);
+    const refused = await client.append(id, [dayStarted], { verdicts: 'refuse' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isAgateClientError(refused, 'rules_rejected')).toBe(true);
+    if (!isAgateClientError(refused)) throw new Error('no client error');
+    expect([refused.status, refused.currentSequence]).toEqual([409, 2]);
+    expect(refused.verdicts).toEqual([{ accepted: false, reason: 'day_already_open' }]);
   });
 });
