@@ -28,6 +28,7 @@ const above = [
   'src/analytics',
   'src/jobs',
   'src/cache',
+  'src/verdicts',
   'src/api',
   'src/cli',
   'src/runtime',
@@ -72,6 +73,15 @@ const forbiddenArrows = [
     parts: ['partitions', ...above],
     packages: servicePackages,
     why: 'snapshots are written by whoever calls them; queues and caches call in, not out',
+  },
+  {
+    from: ['src/verdicts'],
+    parts: [
+      'partitions',
+      ...above.filter((part) => part !== 'src/cache' && part !== 'src/verdicts'),
+    ],
+    packages: ['bullmq', 'fastify'],
+    why: 'verdicts judge appends from the store, replay and the hot state; the runtime wires them in, not the reverse',
   },
   {
     from: ['replay'],

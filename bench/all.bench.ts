@@ -1,7 +1,8 @@
 // The whole bench in one run: appends (library, HTTP, raw), bulk import against COPY, replay
 // (fold, genesis against a raw read, current state at 1k/10k/100k events) and the nightly job
 // (10,000 sessions, inline and with 1 and 2 workers) and the feed (catch-up over 1M events against a
-// raw keyset read, commit-to-consumer latency, the append rate with consumers), each next to its
+// raw keyset read, commit-to-consumer latency, the append rate with consumers) and the verdicts on
+// append (warm, stale and cold against a plain append at 1k and 100k events), each next to its
 // baseline measured in this run. One table on stdout and one JSON file under bench/results/ (machine, versions, date).
 // Usage: npm run bench [-- --quick] [-- --only <part or append scenario,...>]
 //   (AGATE_BENCH_ADMIN_URL picks the PostgreSQL server, AGATE_BENCH_REDIS_URL the Redis one)
@@ -15,11 +16,13 @@ import {
   importOptions,
   nightlyOptions,
   replayOptions,
+  verdictsOptions,
 } from './support/bench-plan.js';
 import { measureFeed } from './support/feed-section.js';
 import { measureImport } from './support/import-section.js';
 import { measureNightly } from './support/nightly-section.js';
 import { measureReplay } from './support/replay-section.js';
+import { measureVerdicts } from './support/verdicts-section.js';
 import { machineInfo, shownUrl, writeResultsFile } from './support/results-file.js';
 import { scenarios } from './support/scenarios.js';
 import {
@@ -29,10 +32,11 @@ import {
   importSummary,
   nightlySummary,
   replaySummary,
+  verdictsSummary,
 } from './support/summary.js';
 import type { SummaryRow } from './support/summary.js';
 
-const parts = ['append', 'import', 'replay', 'nightly', 'feed'] as const;
+const parts = ['append', 'import', 'replay', 'nightly', 'feed', 'verdicts'] as const;
 type Part = (typeof parts)[number];
 
 type PartResult = { details: unknown; summary: SummaryRow[]; problems: string[]; ms: number };
@@ -71,6 +75,10 @@ async function runPart(args: BenchArgs, part: Part): Promise<Omit<PartResult, 'm
         problems: measured.problems,
       };
     }
+    case 'verdicts': {
+      const { rows, problems } = await measureVerdicts(verdictsOptions(args), log);
+      return { details: rows, summary: verdictsSummary(rows), problems };
+    }
   }
 }
 
@@ -86,6 +94,7 @@ function optionsShown(args: BenchArgs): Record<string, unknown> {
     replay: hide(replayOptions(args)),
     nightly: { ...hide(nightly), redisUrl: shownUrl(nightly.redisUrl) },
     feed: { ...hide(feed), redisUrl: shownUrl(feed.redisUrl) },
+    verdicts: hide(verdictsOptions(args)),
   };
 }
 

@@ -1,6 +1,6 @@
 import { AgateError } from '../src/errors/index.js';
 import { rngFromSeed } from '../src/game/index.js';
-import type { GameRules, Rng } from '../src/game/index.js';
+import type { GameEvent, GameRules, Rng, Verdict } from '../src/game/index.js';
 import {
   chainLink,
   eventContentHash,
@@ -36,6 +36,8 @@ export type Folder = {
   /** The chain hash of the last applied event (null when it cannot be known). */
   readonly chainHead: Buffer | null;
   apply(event: ReplayEvent): void;
+  /** `apply`, and the rules' verdict on the event (from the states before and after it). */
+  judge(event: ReplayEvent): Verdict;
 };
 
 export function integrityError(
@@ -94,6 +96,34 @@ export function createFolder(rules: GameRules, session: FoldSession, start?: Fol
   let state = start === undefined ? rules.initialState(session.seed, session.config) : start.state;
   let head: Buffer | null =
     start === undefined ? sessionRootHash(session) : (start.previousHash ?? null);
+  const step = (event: ReplayEvent): GameEvent => {
+    if (event.sequence !== sequence + 1) {
+      const kind = event.sequence <= sequence ? 'duplicate' : 'gap';
+      throw integrityError(
+        kind,
+        sequence + 1,
+        `Sequence ${event.sequence} follows ${sequence}: the session's events have a ${kind === 'gap' ? 'gap' : 'duplicate'} at ${sequence + 1}.`,
+      );
+    }
+    if (head !== null && event.hash !== undefined) {
+      const link = chainLink(head, event.sequence, eventContentHash(event));
+      if (link.toString('hex') !== event.hash) {
+        throw integrityError(
+          'chain',
+          event.sequence,
+          `Event ${event.sequence} (${event.type}, ${event.eventId}) does not match the hash chain: it was changed after it was stored.`,
+        );
+      }
+      head = link;
+    } else {
+      head = null;
+    }
+    const facts = factsOf(event.type, event.version);
+    const current = facts.latest === event.version ? event : upcastEvent(rules, event);
+    state = rules.evolve(state, current, eventRng(facts, current.data));
+    sequence = event.sequence;
+    return current;
+  };
   return {
     get sequence() {
       return sequence;
@@ -105,31 +135,12 @@ export function createFolder(rules: GameRules, session: FoldSession, start?: Fol
       return head;
     },
     apply(event) {
-      if (event.sequence !== sequence + 1) {
-        const kind = event.sequence <= sequence ? 'duplicate' : 'gap';
-        throw integrityError(
-          kind,
-          sequence + 1,
-          `Sequence ${event.sequence} follows ${sequence}: the session's events have a ${kind === 'gap' ? 'gap' : 'duplicate'} at ${sequence + 1}.`,
-        );
-      }
-      if (head !== null && event.hash !== undefined) {
-        const link = chainLink(head, event.sequence, eventContentHash(event));
-        if (link.toString('hex') !== event.hash) {
-          throw integrityError(
-            'chain',
-            event.sequence,
-            `Event ${event.sequence} (${event.type}, ${event.eventId}) does not match the hash chain: it was changed after it was stored.`,
-          );
-        }
-        head = link;
-      } else {
-        head = null;
-      }
-      const facts = factsOf(event.type, event.version);
-      const current = facts.latest === event.version ? event : upcastEvent(rules, event);
-      state = rules.evolve(state, current, eventRng(facts, current.data));
-      sequence = event.sequence;
+      step(event);
+    },
+    judge(event) {
+      const before = state;
+      const current = step(event);
+      return rules.verdict(before, state, current);
     },
   };
 }

@@ -2,6 +2,8 @@ export { diffPaths } from './diff.js';
 export type { Divergence, DivergenceKind } from './divergence.js';
 export { createFolder, foldAll, stateHash } from './fold.js';
 export type { Folder, FoldSession, FoldStart, ReplayEvent } from './fold.js';
+export { foldForward, foldFromSnapshot } from './fold-forward.js';
+export type { FoldedAt } from './fold-forward.js';
 export { readTailPages } from './read-tail.js';
 export {
   checkAnchorAt,

@@ -7,6 +7,7 @@ import type { FeedOptions } from './feed-section.js';
 import type { ImportOptions } from './import-section.js';
 import type { NightlyOptions } from './nightly-section.js';
 import type { ReplayOptions } from './replay-section.js';
+import type { VerdictsOptions } from './verdicts-section.js';
 import { scenarios } from './scenarios.js';
 
 export function appendOptions(args: BenchArgs): AppendOptions {
@@ -46,6 +47,16 @@ export function replayOptions(args: BenchArgs): ReplayOptions {
     warmups: args.quick ? 3 : 5,
     samples: args.quick ? 20 : 50,
     genesisRuns: args.quick ? 1 : 3,
+  };
+}
+
+export function verdictsOptions(args: BenchArgs): VerdictsOptions {
+  return {
+    adminUrl: args.adminUrl,
+    lengths: args.quick ? [1_000, 5_000] : [1_000, 100_000],
+    batchSizes: [1, 10],
+    samples: args.quick ? 25 : 200,
+    warmups: args.quick ? 3 : 20,
   };
 }
 

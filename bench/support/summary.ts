@@ -7,6 +7,8 @@ import type { NightlyMeasured } from './nightly-section.js';
 import type { ReplayRow } from './replay-report.js';
 import { fixed, whole } from './report.js';
 import type { Row } from './report.js';
+import { warmTargetMet } from './verdicts-section.js';
+import type { VerdictsRow } from './verdicts-section.js';
 
 export type Target = { text: string; met: boolean };
 
@@ -217,5 +219,20 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
       .trimEnd();
   return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join(
     '\n',
+  );
+}
+
+export function verdictsSummary(rows: readonly VerdictsRow[]): SummaryRow[] {
+  return rows.map((r) =>
+    row('verdicts', `append ${r.batch}/batch, ${whole(r.length)} events, ${r.mode}`, {
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      note:
+        r.extraP50Ms === null
+          ? ''
+          : `verdict extra p50 ${fixed(r.extraP50Ms, 2)} ms, p99 ${fixed(r.extraP99Ms ?? 0, 2)} ms`,
+      ratio: r.ratio === null ? '' : `verdicts/plain ${fixed(r.ratio, 2)}`,
+      targets: r.mode === 'warm' ? [target('verdict extra p50 <= 2 ms', warmTargetMet(r))] : [],
+    }),
   );
 }

@@ -75,6 +75,20 @@ const divergenceKind = z.enum([
   'snapshot_corrupt',
 ]);
 
+/** One event's verdict, as an append with `verdicts` answers it (ADR 0030). */
+export const verdictSchema = z
+  .union([
+    z.strictObject({ accepted: z.literal(true) }),
+    z.strictObject({
+      accepted: z.literal(false),
+      reason: z.string().meta({
+        description:
+          'The rules’ reason code (GameRules.rejectReasons; docs/game/<game>.md lists each game’s).',
+      }),
+    }),
+  ])
+  .meta({ id: 'Verdict', description: 'What the rules made of one event of the batch.' });
+
 export const problemSchema = z
   .strictObject({
     type: z.string(),
@@ -105,6 +119,10 @@ export const problemSchema = z
       .string()
       .optional()
       .meta({ description: 'seed_not_allowed: the event type whose seed only the server draws.' }),
+    verdicts: z.array(verdictSchema).optional().meta({
+      description:
+        'rules_rejected: every event’s verdict, in batch order, judged from the state at currentSequence; nothing was stored.',
+    }),
   })
   .meta({
     id: 'Problem',
@@ -154,6 +172,19 @@ export const appendResultSchema = z
     firstSequence: z.number().int(),
     lastSequence: z.number().int(),
     events: z.array(z.object({ eventId: uuid, sequence: z.number().int() })),
+    verdicts: z.array(verdictSchema).optional().meta({
+      description:
+        'With verdicts only: each event’s verdict in batch order, judged from the state just before firstSequence (a retry gets the same ones).',
+    }),
+    sequence: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: 'With verdicts only: the session’s sequence after the batch.' }),
+    stateHash: z.string().optional().meta({
+      description:
+        'With verdicts only: the state hash at sequence, as a replay to that sequence returns it.',
+    }),
   })
   .meta({ id: 'AppendResult' });
 

@@ -2,7 +2,10 @@ import type { FastifyReply } from 'fastify';
 import { AgateError } from '../errors/index.js';
 import type { AppendResult } from '../events/index.js';
 
-/** 201 with the sequences, or 200 with the same body when the whole batch was stored before. */
+/**
+ * 201 with the sequences (and, when asked for, the verdicts), or 200 with the same body when the
+ * whole batch was stored before.
+ */
 export function sendAppendResult(reply: FastifyReply, result: AppendResult): FastifyReply {
   if (!result.ok) {
     const details: Record<string, unknown> =
@@ -11,12 +14,13 @@ export function sendAppendResult(reply: FastifyReply, result: AppendResult): Fas
       details.index = result.index;
       details.eventId = result.eventId;
     }
+    if (result.reason === 'rules_rejected') details.verdicts = result.verdicts;
     throw new AgateError(result.reason, result.message, { details });
   }
-  const body = {
-    firstSequence: result.firstSequence,
-    lastSequence: result.lastSequence,
-    events: result.events,
-  };
+  const { firstSequence, lastSequence, events, verdicts, sequence, stateHash } = result;
+  const body =
+    verdicts === undefined
+      ? { firstSequence, lastSequence, events }
+      : { firstSequence, lastSequence, events, verdicts, sequence, stateHash };
   return reply.code(result.duplicate ? 200 : 201).send(body);
 }

@@ -12,7 +12,7 @@ export { listEndedSessions } from './ended-sessions.js';
 export type { LeaderboardQuery, RejectedSession, VerifiedScore } from './ended-sessions.js';
 export { hotStateConsumer, hotStateConsumerName, updateHotState } from './hot-state-consumer.js';
 export type { HotStateUpdate } from './hot-state-consumer.js';
-export { hotStateTtlSeconds, readHotState, writeHotState } from './hot-state.js';
+export { fetchHotState, hotStateTtlSeconds, readHotState, writeHotState } from './hot-state.js';
 export type {
   HotState,
   HotStateRef,

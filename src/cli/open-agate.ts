@@ -82,6 +82,7 @@ export async function openAgate(
     pool,
     games: games.catalog,
     consumers: consumers({ client, health }),
+    verdicts: { redis: { client, health } },
   });
   const close = async () => {
     await agate.close();

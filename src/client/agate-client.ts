@@ -113,7 +113,11 @@ export class AgateClient {
     const answer = await this.#call({
       method: 'POST',
       path: `${sessionPath(sessionId)}/events`,
-      body: { expectedSequence: options.expectedSequence, events: withIds },
+      body: {
+        expectedSequence: options.expectedSequence,
+        events: withIds,
+        verdicts: options.verdicts,
+      },
       retry: true,
     });
     return {

@@ -1,5 +1,6 @@
 import { errorCodes } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
+import type { Verdict } from './client-types.js';
 
 /** The codes the agate API answers with (its `problem+json` `code`): the server's own list. */
 export const problemCodes = errorCodes;
@@ -47,6 +48,12 @@ export class AgateClientError extends Error {
   get currentSequence(): number | undefined {
     const value = this.extra.currentSequence;
     return typeof value === 'number' ? value : undefined;
+  }
+
+  /** Each event's verdict, on `rules_rejected` (an append with `verdicts: 'refuse'`). */
+  get verdicts(): Verdict[] | undefined {
+    const value = this.extra.verdicts;
+    return Array.isArray(value) ? (value as Verdict[]) : undefined;
   }
 }
 

@@ -115,7 +115,16 @@ export type GameClient<R> = {
 export type AppendOptions = {
   /** Optimistic concurrency: the session's last sequence as the caller last saw it. */
   expectedSequence?: number;
+  /**
+   * Ask for the rules' verdict on each event: `report` stores the batch and answers the
+   * verdicts; `refuse` stores nothing when any event is rejected (`rules_rejected`, with the
+   * verdicts in the error's `verdicts`).
+   */
+  verdicts?: 'report' | 'refuse';
 };
+
+/** What the rules made of one event: accepted, or rejected with the game's reason code. */
+export type Verdict = { accepted: true } | { accepted: false; reason: string };
 
 export type AppendedEvent = { eventId: string; sequence: number };
 
@@ -125,6 +134,12 @@ export type AppendResult = {
   events: AppendedEvent[];
   /** True when the server had stored the whole batch before (a retry): nothing new was written. */
   duplicate: boolean;
+  /** With `verdicts` only: each event's verdict in batch order (a retry gets the same ones). */
+  verdicts?: Verdict[];
+  /** With `verdicts` only: the session's sequence after the batch. */
+  sequence?: number;
+  /** With `verdicts` only: the state hash at `sequence`, as a replay to it returns it. */
+  stateHash?: string;
 };
 
 export type StoredEvent = {

@@ -62,4 +62,5 @@ export type {
   SnapshotInfo,
   StoredEvent,
   TraceStep,
+  Verdict,
 } from './client-types.js';

@@ -1,69 +1,19 @@
 import { AgateError } from '../errors/index.js';
-import { fromPgError } from '../db/index.js';
 import type { PoolClient, Queryable } from '../db/index.js';
-import { checkRef, notFound } from './get-session.js';
+import { callAppend } from './append-call.js';
+import type { AppendCall } from './append-call.js';
+import { appendJudged } from './append-judged.js';
+import { idConflict, rejected } from './append-result.js';
+import type { AppendInput, AppendResult } from './append-result.js';
+import { verdictModes } from './batch-judge.js';
+import type { VerdictMode } from './batch-judge.js';
+import { checkRef } from './get-session.js';
 import { fetchEventSeeds } from './event-seeds.js';
 import { prepareBatch, serverSeedIds, shapeBatch } from './prepare-batch.js';
-import type { NewEvent } from './event-envelope.js';
 import type { PreparedEvent, ShapedEvent } from './prepare-batch.js';
 import type { EventTypeRegistry } from '../game/index.js';
 import type { AppendedBatch, StoreDeps } from './store-deps.js';
 import { checkWrittenBy } from './written-by.js';
-import type { WrittenBy } from './written-by.js';
-
-export type AppendInput = {
-  tenantId: string;
-  sessionId: string;
-  /** Optimistic concurrency: the session's last sequence as the caller last saw it. */
-  expectedSequence?: number;
-  events: readonly NewEvent[];
-  /** Recorded in every stored row (default `library`); the HTTP API passes `key:<key id>`. */
-  writtenBy?: WrittenBy;
-  /**
-   * Only for the trusted paths that carry recorded history (`fixtures import`, `agate demo`'s
-   * pre-played plan): keep the events' recorded seeds whatever the rules say (ADR 0013). Never
-   * set from a request.
-   */
-  recordedSeeds?: boolean;
-};
-
-export type AppendedEvent = { eventId: string; sequence: number };
-
-export type AppendAccepted = {
-  ok: true;
-  /** True when every event id was already stored: nothing new was written. */
-  duplicate: boolean;
-  firstSequence: number;
-  lastSequence: number;
-  events: AppendedEvent[];
-};
-
-type Refusal = {
-  ok: false;
-  /** The session's last sequence when the batch was refused (null for a missing session). */
-  currentSequence: number | null;
-  message: string;
-};
-
-export type AppendRejected =
-  | (Refusal & { reason: 'session_not_found' | 'session_ended' | 'sequence_conflict' })
-  | (Refusal & {
-      /** Some ids were stored before, and this batch is not exactly the one that stored them. */
-      reason: 'event_id_conflict';
-      /** The 0-based index in the batch of the first event that differs from what is stored. */
-      index: number;
-      eventId: string;
-    });
-
-export type AppendResult = AppendAccepted | AppendRejected;
-
-type Outcome = AppendRejected['reason'] | 'appended' | 'duplicate';
-type OutcomeRow = {
-  outcome: Outcome;
-  first_sequence: number | null;
-  last_sequence: number | null;
-  conflict_index: number | null;
-};
 
 function checkExpected(expected: unknown): number | null {
   if (expected === undefined || expected === null) return null;
@@ -76,34 +26,28 @@ function checkExpected(expected: unknown): number | null {
   return expected as number;
 }
 
-function rejected(
-  reason: Exclude<AppendRejected['reason'], 'event_id_conflict'>,
-  sessionId: string,
-  current: number | null,
-): AppendRejected {
-  const messages: Record<typeof reason, string> = {
-    session_not_found: notFound(sessionId).message,
-    session_ended: `Session ${sessionId} has ended; it accepts no more events. Start a new session.`,
-    sequence_conflict: `Session ${sessionId} is at sequence ${current}, not the expected one; read the new events, decide again, and append with expectedSequence ${current}.`,
-  };
-  return { ok: false, reason, currentSequence: current, message: messages[reason] };
-}
-
-function idConflict(
-  sessionId: string,
-  current: number | null,
-  index: number,
-  prepared: readonly PreparedEvent[],
-): AppendRejected {
-  const eventId = prepared[index]?.eventId ?? '';
-  return {
-    ok: false,
-    reason: 'event_id_conflict',
-    currentSequence: current,
-    index,
-    eventId,
-    message: `events[${index}] (eventId ${eventId}) differs from what session ${sessionId} stored under these ids (another type, version, data, clientTime, order or set of events); retry the original batch exactly, or give new events new ids. Nothing was stored.`,
-  };
+function checkVerdicts(deps: StoreDeps, mode: unknown, inTransaction: boolean): VerdictMode | null {
+  if (mode === undefined || mode === null) return null;
+  const known = verdictModes.find((m) => m === mode);
+  if (known === undefined) {
+    throw new AgateError(
+      'invalid_request',
+      'verdicts must be "report" or "refuse" (or leave it out).',
+    );
+  }
+  if (inTransaction) {
+    throw new AgateError(
+      'invalid_request',
+      'Verdicts are judged from committed state, so appendEventsInTransaction cannot give them; append with verdicts through appendEvents, outside a transaction.',
+    );
+  }
+  if (deps.judge === undefined) {
+    throw new AgateError(
+      'invalid_request',
+      'This event store has no rules to judge with; create it through createAgate (or give createEventStore a judge) to append with verdicts.',
+    );
+  }
+  return known;
 }
 
 /** The batch validated and hashed, with the server's seeds fetched only when an event needs one. */
@@ -138,11 +82,14 @@ async function prepareFor(
  * the same batch (same ids in the same order, same content and clientTime; compared with the
  * stored chain under the lock); any difference is `event_id_conflict` naming the first differing
  * event. A seedless event of a randomness-consuming type gets the server's seed for its id
- * (`deriveEventSeed`, one extra statement for such batches only). Invalid input throws an
- * `AgateError` before anything is written; refusals by the session's state are returned.
+ * (`deriveEventSeed`, one extra statement for such batches only). With `verdicts` the batch is
+ * judged by the store's `judge` from the committed state it is then stored after (ADR 0030,
+ * `appendJudged`); `refuse` stores nothing when an event is rejected (`rules_rejected`). Invalid
+ * input throws an `AgateError` before anything is written; refusals by the session's state are
+ * returned.
  */
 export async function appendEvents(deps: StoreDeps, input: AppendInput): Promise<AppendResult> {
-  const { result, batch } = await storeBatch(deps, deps.pool, input);
+  const { result, batch } = await storeBatch(deps, deps.pool, input, false);
   if (batch !== undefined) await runAfterAppend(deps, batch);
   return result;
 }
@@ -159,35 +106,7 @@ export async function appendEventsInTransaction(
   tx: PoolClient,
   input: AppendInput,
 ): Promise<AppendResult> {
-  return (await storeBatch(deps, tx, input)).result;
-}
-
-async function callAppend(
-  executor: Queryable,
-  input: { tenantId: string; sessionId: string; expected: number | null; writtenBy: WrittenBy },
-  prepared: readonly PreparedEvent[],
-  lockTimeoutMs: number,
-): Promise<OutcomeRow> {
-  let row: OutcomeRow | undefined;
-  try {
-    const result = await executor.query<OutcomeRow>(
-      `SELECT outcome, first_sequence, last_sequence, conflict_index
-         FROM game.append_events($1, $2, $3, $4, $5, $6)`,
-      [
-        input.tenantId,
-        input.sessionId,
-        input.expected,
-        JSON.stringify(prepared),
-        lockTimeoutMs,
-        input.writtenBy,
-      ],
-    );
-    row = result.rows[0];
-  } catch (error) {
-    throw fromPgError(error);
-  }
-  if (row === undefined) throw new AgateError('internal', 'game.append_events returned no row.');
-  return row;
+  return (await storeBatch(deps, tx, input, true)).result;
 }
 
 /** Checks, prepares and stores one batch through `executor`; the batch is set when new events were stored. */
@@ -195,9 +114,11 @@ async function storeBatch(
   deps: StoreDeps,
   executor: Queryable,
   input: AppendInput,
+  inTransaction: boolean,
 ): Promise<{ result: AppendResult; batch?: AppendedBatch }> {
   const { tenantId, sessionId } = checkRef(input);
   const expected = checkExpected(input.expectedSequence);
+  const mode = checkVerdicts(deps, input.verdicts, inTransaction);
   const writtenBy = checkWrittenBy(input.writtenBy);
   const shaped = shapeBatch(input.events, deps.limits);
   const rules = await deps.sessionRules.lookup(deps.pool, tenantId, sessionId);
@@ -212,23 +133,22 @@ async function storeBatch(
   const ref = { tenantId, sessionId };
   const prepared = await prepareFor(deps, ref, registry, shaped, input.recordedSeeds === true);
   const call = { tenantId, sessionId, expected, writtenBy };
-  const row = await callAppend(executor, call, prepared, deps.limits.lockTimeoutMs);
-  if (row.outcome === 'event_id_conflict') {
-    const index = row.conflict_index ?? 0;
-    return { result: idConflict(sessionId, row.last_sequence, index, prepared) };
-  }
-  if (row.outcome !== 'appended' && row.outcome !== 'duplicate') {
-    return { result: rejected(row.outcome, sessionId, row.last_sequence) };
-  }
-  const first = row.first_sequence ?? 0;
-  const accepted: AppendAccepted = {
-    ok: true,
-    duplicate: row.outcome === 'duplicate',
-    firstSequence: first,
-    lastSequence: first + prepared.length - 1,
-    events: prepared.map((e, i) => ({ eventId: e.eventId, sequence: first + i })),
-  };
-  if (accepted.duplicate) return { result: accepted };
+  const { lockTimeoutMs } = deps.limits;
+  const judge = mode === null ? undefined : deps.judge;
+  const accepted =
+    mode === null || judge === undefined
+      ? await appendPlain(executor, call, prepared, lockTimeoutMs)
+      : await deps.judging(`${tenantId}/${sessionId}`.toLowerCase(), () =>
+          appendJudged({
+            executor,
+            judge,
+            mode,
+            call,
+            request: { tenantId, sessionId, rules, events: prepared },
+            lockTimeoutMs,
+          }),
+        );
+  if (!accepted.ok || accepted.duplicate) return { result: accepted };
   const batch: AppendedBatch = {
     ...ref,
     rules: rules.rules,
@@ -238,6 +158,29 @@ async function storeBatch(
     types: prepared.map((e) => e.type),
   };
   return { result: accepted, batch };
+}
+
+async function appendPlain(
+  executor: Queryable,
+  call: AppendCall,
+  prepared: readonly PreparedEvent[],
+  lockTimeoutMs: number,
+): Promise<AppendResult> {
+  const row = await callAppend(executor, call, prepared, lockTimeoutMs);
+  if (row.outcome === 'event_id_conflict') {
+    return idConflict(call.sessionId, row.last_sequence, row.conflict_index ?? 0, prepared);
+  }
+  if (row.outcome !== 'appended' && row.outcome !== 'duplicate') {
+    return rejected(row.outcome, call.sessionId, row.last_sequence);
+  }
+  const first = row.first_sequence ?? 0;
+  return {
+    ok: true,
+    duplicate: row.outcome === 'duplicate',
+    firstSequence: first,
+    lastSequence: first + prepared.length - 1,
+    events: prepared.map((e, i) => ({ eventId: e.eventId, sequence: first + i })),
+  };
 }
 
 /** Each hook in turn; one that throws is reported once and does not stop the next. */

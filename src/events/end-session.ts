@@ -1,5 +1,5 @@
 import { appendEvents } from './append-events.js';
-import type { AppendResult } from './append-events.js';
+import type { AppendResult } from './append-result.js';
 import type { SessionRef } from './get-session.js';
 import type { StoreDeps } from './store-deps.js';
 import type { WrittenBy } from './written-by.js';

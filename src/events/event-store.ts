@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from '../db/index.js';
 import { appendEvents, appendEventsInTransaction } from './append-events.js';
-import type { AppendInput, AppendResult } from './append-events.js';
+import type { AppendInput, AppendResult } from './append-result.js';
+import type { BatchJudge } from './batch-judge.js';
 import { createSession } from './create-session.js';
 import type { CreateSessionInput } from './create-session.js';
 import { endSession } from './end-session.js';
@@ -14,6 +15,7 @@ import { readEvents, streamEvents } from './read-events.js';
 import type { EventPage, ReadEventsInput, StreamEventsInput } from './read-events.js';
 import type { StoredEvent } from './events.queries.js';
 import type { Session } from './session.js';
+import { createSessionQueue } from './session-queue.js';
 import { SessionRulesCache } from './session-rules.js';
 import type { AfterAppend, AppendedBatch, StoreDeps } from './store-deps.js';
 
@@ -24,6 +26,8 @@ export type EventStoreOptions = {
   /** Work to run in order after each committed append (the snapshotter); see `AfterAppend`. */
   afterAppend?: readonly AfterAppend[];
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
+  /** What appends with `verdicts` are judged by (`createAgate` gives one). */
+  judge?: BatchJudge;
 };
 
 export type EventStore = {
@@ -47,6 +51,8 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     sessionRules: new SessionRulesCache(),
     afterAppend: options.afterAppend ?? [],
     onAfterAppendError: options.onAfterAppendError,
+    judge: options.judge,
+    judging: createSessionQueue(),
   };
   return {
     deps,

@@ -7,7 +7,10 @@ export type {
   AppendInput,
   AppendRejected,
   AppendResult,
-} from './append-events.js';
+} from './append-result.js';
+export { maxJudgeAttempts } from './append-judged.js';
+export { verdictModes } from './batch-judge.js';
+export type { BatchJudge, JudgedBatch, JudgeRequest, VerdictMode } from './batch-judge.js';
 export { findJsonProblem } from './check-json.js';
 export { findSeedProblem, maxSeedLength } from './check-seed.js';
 export {
@@ -82,6 +85,7 @@ export {
   listPlayerSessionIds,
   selectSession,
   selectSessionBounds,
+  selectSessionHead,
   selectSessionStart,
 } from './sessions.queries.js';
 export type { SessionRow, SessionStart, SnapshotCandidate } from './sessions.queries.js';
@@ -99,6 +103,7 @@ export {
 export type { NewSnapshot, SnapshotSpot, StoredSnapshot } from './snapshots.queries.js';
 export { missingEvents, missingRange } from './missing-events.js';
 export type { MissingRange } from './missing-events.js';
+export type { SessionRules } from './session-rules.js';
 export { toSession } from './session.js';
 export type { Session, SessionStatus } from './session.js';
 export type { AfterAppend, AppendedBatch, StoreDeps } from './store-deps.js';

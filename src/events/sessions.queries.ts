@@ -1,10 +1,12 @@
 // The reads of game.sessions: the only module that holds their SQL, with the round trip that
 // reads a session with its newest snapshot and first events (the replay start); the nightly
 // audit's reads of sessions are in `audit-sessions.queries.ts`. Invariants: every read runs in the caller's transaction, under its
-// tenant (RLS), so another tenant's session reads as absent; a session is read by id; the events
+// tenant (RLS), so another tenant's session reads as absent (but `selectSessionHead`: one
+// statement of a function that answers for the tenant given only); a session is read by id; the events
 // are read as `events.queries.ts` reads them (live and archived months, by (session_id, sequence)
 // within the session's server_time bounds, in sequence order).
-import type { PoolClient, sessions } from '../db/index.js';
+import { fromPgError } from '../db/index.js';
+import type { Pool, PoolClient, sessions } from '../db/index.js';
 
 import { storedEvents, tailEventsOf, tailRowJson } from './events.queries.js';
 import type { TailEvent, TailRow } from './events.queries.js';
@@ -40,6 +42,28 @@ export async function selectSession(
   );
   const row = result.rows[0];
   return row && toSession(row);
+}
+
+/**
+ * The session of `tenantId`, or undefined, in one autocommit statement outside any transaction
+ * (`game.session_head`, migrations/repeatable/game.session_head.sql: it answers for that tenant
+ * only): what an append with verdicts compares its recent state with.
+ */
+export async function selectSessionHead(
+  pool: Pool,
+  tenantId: string,
+  sessionId: string,
+): Promise<Session | undefined> {
+  try {
+    const result = await pool.query<SessionRow>(
+      `SELECT ${sessionColumns} FROM game.session_head($1, $2) s`,
+      [tenantId, sessionId],
+    );
+    const row = result.rows[0];
+    return row && toSession(row);
+  } catch (error) {
+    throw fromPgError(error);
+  }
 }
 
 /** Where the session's events are (`boundsOf` its row), or undefined. */

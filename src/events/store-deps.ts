@@ -1,6 +1,8 @@
 import type { Pool } from '../db/index.js';
 import type { EventTypeCatalog } from '../game/index.js';
+import type { BatchJudge } from './batch-judge.js';
 import type { Limits } from './limits.js';
+import type { SessionQueue } from './session-queue.js';
 import type { SessionRulesCache } from './session-rules.js';
 
 /** What an append committed, as the work that follows it (snapshots, caches) needs to know. */
@@ -31,4 +33,8 @@ export type StoreDeps = {
   /** Run in order after each committed append. */
   afterAppend: readonly AfterAppend[];
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
+  /** Judges batches appended with `verdicts`; without it such an append is refused. */
+  judge?: BatchJudge;
+  /** One judged append per session at a time in this process. */
+  judging: SessionQueue;
 };

@@ -8,6 +8,8 @@ import { snapshotSession } from '../snapshots/index.js';
 import type { WrittenSnapshot } from '../snapshots/index.js';
 import { replaySession } from '../../replay/index.js';
 import type { ReplayDeps, ReplayOptions, ReplayResult } from '../../replay/index.js';
+import { createBatchJudge } from '../verdicts/index.js';
+import type { AgateRedis } from './agate-consumers.js';
 import { startAgateConsumers } from './start-agate-consumers.js';
 import type { AgateConsumersOptions, RunningAgateConsumers } from './start-agate-consumers.js';
 
@@ -32,6 +34,12 @@ export type AgateOptions = {
   feedWake?: FeedWake;
   /** Called once for each hook that throws; the append has committed and the next hook still runs. */
   onAfterAppendError?: (error: unknown, batch: AppendedBatch) => void;
+  /**
+   * Where appends with `verdicts` find the state before their batch (ADR 0030): this process's
+   * recent states (`recentStates` sessions, default 10,000, least recently used out), then the
+   * Redis hot state when `redis` is given, else the newest snapshot and the tail.
+   */
+  verdicts?: { redis?: AgateRedis | null; recentStates?: number };
 };
 
 /** The event store, replay, snapshots and agate's own consumers wired together over one pool. */
@@ -69,6 +77,12 @@ export function createAgate(options: AgateOptions): Agate {
     limits: options.limits,
     afterAppend: [feedWakeHook(wake), noticeTenant, ...(options.afterAppend ?? [])],
     onAfterAppendError: options.onAfterAppendError,
+    judge: createBatchJudge({
+      pool: options.pool,
+      games: options.games,
+      redis: options.verdicts?.redis ?? null,
+      recentStates: options.verdicts?.recentStates,
+    }),
   });
   if (inProcess) {
     const settings =

@@ -74,6 +74,7 @@ const repeatableNames = [
   'admin.find_operator_key',
   'game.append_events',
   'game.event_seeds',
+  'game.session_head',
   'game.session_rules',
 ];
 

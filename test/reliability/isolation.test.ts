@@ -276,6 +276,7 @@ describe('the tenant isolation battery, in the database', () => {
       'admin.find_api_key(bytea)',
       'admin.find_operator_key(bytea)',
       'game.event_seeds(uuid,uuid,uuid[])',
+      'game.session_head(uuid,uuid)',
       'game.session_rules(uuid,uuid)',
     ]);
     const sessions = [a.liveSession, a.endedSession, a.liveSession.toUpperCase()];
@@ -292,6 +293,12 @@ describe('the tenant isolation battery, in the database', () => {
             outcome,
             countOf(outcome, 'n'),
           );
+          const head = await actor.run(
+            b.id,
+            'SELECT count(*)::int AS n FROM game.session_head($1, $2)',
+            [tenant, session],
+          );
+          hold(`${actor.name}: session_head(${tenant}, A's ${session})`, head, countOf(head, 'n'));
           const seeds = await actor.run(
             b.id,
             'SELECT count(*)::int AS n FROM game.event_seeds($1, $2, ARRAY[$3::uuid])',

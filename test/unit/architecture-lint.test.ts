@@ -46,6 +46,10 @@ const neighbours: Record<string, { allowed: string; internals: string }> = {
     allowed: '../game/index.js',
     internals: '../game/rules.js',
   },
+  'src/verdicts/state-before.ts': {
+    allowed: '../cache/index.js',
+    internals: '../cache/hot-state.js',
+  },
 };
 
 /** The part that imports game modules by the path a configuration file gives. */
@@ -79,6 +83,9 @@ const forbidden = [
   { file: dynamicImporter, imports: '../events/index.js', part: 'src/events' },
   { file: dynamicImporter, imports: '../runtime/index.js', part: 'src/runtime' },
   { file: dynamicImporter, imports: 'pg', part: 'pg' },
+  { file: 'src/verdicts/state-before.ts', imports: '../runtime/index.js', part: 'src/runtime' },
+  { file: 'src/verdicts/state-before.ts', imports: '../api/index.js', part: 'src/api' },
+  { file: 'src/events/append-events.ts', imports: '../verdicts/index.js', part: 'src/verdicts' },
 ];
 
 /** What `rule` reports for `file` holding `code`, as `line: message`. */

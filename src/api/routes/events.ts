@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { eventBatchSchema, keyWriter } from '../../events/index.js';
+import { eventBatchSchema, keyWriter, verdictModes } from '../../events/index.js';
 import type { Limits, NewEvent } from '../../events/index.js';
 import type { GameCatalog } from '../../game/index.js';
 import type { ApiContext } from '../api-context.js';
@@ -41,8 +41,12 @@ function typedEvent(games: GameCatalog): z.ZodType {
 function appendBody(limits: Limits, games: GameCatalog) {
   const events = z.array(z.unknown()).pipe(z.custom<NewEvent[]>());
   documentedBy.set(events, eventBatchSchema(limits, typedEvent(games)));
+  const verdicts = z.enum(verdictModes).optional().meta({
+    description:
+      'Ask for the rules’ verdict on each event: report stores the batch as without it and answers the verdicts; refuse stores nothing when any event is rejected (409 rules_rejected with the verdicts). Leave it out for a plain append.',
+  });
   return z
-    .strictObject({ expectedSequence: z.number().int().min(0).optional(), events })
+    .strictObject({ expectedSequence: z.number().int().min(0).optional(), events, verdicts })
     .meta({ id: 'AppendEvents' });
 }
 
@@ -86,6 +90,7 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
           sessionId: params.id,
           expectedSequence: body.expectedSequence,
           events: body.events,
+          verdicts: body.verdicts,
         }),
       );
       return sendAppendResult(reply, result);
