@@ -72,6 +72,40 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/games': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The games (rules names and versions) this server runs, with their event types as JSON Schema. */
+    get: operations['listGames'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/games/{rules}/{version}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One rules version this server runs, with its event types as JSON Schema. */
+    get: operations['getGame'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/sessions': {
     parameters: {
       query?: never;
@@ -520,6 +554,37 @@ export type components = {
         };
       };
     };
+    GameList: {
+      games: components['schemas']['Game'][];
+    };
+    /** @description One rules version this server runs: its event types (including session.ended) with their JSON Schemas. */
+    Game: {
+      rules: string;
+      version: number;
+      /** @description Whether this is the newest version of these rules on this server. */
+      latest: boolean;
+      dayBoundaryTypes: string[];
+      /** @description Every reason code the rules’ verdict can give for a rejected action. */
+      rejectReasons: string[];
+      /** @description JSON Schema (draft 2020-12) of a session’s `config` at creation. */
+      configSchema: {
+        [key: string]: unknown;
+      };
+      eventTypes: {
+        type: string;
+        version: number;
+        /** @description Whether this is the newest version of the type. */
+        latest: boolean;
+        /** @description The event carries a recorded `data.seed`, which the server draws at append. */
+        consumesRandomness: boolean;
+        /** @description Whether a game server may send its own `data.seed` (otherwise it is refused: seed_not_allowed). */
+        clientMaySupplySeed: boolean;
+        /** @description JSON Schema (draft 2020-12) of the `data` a client sends, from the rules’ zod schema: without the seed where the server draws it. Refinements that JSON Schema cannot state are checked by the server only. */
+        schema: {
+          [key: string]: unknown;
+        };
+      }[];
+    };
     CreatedSession: {
       /** Format: uuid */
       id: string;
@@ -619,26 +684,10 @@ export type components = {
       eventId?: string;
       expectedSequence?: number;
     };
-    /** @description Checked by the store against the session’s registered event types. */
-    NewEvent: {
-      /**
-       * Format: uuid
-       * @description Client-chosen, for idempotent retries; the server mints a UUIDv7 when absent.
-       */
-      eventId?: string;
-      /** @description At most 100 UTF-16 code units (JavaScript's length: a character outside the BMP counts 2). */
-      type: string;
-      /** @description Defaults to the newest version the session’s rules define for the type. */
-      version?: number;
-      data: {
-        [key: string]: unknown;
-      };
-      clientTime?: string | null;
-    };
     AppendEvents: {
       expectedSequence?: number;
       /** @description Each event's data is at most 65536 bytes as JSON (413 payload_too_large) and nested at most 32 levels (422 invalid_event). */
-      events: components['schemas']['NewEvent'][];
+      events: components['schemas']['TinyV1Event'][];
       /**
        * @description Ask for the rules’ verdict on each event: report stores the batch as without it and answers the verdicts; refuse stores nothing when any event is rejected (409 rules_rejected with the verdicts). Leave it out for a plain append.
        * @enum {string}
@@ -1052,6 +1101,114 @@ export type components = {
       /** @description rules_rejected: every event’s verdict, in batch order, judged from the state at currentSequence; nothing was stored. */
       verdicts?: components['schemas']['Verdict'][];
     };
+    /** @description Checked by the store against the session’s registered event types. */
+    NewEvent: {
+      /**
+       * Format: uuid
+       * @description Client-chosen, for idempotent retries; the server mints a UUIDv7 when absent.
+       */
+      eventId?: string;
+      /** @description At most 100 UTF-16 code units (JavaScript's length: a character outside the BMP counts 2). */
+      type: string;
+      /** @description Defaults to the newest version the session’s rules define for the type. */
+      version?: number;
+      data: {
+        [key: string]: unknown;
+      };
+      clientTime?: string | null;
+    };
+    /** @description An event of tiny v1, discriminated by type (and version where a type has several). The store checks it against the session’s rules. */
+    TinyV1Event:
+      | {
+          /**
+           * Format: uuid
+           * @description Client-chosen, for idempotent retries; the server mints a UUIDv7 when absent.
+           */
+          eventId?: string;
+          /** @constant */
+          type: 'counter.incremented';
+          /** @constant */
+          version: 1;
+          data: {
+            by: number;
+          };
+          clientTime?: string | null;
+        }
+      | {
+          /**
+           * Format: uuid
+           * @description Client-chosen, for idempotent retries; the server mints a UUIDv7 when absent.
+           */
+          eventId?: string;
+          /** @constant */
+          type: 'counter.incremented';
+          /**
+           * @description May be left out: this is the newest version.
+           * @constant
+           */
+          version?: 2;
+          data: {
+            by: number;
+            note: string;
+          };
+          clientTime?: string | null;
+        }
+      | {
+          /**
+           * Format: uuid
+           * @description Client-chosen, for idempotent retries; the server mints a UUIDv7 when absent.
+           */
+          eventId?: string;
+          /** @constant */
+          type: 'dice.rolled';
+          /**
+           * @description May be left out: this is the newest version.
+           * @constant
+           */
+          version?: 1;
+          data: {
+            sides: number;
+            seed?: string;
+          };
+          clientTime?: string | null;
+        }
+      | {
+          /**
+           * Format: uuid
+           * @description Client-chosen, for idempotent retries; the server mints a UUIDv7 when absent.
+           */
+          eventId?: string;
+          /** @constant */
+          type: 'note.written';
+          /**
+           * @description May be left out: this is the newest version.
+           * @constant
+           */
+          version?: 1;
+          data: {
+            text: string;
+            extra?: unknown;
+          };
+          clientTime?: string | null;
+        }
+      | {
+          /**
+           * Format: uuid
+           * @description Client-chosen, for idempotent retries; the server mints a UUIDv7 when absent.
+           */
+          eventId?: string;
+          /** @constant */
+          type: 'session.ended';
+          /**
+           * @description May be left out: this is the newest version.
+           * @constant
+           */
+          version?: 1;
+          data: {
+            reason?: string;
+          };
+          clientTime?: string | null;
+        };
   };
   responses: never;
   parameters: never;
@@ -1245,6 +1402,121 @@ export interface operations {
         };
         content: {
           'text/plain; version=0.0.4': string;
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listGames: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Every game, by name then version. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['GameList'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getGame: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        rules: string;
+        version: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The game (404 `not_found` when this server runs no such rules version). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Game'];
         };
       };
       /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
