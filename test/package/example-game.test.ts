@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmptyDatabase } from '../support/test-database.js';
+import { contractedExports as contracted } from '../support/package-exports.js';
 import { repoRoot } from '../support/run-cli.js';
 
 /*
@@ -14,30 +15,6 @@ import { repoRoot } from '../support/run-cli.js';
  */
 
 const exampleDir = join(repoRoot, 'examples', 'harvest');
-
-/** What the contract promises at least; the README's list may only add to it. */
-const contracted: Record<string, readonly string[]> = {
-  agate: [
-    'createAgate',
-    'createPool',
-    'defineEventTypes',
-    'createGameCatalog',
-    'sessionEndedV1',
-    'rngFromSeed',
-    'rngFromState',
-    'isRngState',
-    'archiveGateV1',
-    'AgateError',
-    'isAgateError',
-    'errorCodes',
-    'replaySession',
-    'stateHash',
-    'loadGameCatalog',
-  ],
-  'agate/client': ['AgateClient'],
-  'agate/testing': ['proveDeterminism', 'recordFixture', 'checkFixtures'],
-  'agate/eslint': ['gamePurity'],
-};
 
 /**
  * The names the README's "Add your own game" section promises, by entry point: its list items
