@@ -53,6 +53,13 @@ export function fromPgError(error: unknown): AgateError {
         'The session is locked by another writer for longer than the lock timeout; retry the same batch (same event ids), it is idempotent.',
         { cause: error },
       );
+    case '40P01':
+    case '40001':
+      return new AgateError(
+        'unavailable',
+        `The database aborted this transaction to resolve a conflict with another one (${original}); nothing of it was stored. Retry the same request: appends with the same event ids are idempotent.`,
+        { cause: error },
+      );
     case '57014':
       return new AgateError(
         'timeout',
