@@ -1,4 +1,11 @@
 import { uuidv7 } from 'uuidv7';
+import { createAppendWriter, sendAppendMany } from './append-writer.js';
+import type {
+  AppendManyBatch,
+  AppendManyResult,
+  AppendWriter,
+  AppendWriterOptions,
+} from './append-writer.js';
 import { AgateClientError, errorFromProblem } from './client-error.js';
 import { feedIterator } from './feed-iterator.js';
 import { createConsumerClient } from './consumer-client.js';
@@ -124,6 +131,20 @@ export class AgateClient {
       ...(answer.body as Omit<AppendResult, 'duplicate'>),
       duplicate: answer.status === 200,
     };
+  }
+
+  /**
+   * Appends to up to 64 sessions in one request and one commit (`POST /v1/appends`), retried like
+   * `append` (event ids fixed before the first attempt). Each session's result comes back in
+   * order, `ok: false` for a session whose batch was not stored (`session_busy`: retry it).
+   */
+  async appendMany(batches: readonly AppendManyBatch[]): Promise<AppendManyResult> {
+    return sendAppendMany((call) => this.#call(call), batches);
+  }
+
+  /** A buffer that sends many sessions' appends together through `appendMany`. */
+  writer(options: AppendWriterOptions = {}): AppendWriter {
+    return createAppendWriter((batches) => this.appendMany(batches), options);
   }
 
   /**
