@@ -23,6 +23,8 @@
 --   ended before the lock was granted. The appends after the first see an id already assigned
 --   (v_had_id in game.append_events), and pass the AG002 check for the same reason; a session row
 --   written meanwhile by something that does not take the advisory lock fails that session only.
+--   Rows inserted in the subtransactions below still carry the top-level id (pg_current_xact_id()
+--   is the transaction's, not the subtransaction's), so every session's events share that order.
 -- - each session's append runs in its own subtransaction (BEGIN ... EXCEPTION): a batch is stored
 --   whole or not at all, and an error in one session rolls back only that session. Lock attempts
 --   write nothing and get no subtransaction id; the appends get at most one each, so N <= 64 keeps

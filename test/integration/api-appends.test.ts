@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from 'uuidv7';
 import { AgateClient } from '../../src/client/index.js';
 import type { AppendManyBatch, NewEvent } from '../../src/client/index.js';
-import { createApiFixture, databaseFingerprint, inc } from '../support/api.js';
+import { createApiFixture, databaseFingerprint } from '../support/api.js';
 import type { ApiFixture, TestKey } from '../support/api.js';
 
 let api: ApiFixture;
@@ -18,6 +18,8 @@ beforeAll(async () => {
   baseUrl = await api.app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(() => api.close());
+
+const inc = (by: number): NewEvent => ({ type: 'counter.incremented', version: 1, data: { by } });
 
 async function sessions(n: number): Promise<string[]> {
   const ids: string[] = [];

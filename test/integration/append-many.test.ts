@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from 'uuidv7';
 import { createEventStore, readFeed } from '../../src/events/index.js';
@@ -231,57 +230,5 @@ describe('the feed', () => {
       const sequences = feed.filter((e) => e.sessionId === id).map((e) => e.sequence);
       expect(sequences).toEqual(Array.from({ length: sequences.length }, (_, i) => i + 1));
     }
-  });
-});
-
-type Step = { session: number; kind: 'ok' | 'stale' | 'invalid' | 'retry' };
-
-describe('agreement with single appends', () => {
-  it('gives the same outcomes and sequences as the same batches appended one by one', async () => {
-    const step = fc.record({
-      session: fc.integer({ min: 0, max: 3 }),
-      kind: fc.constantFrom<Step['kind']>('ok', 'stale', 'invalid', 'retry'),
-    });
-    const request = fc.uniqueArray(step, {
-      minLength: 1,
-      maxLength: 4,
-      selector: (s) => s.session,
-    });
-    await fc.assert(
-      fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 4 }), async (requests) => {
-        const many = await sessions(4);
-        const single = await sessions(4);
-        const sent: { by: number; eventId: string }[][] = [[], [], [], []];
-        for (const steps of requests) {
-          const made = steps.map((s) => {
-            const previous = sent[s.session]!.at(-1);
-            const event =
-              s.kind === 'retry' && previous !== undefined
-                ? previous
-                : { by: s.kind === 'invalid' ? Number.NaN : s.session, eventId: uuidv7() };
-            if (s.kind !== 'retry') sent[s.session]!.push(event);
-            return {
-              session: s.session,
-              events: [inc(event.by, event.eventId)],
-              expectedSequence: s.kind === 'stale' ? 1_000 : undefined,
-            };
-          });
-          const { results } = await f.store.appendMany({
-            tenantId,
-            batches: made.map((m) => ({ ...m, sessionId: many[m.session]! })),
-          });
-          for (const [i, m] of made.entries()) {
-            const one = await f.store
-              .appendEvents({ ...m, tenantId, sessionId: single[m.session]! })
-              .catch((error: { code: string }) => ({ ok: false as const, reason: error.code }));
-            const got = results[i]!;
-            expect(got.ok ? [got.duplicate, got.firstSequence] : got.reason).toEqual(
-              one.ok ? [one.duplicate, one.firstSequence] : one.reason,
-            );
-          }
-        }
-      }),
-      { numRuns: 15 },
-    );
   });
 });
