@@ -77,6 +77,10 @@ describe('POST /v1/appends', () => {
     ]);
     expect(results[3]).toMatchObject({ index: 0 });
     expect(results[1]).toMatchObject({ currentSequence: 0 });
+    const metrics = await api.call('GET', '/metrics');
+    expect(String(metrics.body)).toMatch(
+      /agate_append_conflicts_total\{code="sequence_conflict"\} [1-9]/,
+    );
   });
 
   it('refuses 65 sessions with batch_too_large and stores nothing', async () => {

@@ -5,6 +5,7 @@ import type { Limits, NewEvent, SessionAppendResult } from '../../events/index.j
 import type { GameCatalog } from '../../game/index.js';
 import { errorCodes } from '../../errors/index.js';
 import type { ApiContext } from '../api-context.js';
+import type { ApiMetrics } from '../metrics.js';
 import { principalOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
 import { documentedBy, uuid } from '../schemas.js';
@@ -79,6 +80,30 @@ function answer(result: SessionAppendResult): SessionAnswer {
   return typeof index === 'number' ? { ...base, index } : base;
 }
 
+/** Refusals because another writer got there first, as the single append counts them. */
+const conflictCodes = new Set([
+  'session_ended',
+  'sequence_conflict',
+  'event_id_conflict',
+  'session_busy',
+]);
+
+/** Each session counts as an append in the metrics; the request's duration is observed once. */
+function record(metrics: ApiMetrics, results: readonly SessionAppendResult[], startedAt: number) {
+  metrics.appendSeconds.observe((performance.now() - startedAt) / 1000);
+  for (const r of results) {
+    if (!r.ok) {
+      metrics.appends.inc({ result: r.reason });
+      if (conflictCodes.has(r.reason)) metrics.appendConflicts.inc({ code: r.reason });
+    } else if (r.duplicate) {
+      metrics.appends.inc({ result: 'duplicate' });
+    } else {
+      metrics.appends.inc({ result: 'stored' });
+      metrics.eventsAppended.inc(r.events.length);
+    }
+  }
+}
+
 export function registerAppendsRoute(app: FastifyInstance, context: ApiContext): void {
   const { store } = context.agate;
   defineRoute(
@@ -103,11 +128,13 @@ export function registerAppendsRoute(app: FastifyInstance, context: ApiContext):
     },
     async ({ body }, request) => {
       const { tenantId, id: keyId } = principalOf(request);
+      const startedAt = performance.now();
       const { results } = await store.appendMany({
         tenantId,
         writtenBy: keyWriter(keyId),
         batches: body.sessions,
       });
+      record(context.metrics, results, startedAt);
       return { results: results.map(answer) };
     },
   );
