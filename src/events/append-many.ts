@@ -50,14 +50,20 @@ function checkRequest(deps: StoreDeps, input: AppendManyInput): Checked[] {
     );
   }
   const seen = new Set<string>();
-  return (batches as AppendManyInput['batches']).map((batch, index) => {
+  return (batches as unknown[]).map((item, index) => {
+    if (typeof item !== 'object' || item === null) {
+      throw new AgateError(
+        'invalid_request',
+        `batches[${index}] must be an object { sessionId, events, expectedSequence? }.`,
+      );
+    }
+    const batch = item as Partial<AppendManyInput['batches'][number]>;
     const raw = String(batch.sessionId);
     const sessionId = isUuid(raw) ? raw.toLowerCase() : raw;
     if (seen.has(sessionId)) {
       throw new AgateError(
         'invalid_request',
         `batches[${index}] names session ${sessionId} again; send each session once per request, its events in one batch.`,
-        { details: { index } },
       );
     }
     seen.add(sessionId);
@@ -66,7 +72,6 @@ function checkRequest(deps: StoreDeps, input: AppendManyInput): Checked[] {
       throw new AgateError(
         'invalid_request',
         `batches[${index}].expectedSequence must be a non-negative integer (or leave it out).`,
-        { details: { index } },
       );
     }
     return { sessionId, expected, events: batch.events };
