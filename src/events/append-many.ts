@@ -155,7 +155,8 @@ function fromRow(row: SessionOutcomeRow, call: SessionCall): AppendResult | Appe
  * busy lock (`session_busy`, retryable) or failed append is that session's result and never
  * affects the others; results come back in the input's order. A malformed request as a whole
  * (no batches, more than the limit, a session twice, a bad expectedSequence or writtenBy) throws
- * and stores nothing. The after-append work runs after the commit for each stored batch.
+ * and stores nothing. The after-append work runs after the commit for each stored batch (the
+ * feed wake merges a tenant's notifications, so one request sends one).
  */
 export async function appendMany(
   deps: StoreDeps,
