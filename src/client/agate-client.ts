@@ -68,9 +68,9 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * A client of the agate HTTP API (v1) for one API key: keep one per process. Refusals throw
  * `AgateClientError` with the API's `code`.
  *
- * Retries: reads, `append` and `endSession` are retried on network errors and 502/503/504, up to
- * `retries` times with exponential backoff; they are idempotent because event ids are fixed
- * before the first attempt. `createSession` is never retried: a lost answer could otherwise
+ * Retries: reads, `append`, `appendMany` and `endSession` are retried on network errors and
+ * 502/503/504, up to `retries` times with exponential backoff; they are idempotent because event
+ * ids are fixed before the first attempt. `createSession` is never retried: a lost answer could otherwise
  * create two sessions.
  *
  * Every call, `createSession` too, waits out a 429 (`rate_limited`: nothing was done) for the
