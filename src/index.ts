@@ -37,6 +37,12 @@ export type {
 export { AgateError, errorCodes, isAgateError } from './errors/index.js';
 export type { ErrorCode } from './errors/index.js';
 export { canonicalJson } from './hashing/index.js';
+export type {
+  AppendManyBatch,
+  AppendManyInput,
+  AppendManyResult,
+  SessionAppendResult,
+} from './events/index.js';
 export {
   createFolder,
   foldAll,

@@ -17,6 +17,7 @@ import { defaultRateLimit, registerRateLimit } from './rate-limit.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { AgateError } from '../errors/index.js';
 import { registerAnalyticsRoutes } from './routes/analytics.js';
+import { registerAppendsRoute } from './routes/appends.js';
 import { registerApiKeyRoutes } from './routes/api-keys/index.js';
 import { registerConsumerRoutes } from './routes/consumers/index.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -120,6 +121,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerGameRoutes(app, context);
   registerSessionRoutes(app, context);
   registerEventRoutes(app, context);
+  registerAppendsRoute(app, context);
   registerFeedRoutes(app, context);
   registerReplayRoutes(app, context);
   registerApiKeyRoutes(app, context);

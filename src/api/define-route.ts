@@ -39,6 +39,8 @@ export type RouteSpec<
   body?: B;
   /** A body that may be left out entirely (the route then sees `undefined`). */
   bodyOptional?: boolean;
+  /** This route's largest body in bytes, when not the server's. */
+  bodyLimit?: number;
   responses: Readonly<Record<number, ResponseSpec>>;
 };
 
@@ -90,6 +92,7 @@ export function defineRoute<
     method: spec.method,
     url: spec.url,
     config: { access: spec.access },
+    ...(spec.bodyLimit === undefined ? {} : { bodyLimit: spec.bodyLimit }),
     handler: async (request, reply) => {
       const input = {
         params: parseOptional(spec.params, request.params, 'params'),

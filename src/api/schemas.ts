@@ -100,6 +100,9 @@ export const problemSchema = z
     bytes: detailInteger.optional(),
     limit: detailInteger.optional(),
     count: detailInteger.optional(),
+    sessions: detailInteger
+      .optional()
+      .meta({ description: 'batch_too_large of POST /v1/appends: the sessions named.' }),
     version: detailInteger.nullable().optional(),
     currentSequence: detailInteger.optional(),
     retryAfter: detailInteger.optional().meta({ description: 'Seconds, as in Retry-After.' }),

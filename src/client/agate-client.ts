@@ -1,4 +1,11 @@
 import { uuidv7 } from 'uuidv7';
+import { createAppendWriter, sendAppendMany } from './append-writer.js';
+import type {
+  AppendManyBatch,
+  AppendManyResult,
+  AppendWriter,
+  AppendWriterOptions,
+} from './append-writer.js';
 import { AgateClientError, errorFromProblem } from './client-error.js';
 import { feedIterator } from './feed-iterator.js';
 import { createConsumerClient } from './consumer-client.js';
@@ -61,9 +68,9 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * A client of the agate HTTP API (v1) for one API key: keep one per process. Refusals throw
  * `AgateClientError` with the API's `code`.
  *
- * Retries: reads, `append` and `endSession` are retried on network errors and 502/503/504, up to
- * `retries` times with exponential backoff; they are idempotent because event ids are fixed
- * before the first attempt. `createSession` is never retried: a lost answer could otherwise
+ * Retries: reads, `append`, `appendMany` and `endSession` are retried on network errors and
+ * 502/503/504, up to `retries` times with exponential backoff; they are idempotent because event
+ * ids are fixed before the first attempt. `createSession` is never retried: a lost answer could otherwise
  * create two sessions.
  *
  * Every call, `createSession` too, waits out a 429 (`rate_limited`: nothing was done) for the
@@ -124,6 +131,20 @@ export class AgateClient {
       ...(answer.body as Omit<AppendResult, 'duplicate'>),
       duplicate: answer.status === 200,
     };
+  }
+
+  /**
+   * Appends to up to 64 sessions in one request and one commit (`POST /v1/appends`), retried like
+   * `append` (event ids fixed before the first attempt). Each session's result comes back in
+   * order, `ok: false` for a session whose batch was not stored (`session_busy`: retry it).
+   */
+  async appendMany(batches: readonly AppendManyBatch[]): Promise<AppendManyResult> {
+    return sendAppendMany((call) => this.#call(call), batches);
+  }
+
+  /** A buffer that sends many sessions' appends together through `appendMany`. */
+  writer(options: AppendWriterOptions = {}): AppendWriter {
+    return createAppendWriter((batches) => this.appendMany(batches), options);
   }
 
   /**

@@ -1,4 +1,13 @@
 export { AgateClient } from './agate-client.js';
+export type {
+  AppendManyBatch,
+  AppendManyResult,
+  AppendWriter,
+  AppendWriterOptions,
+  SessionAppended,
+  SessionAppendResult,
+  SessionRefused,
+} from './append-writer.js';
 export {
   AgateClientError,
   errorFromProblem,

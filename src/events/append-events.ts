@@ -51,7 +51,7 @@ function checkVerdicts(deps: StoreDeps, mode: unknown, inTransaction: boolean): 
 }
 
 /** The batch validated and hashed, with the server's seeds fetched only when an event needs one. */
-async function prepareFor(
+export async function prepareFor(
   deps: StoreDeps,
   ref: { tenantId: string; sessionId: string },
   registry: EventTypeRegistry,

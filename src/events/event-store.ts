@@ -1,5 +1,7 @@
 import type { Pool, PoolClient } from '../db/index.js';
 import { appendEvents, appendEventsInTransaction } from './append-events.js';
+import { appendMany } from './append-many.js';
+import type { AppendManyInput, AppendManyResult } from './append-many-result.js';
 import type { AppendInput, AppendResult } from './append-result.js';
 import type { BatchJudge } from './batch-judge.js';
 import { createSession } from './create-session.js';
@@ -37,6 +39,8 @@ export type EventStore = {
   appendEvents(input: AppendInput): Promise<AppendResult>;
   /** `appendEvents` in the caller's open transaction; no after-append work (see the function). */
   appendEventsInTransaction(tx: PoolClient, input: AppendInput): Promise<AppendResult>;
+  /** Batches to up to `maxSessionsPerAppend` sessions in one commit, a result per session (see the function). */
+  appendMany(input: AppendManyInput): Promise<AppendManyResult>;
   endSession(input: EndSessionInput): Promise<AppendResult>;
   readEvents(input: ReadEventsInput): Promise<EventPage>;
   streamEvents(input: StreamEventsInput): AsyncGenerator<StoredEvent>;
@@ -60,6 +64,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     getSession: (ref) => getSession(deps, ref),
     appendEvents: (input) => appendEvents(deps, input),
     appendEventsInTransaction: (tx, input) => appendEventsInTransaction(deps, tx, input),
+    appendMany: (input) => appendMany(deps, input),
     endSession: (input) => endSession(deps, input),
     readEvents: (input) => readEvents(deps, input),
     streamEvents: (input) => streamEvents(deps, input),

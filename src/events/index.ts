@@ -1,6 +1,16 @@
 export { selectAnalyticsSources } from './analytics-sources.queries.js';
 export type { AnalyticsSource, AnalyticsSourceKey } from './analytics-sources.queries.js';
 export { appendEvents, appendEventsInTransaction } from './append-events.js';
+export { appendMany } from './append-many.js';
+export { sessionFailureReasons } from './append-many-result.js';
+export type {
+  AppendManyBatch,
+  AppendManyInput,
+  AppendManyResult,
+  AppendSessionFailed,
+  SessionAppendResult,
+  SessionFailureReason,
+} from './append-many-result.js';
 export type {
   AppendAccepted,
   AppendedEvent,

@@ -7,6 +7,8 @@ export type Limits = {
   maxJsonDepth: number;
   /** How long an append waits for the session row lock before `session_busy` (default 2 s). */
   lockTimeoutMs: number;
+  /** Sessions in one `appendMany` request (default 64; one subtransaction each, see game.append_sessions). */
+  maxSessionsPerAppend: number;
 };
 
 export const defaultLimits: Limits = {
@@ -14,6 +16,7 @@ export const defaultLimits: Limits = {
   maxBatchEvents: 500,
   maxJsonDepth: 32,
   lockTimeoutMs: 2_000,
+  maxSessionsPerAppend: 64,
 };
 
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {

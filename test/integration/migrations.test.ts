@@ -73,6 +73,7 @@ const repeatableNames = [
   'admin.find_api_key',
   'admin.find_operator_key',
   'game.append_events',
+  'game.append_sessions',
   'game.event_seeds',
   'game.session_head',
   'game.session_rules',

@@ -209,6 +209,23 @@ export type paths = {
     patch?: never;
     trace?: never;
   };
+  '/v1/appends': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Append to many sessions in one request and one commit; a result per session, in order. */
+    post: operations['appendMany'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/feed': {
     parameters: {
       query?: never;
@@ -717,6 +734,86 @@ export type components = {
       /** @description The credential that appended the event: key:<API key id>, import, fixtures, demo, library or legacy. Not part of the hash. */
       writtenBy: string;
     };
+    AppendManyResult: {
+      results: (
+        | {
+            /** Format: uuid */
+            sessionId: string;
+            /** @constant */
+            ok: true;
+            /** @description Every event was stored before (a retry). */
+            duplicate: boolean;
+            firstSequence: number;
+            lastSequence: number;
+            events: {
+              /** Format: uuid */
+              eventId: string;
+              sequence: number;
+            }[];
+          }
+        | {
+            sessionId: string;
+            /** @constant */
+            ok: false;
+            /** @enum {string} */
+            code:
+              | 'session_not_found'
+              | 'session_ended'
+              | 'sequence_conflict'
+              | 'event_id_conflict'
+              | 'unknown_event_type'
+              | 'unknown_rules'
+              | 'invalid_event'
+              | 'seed_not_allowed'
+              | 'invalid_request'
+              | 'payload_too_large'
+              | 'batch_too_large'
+              | 'tenant_required'
+              | 'tenant_not_found'
+              | 'append_only'
+              | 'integrity_violation'
+              | 'maintenance_failed'
+              | 'extension_missing'
+              | 'session_busy'
+              | 'timeout'
+              | 'unavailable'
+              | 'forbidden'
+              | 'unauthorized'
+              | 'rate_limited'
+              | 'not_found'
+              | 'uri_too_long'
+              | 'schema_out_of_date'
+              | 'consumer_not_found'
+              | 'consumer_conflict'
+              | 'lease_lost'
+              | 'feed_gap'
+              | 'rules_rejected'
+              | 'invalid_config'
+              | 'invalid_game_module'
+              | 'rules_changed'
+              | 'internal';
+            message: string;
+            currentSequence?: number;
+            /** @description With event_id_conflict or a bad event: the index of the event. */
+            index?: number;
+            /**
+             * Format: uuid
+             * @description With event_id_conflict: the event’s id.
+             */
+            eventId?: string;
+          }
+      )[];
+    };
+    AppendMany: {
+      /** @description 1 to 64 sessions, each named once; more is 413 batch_too_large and nothing is stored. */
+      sessions: {
+        /** Format: uuid */
+        sessionId: string;
+        /** @description Each event's data is at most 65536 bytes as JSON (413 payload_too_large) and nested at most 32 levels (422 invalid_event). */
+        events: components['schemas']['TinyV1Event'][];
+        expectedSequence?: number;
+      }[];
+    };
     FeedPage: {
       events: components['schemas']['FeedEvent'][];
       /** @description Send as `after` for the next page: the last event’s position, or the page’s own start when it is empty. */
@@ -1068,6 +1165,8 @@ export type components = {
       bytes?: number;
       limit?: number;
       count?: number;
+      /** @description batch_too_large of POST /v1/appends: the sessions named. */
+      sessions?: number;
       version?: number | null;
       currentSequence?: number;
       /** @description Seconds, as in Retry-After. */
@@ -1954,6 +2053,66 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['AppendResult'];
+        };
+      };
+      /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description `uri_too_long`: the URL is over 8192 characters, a path parameter over 100, or the request line and headers over Node's 16 KiB. */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '4XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A problem (RFC 9457): see `code` for what went wrong and docs/errors.md. */
+      '5XX': {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  appendMany: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['AppendMany'];
+      };
+    };
+    responses: {
+      /** @description Each session’s outcome in request order: its sequences (duplicate on a retry), or why nothing of its batch was stored (session_busy: retry the same batch). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AppendManyResult'];
         };
       };
       /** @description `invalid_request`: the body or a parameter does not match this document, or the query has a parameter this operation does not list (named in `detail`: unknown query parameters are refused, never ignored). */

@@ -97,6 +97,23 @@ export async function gameServerFlow(api: AgateApi): Promise<{ sessionId: string
     params: { ...path, query: { after: page.nextAfter ?? appended.lastSequence } },
   });
   await api.GET('/v1/sessions/{id}/state', { params: path });
+  const many = must(
+    await api.POST('/v1/appends', {
+      body: {
+        sessions: [
+          { sessionId: created.id, events: [{ type: 'note.written', data: { text: 'many' } }] },
+          {
+            sessionId: '01938a6e-0000-7000-8000-00000000dead',
+            events: [{ type: 'note.written', data: { text: 'nowhere' } }],
+          },
+        ],
+      },
+    }),
+    'appends',
+  );
+  if (many.results[0]?.ok !== true || many.results[1]?.ok !== false) {
+    throw new Error(`appends answered ${JSON.stringify(many.results)}`);
+  }
   await api.POST('/v1/sessions/{id}/end', { params: path, body: { reason: 'done' } });
   await api.GET('/v1/sessions/{id}', { params: path });
   await api.GET('/v1/sessions/{id}', {

@@ -24,7 +24,7 @@ import { sendAppendResult } from '../send-append-result.js';
  * games this server runs (`anyOf`: games may share a type such as session.ended, so an event may
  * fit several; the session's rules decide).
  */
-function typedEvent(games: GameCatalog): z.ZodType {
+export function typedEvent(games: GameCatalog): z.ZodType {
   const refs = [...gameEventComponentNames(games).values()].map((name) => ({
     $ref: `#/components/schemas/${name}`,
   }));
