@@ -23,7 +23,11 @@ async function main(): Promise<void> {
   const { rows, problems } = await measureAppend(options, (line) => console.log(line));
   console.log(`\n${formatTable(rows)}\n`);
   console.log(`failed appends/calls: ${rows.reduce((sum, r) => sum + r.errors, 0)}`);
-  const shown = { ...options, adminUrl: shownUrl(options.adminUrl) };
+  const shown = {
+    ...options,
+    adminUrl: shownUrl(options.adminUrl),
+    redisUrl: shownUrl(options.redisUrl),
+  };
   const machine = await machineInfo(args.adminUrl);
   const body = { date: started.toISOString(), options: shown, machine, rows, problems };
   console.log(`results: ${await writeResultsFile('append', started, body)}`);
