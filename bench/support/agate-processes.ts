@@ -96,7 +96,7 @@ export async function startAgateProcesses(
     if (worker !== null) {
       await until(
         worker,
-        async () => readFileSync(worker.log, 'utf8').includes('agate worker:'),
+        () => Promise.resolve(readFileSync(worker.log, 'utf8').includes('agate worker:')),
         'agate worker',
       );
     }

@@ -112,7 +112,7 @@ async function timed(
   const cpuMicros: Record<string, number> = {};
   for (const [name, list] of Object.entries(after)) {
     if (list.length === 0) continue;
-    cpuMicros[name] = cpuBetween(before[name] ?? new Map(), sampleCpu(list));
+    cpuMicros[name] = cpuBetween(before[name] ?? new Map<number, number>(), sampleCpu(list));
   }
   return { stats, cpuMicros };
 }

@@ -40,7 +40,8 @@ type Lane = { sessionId: string; plan: readonly GateEventInput[]; next: number }
 export function withoutSeeds(events: readonly GateEventInput[]): GateEventInput[] {
   return events.map((e) => {
     if (e.type !== dayEnd) return e;
-    const { seed: _seed, ...data } = e.data;
+    const data = { ...e.data };
+    delete data.seed;
     return { ...e, data };
   });
 }
