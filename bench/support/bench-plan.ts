@@ -27,12 +27,33 @@ function listOr(list: number[], fallback: number[]): number[] {
   return list.length === 0 ? fallback : list;
 }
 
+/**
+ * The append rows quick mode runs unless --only names others: one of each kind (the minimal
+ * baselines, the library, HTTP without Redis, with Redis and worker, many sessions per request),
+ * so that the smoke run checks every path without starting a server for every row.
+ */
+const quickAppendRows = [
+  'minimal-1',
+  'minimal-10',
+  'library-10',
+  'http-10',
+  'http-redis-1',
+  'http-redis-many',
+];
+
+function listOrIds(list: string[], fallback: string[]): string[] {
+  return list.length === 0 ? fallback : list;
+}
+
 export function appendOptions(args: BenchArgs): AppendOptions {
   const ids = new Set(scenarios.map((s) => s.id));
   return {
     adminUrl: args.adminUrl,
     redisUrl: args.redisUrl,
-    only: args.only.filter((id) => ids.has(id)),
+    only: listOrIds(
+      args.only.filter((id) => ids.has(id)),
+      args.quick ? quickAppendRows : [],
+    ),
     // Issue 18: windows of at least 60 s, one run each (15 scenarios x 2 client counts).
     durationMs: envNumbers('AGATE_BENCH_WINDOW_MS')[0] ?? (args.quick ? 1_000 : 60_000),
     repeats: 1,
