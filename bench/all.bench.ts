@@ -86,10 +86,11 @@ function optionsShown(args: BenchArgs): Record<string, unknown> {
   const hide = <T extends { adminUrl: string }>(o: T) => ({ ...o, adminUrl: shownUrl(o.adminUrl) });
   const nightly = nightlyOptions(args);
   const feed = feedOptions(args);
+  const append = appendOptions(args);
   return {
     quick: args.quick,
     only: args.only,
-    append: hide(appendOptions(args)),
+    append: { ...hide(append), redisUrl: shownUrl(append.redisUrl) },
     import: hide(importOptions(args)),
     replay: hide(replayOptions(args)),
     nightly: { ...hide(nightly), redisUrl: shownUrl(nightly.redisUrl) },

@@ -1,6 +1,8 @@
-// Append throughput of agate next to raw PostgreSQL baselines, measured in the same run.
-// Usage: npx tsx bench/append.bench.ts [--quick] [--only <scenario,...>]
-//   (AGATE_BENCH_ADMIN_URL picks the server; `npm run bench` runs this with everything else)
+// Append throughput of agate (library, and HTTP through `agate serve` with and without Redis)
+// next to the minimal correct append, measured in the same run; see bench/README.md.
+// Usage: npm run bench:append [-- --quick] [-- --only <scenario,...>]
+//   (AGATE_BENCH_ADMIN_URL picks the server, AGATE_BENCH_REDIS_URL Redis; AGATE_BENCH_CLIENTS and
+//   AGATE_BENCH_WINDOW_MS override the client counts and the window for a partial run)
 import { measureAppend } from './support/append-section.js';
 import { parseBenchArgs } from './support/bench-args.js';
 import { appendOptions } from './support/bench-plan.js';
@@ -16,12 +18,16 @@ async function main(): Promise<void> {
   const options = appendOptions(args);
   const started = new Date();
   console.log(
-    `agate append bench: ${options.sessions} sessions, ${options.payloadChars}-char payloads, ${options.durationMs} ms per run, ${options.repeats} run(s) each (median)`,
+    `agate append bench: archive-gate traffic, ${options.durationMs} ms windows at ${options.clientCounts.join(' and ')} clients, ${options.repeats} run(s) each (median)`,
   );
   const { rows, problems } = await measureAppend(options, (line) => console.log(line));
   console.log(`\n${formatTable(rows)}\n`);
   console.log(`failed appends/calls: ${rows.reduce((sum, r) => sum + r.errors, 0)}`);
-  const shown = { ...options, adminUrl: shownUrl(options.adminUrl) };
+  const shown = {
+    ...options,
+    adminUrl: shownUrl(options.adminUrl),
+    redisUrl: shownUrl(options.redisUrl),
+  };
   const machine = await machineInfo(args.adminUrl);
   const body = { date: started.toISOString(), options: shown, machine, rows, problems };
   console.log(`results: ${await writeResultsFile('append', started, body)}`);

@@ -1,32 +1,53 @@
-// Append throughput of agate (library and HTTP) next to raw PostgreSQL appends, same run.
+// Append throughput of agate (library and HTTP through `agate serve`) next to the minimal correct
+// append on the same server, same run, same archive-gate payloads; CPU per event of each process;
+// and, after the load, whether the derived data drains.
+import { Redis } from 'ioredis';
+import { AgateClient } from '../../src/client/index.js';
 import { createPool } from '../../src/db/index.js';
 import type { Pool } from '../../src/db/index.js';
+import { defaultGames } from '../../src/game/index.js';
 import { createKey } from '../../src/keys/index.js';
 import { createAgate } from '../../src/runtime/index.js';
+import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
-import { benchGames } from './bench-game.js';
+import { startAgateProcesses } from './agate-processes.js';
 import { withBenchDatabase } from './bench-database.js';
-import { startHttpServer } from './http-server.js';
-import type { HttpServer } from './http-server.js';
-import { measure, medianOf } from './report.js';
+import { deleteKeysWithPrefix, deleteTenantKeys, uniqueRedisPrefix } from './bench-redis.js';
+import { awaitDerived } from './derived-drain.js';
+import type { Drain } from './derived-drain.js';
+import { gateTraffic } from './gate-traffic.js';
+import type { GateTransport } from './gate-traffic.js';
+import { cpuBetween, sampleCpu } from './process-cpu.js';
+import { cpuText, measure, median, medianOf } from './report.js';
 import type { Measurement, Row } from './report.js';
 import { runWorkers } from './run-workers.js';
-import type { RunStats } from './run-workers.js';
-import { baselineOf, makeCall, makePayloads, scenarios } from './scenarios.js';
-import type { Fixture, Scenario } from './scenarios.js';
+import type { RunStats, WorkerCall } from './run-workers.js';
+import { baselineOf, makeMinimalCall, scenarios } from './scenarios.js';
+import type { Scenario } from './scenarios.js';
 
 export type AppendOptions = {
   adminUrl: string;
+  redisUrl: string;
   /** Scenario ids to run (empty: all). */
   only: readonly string[];
   durationMs: number;
   repeats: number;
   clientCounts: readonly number[];
+  /** Sessions the minimal rows spread their appends over. */
   sessions: number;
-  payloadChars: number;
+  /** How long the derived data may take to appear before the run fails. */
+  drainTimeoutMs: number;
 };
 
 export type AppendMeasured = { rows: Row[]; problems: string[] };
+
+type Once = {
+  stats: RunStats;
+  eventsPerCall: number;
+  cpu: Record<string, number>;
+  drain: Drain | null;
+  problems: string[];
+};
 
 /** Opens every connection of the pool and runs one query on each. */
 async function warmPool(pool: Pool, size: number): Promise<void> {
@@ -38,46 +59,9 @@ async function warmPool(pool: Pool, size: number): Promise<void> {
   }
 }
 
-async function createFixture(
-  url: string,
-  clients: number,
-  options: AppendOptions,
-  server: HttpServer | null,
-): Promise<Fixture> {
-  const pool = createPool({ connectionString: url, max: clients, applicationName: 'agate-bench' });
-  // As users run it: validation, the hash chain, and agate's own consumers (snapshots every 50
-  // events) beside the appends in the same process.
-  const agate = createAgate({ pool, games: benchGames });
-  const { store } = agate;
-  const tenant = await createTenant(pool, { name: 'bench tenant', actor: 'bench' });
-  const sessionIds: string[] = [];
-  let next = 0;
-  async function creator(): Promise<void> {
-    while (next < options.sessions) {
-      next += 1;
-      const session = await store.createSession({ tenantId: tenant.id, rules: 'bench' });
-      sessionIds.push(session.id);
-    }
-  }
-  await Promise.all(Array.from({ length: clients }, () => creator()));
-  await warmPool(pool, clients);
-  const payloads = makePayloads(options.sessions, options.payloadChars);
-  const http =
-    server === null
-      ? null
-      : {
-          url: server.url,
-          apiKey: (
-            await createKey(pool, { tenantId: tenant.id, role: 'game_server', actor: 'bench' })
-          ).key,
-        };
-  const close = () => agate.close();
-  return { pool, store, tenantId: tenant.id, sessionIds, clients, payloads, http, close };
-}
-
 /** Every session's events are 1..last_sequence without gaps, and they add up to what was acked. */
-async function checkGapless(f: Fixture, ackedEvents: number): Promise<string[]> {
-  const r = await f.pool.query<{ sessions: number; good: number; events: number }>(
+async function checkGapless(pool: Pool, ackedEvents: number): Promise<string[]> {
+  const r = await pool.query<{ sessions: number; good: number; events: number }>(
     `SELECT count(*)::int AS sessions,
             count(*) FILTER (WHERE e.n = s.last_sequence AND coalesce(e.max_seq, 0) = s.last_sequence)::int AS good,
             coalesce(sum(s.last_sequence), 0)::int AS events
@@ -98,33 +82,234 @@ async function checkGapless(f: Fixture, ackedEvents: number): Promise<string[]> 
   return problems;
 }
 
-async function runOnce(
-  options: AppendOptions,
+/** This database's backends and the server's own processes (WAL writer, checkpointer, ...). */
+async function postgresPids(pool: Pool): Promise<number[]> {
+  const r = await pool.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity
+      WHERE datname = current_database() OR backend_type <> 'client backend'`,
+  );
+  return r.rows.map((row) => row.pid);
+}
+
+type Pids = { client: number[]; server: number[]; worker: number[] };
+
+/** Runs the window, sampling each process's CPU (postgres: every backend seen, summed) around it. */
+async function timed(
+  pool: Pool,
+  pids: Pids,
+  clients: number,
+  durationMs: number,
+  call: WorkerCall,
+): Promise<{ stats: RunStats; cpuMicros: Record<string, number> }> {
+  const pgBefore = await postgresPids(pool);
+  const groups = { ...pids, postgres: pgBefore };
+  const before = Object.fromEntries(
+    Object.entries(groups).map(([name, list]) => [name, sampleCpu(list)]),
+  );
+  const stats = await runWorkers(clients, durationMs, call);
+  const pgAfter = [...new Set([...pgBefore, ...(await postgresPids(pool))])];
+  const after = { ...groups, postgres: pgAfter };
+  const cpuMicros: Record<string, number> = {};
+  for (const [name, list] of Object.entries(after)) {
+    if (list.length === 0) continue;
+    cpuMicros[name] = cpuBetween(before[name] ?? new Map<number, number>(), sampleCpu(list));
+  }
+  return { stats, cpuMicros };
+}
+
+function perEvent(cpuMicros: Record<string, number>, events: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(cpuMicros).map(([name, micros]) => [name, events > 0 ? micros / events : NaN]),
+  );
+}
+
+async function minimalOnce(
+  pool: Pool,
+  agate: Agate,
+  tenantId: string,
   scenario: Scenario,
   clients: number,
-): Promise<{ stats: RunStats; problems: string[] }> {
+  options: AppendOptions,
+): Promise<Once> {
+  const sessionIds: string[] = [];
+  while (sessionIds.length < options.sessions) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(clients, options.sessions - sessionIds.length) }, () =>
+        agate.store.createSession({ tenantId, rules: 'archive-gate' }),
+      ),
+    );
+    sessionIds.push(...batch.map((s) => s.id));
+  }
+  await warmPool(pool, clients);
+  const call = makeMinimalCall(scenario, { pool, tenantId, sessionIds, clients });
+  const { stats, cpuMicros } = await timed(
+    pool,
+    { client: [process.pid], server: [], worker: [] },
+    clients,
+    options.durationMs,
+    call,
+  );
+  const events = stats.okCalls * scenario.batch;
+  return {
+    stats,
+    eventsPerCall: scenario.batch,
+    cpu: perEvent(cpuMicros, events),
+    drain: null,
+    problems: await checkGapless(pool, events),
+  };
+}
+
+function libraryTransport(agate: Agate, tenantId: string): GateTransport {
+  return {
+    createSession: async (seed) =>
+      (await agate.store.createSession({ tenantId, rules: 'archive-gate', seed })).id,
+    append: async ([batch]) => {
+      if (batch === undefined) return [];
+      const result = await agate.store.appendEvents({
+        tenantId,
+        sessionId: batch.sessionId,
+        events: batch.events,
+        recordedSeeds: true,
+      });
+      return [result.ok ? result.lastSequence : `${result.reason}: ${result.message}`];
+    },
+  };
+}
+
+function httpTransport(client: AgateClient): GateTransport {
+  return {
+    createSession: async (seed) => (await client.createSession({ seed, rules: 'archive-gate' })).id,
+    append: async (batches) => {
+      if (batches.length === 1 && batches[0] !== undefined) {
+        const { sessionId, events } = batches[0];
+        return [(await client.append(sessionId, events)).lastSequence];
+      }
+      const { results } = await client.appendMany(batches);
+      return results.map((r) => (r.ok ? r.lastSequence : `${r.code}: ${r.message}`));
+    },
+  };
+}
+
+async function trafficOnce(
+  pool: Pool,
+  tenantId: string,
+  transport: GateTransport,
+  scenario: Scenario,
+  clients: number,
+  options: AppendOptions,
+  pids: Pids,
+  redis: Redis | null,
+): Promise<Once> {
+  const traffic = gateTraffic(transport, {
+    clients,
+    lanes: scenario.lanes,
+    batch: scenario.batch,
+    seedPrefix: 'bench',
+    stripSeeds: scenario.kind === 'http',
+  });
+  await traffic.prepare();
+  const { stats, cpuMicros } = await timed(pool, pids, clients, options.durationMs, traffic.call);
+  const acked = traffic.acked();
+  const drain = await awaitDerived(
+    pool,
+    redis,
+    tenantId,
+    traffic.ledger,
+    acked,
+    options.drainTimeoutMs,
+  );
+  const problems = [
+    ...(await checkGapless(pool, acked)),
+    ...drain.missing.map((m) => `after ${Math.round(drain.drainMs)} ms still missing: ${m}`),
+  ];
+  return {
+    stats,
+    eventsPerCall: scenario.batch * scenario.lanes,
+    cpu: perEvent(cpuMicros, acked),
+    drain,
+    problems,
+  };
+}
+
+async function runOnce(options: AppendOptions, scenario: Scenario, clients: number): Promise<Once> {
   return withBenchDatabase(options.adminUrl, async (db) => {
-    const server = scenario.kind === 'http' ? await startHttpServer(db.url, clients) : null;
-    const fixture = await createFixture(db.url, clients, options, server);
+    const pool = createPool({
+      connectionString: db.url,
+      max: clients,
+      applicationName: 'agate-bench',
+    });
+    const tenant = await createTenant(pool, { name: 'bench tenant', actor: 'bench' });
+    // As users run it: validation, the hash chain, and agate's own consumers in the same process.
+    const agate = createAgate({
+      pool,
+      games: defaultGames,
+      consumers: scenario.kind === 'library',
+    });
+    const prefix = uniqueRedisPrefix('append');
+    const redis = scenario.redis ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1 }) : null;
+    const self = { client: [process.pid], server: [], worker: [] };
     try {
-      const call = makeCall(scenario, fixture);
-      const stats = await runWorkers(clients, options.durationMs, call);
-      const problems =
-        scenario.kind === 'raw-insert'
-          ? []
-          : await checkGapless(fixture, stats.okCalls * scenario.batch);
-      return { stats, problems: problems.map((p) => `${scenario.id} x${clients}: ${p}`) };
+      if (scenario.kind === 'library') {
+        return await trafficOnce(
+          pool,
+          tenant.id,
+          libraryTransport(agate, tenant.id),
+          scenario,
+          clients,
+          options,
+          self,
+          null,
+        );
+      }
+      if (scenario.kind !== 'http') {
+        return await minimalOnce(pool, agate, tenant.id, scenario, clients, options);
+      }
+      const processes = await startAgateProcesses(
+        db.url,
+        scenario.redis ? { url: options.redisUrl, prefix } : null,
+      );
+      try {
+        const { key } = await createKey(pool, {
+          tenantId: tenant.id,
+          role: 'game_server',
+          actor: 'bench',
+        });
+        const client = new AgateClient({ baseUrl: processes.url, apiKey: key });
+        const { server, worker } = processes.pids;
+        const pids = {
+          client: [process.pid],
+          server: [server],
+          worker: worker === null ? [] : [worker],
+        };
+        return await trafficOnce(
+          pool,
+          tenant.id,
+          httpTransport(client),
+          scenario,
+          clients,
+          options,
+          pids,
+          redis,
+        );
+      } finally {
+        await processes.stop();
+      }
     } finally {
-      await server?.stop();
-      await fixture.close();
-      await fixture.pool.end();
+      await agate.close();
+      await pool.end();
+      if (redis !== null) {
+        await deleteTenantKeys(redis, tenant.id);
+        redis.disconnect();
+        await deleteKeysWithPrefix(options.redisUrl, prefix);
+      }
     }
   });
 }
 
-function progressLine(scenario: Scenario, clients: number, m: Measurement, ok: boolean): string {
-  const check = scenario.kind === 'raw-insert' ? '' : ok ? ', checks: ok' : ', checks: FAILED';
-  return `  ${scenario.id} x${clients}: ${Math.round(m.eventsPerSec)} events/s, p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms, ${m.errors} errors${check}`;
+function progressLine(scenario: Scenario, clients: number, m: Measurement, once: Once): string {
+  const drain = once.drain === null ? '' : `, drained in ${Math.round(once.drain.drainMs)} ms`;
+  const check = once.problems.length === 0 ? 'ok' : 'FAILED';
+  return `  ${scenario.id} x${clients}: ${Math.round(m.eventsPerSec)} events/s, p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms, ${m.errors} errors; CPU us/event: ${cpuText(once.cpu)}${drain}; checks: ${check}`;
 }
 
 function selected(options: AppendOptions): readonly Scenario[] {
@@ -133,37 +318,54 @@ function selected(options: AppendOptions): readonly Scenario[] {
     : scenarios.filter((s) => options.only.includes(s.id));
 }
 
+/** Each process's median over the runs. */
+function medianRecord(records: readonly Record<string, number>[]): Record<string, number> {
+  const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
+  return Object.fromEntries(names.map((n) => [n, median(records.map((r) => r[n] ?? NaN))]));
+}
+
 /**
  * Runs every selected scenario at every client count, `repeats` times (interleaved, so that a
  * drift of the machine hits every scenario alike), each on a fresh database, and reports the
- * medians with each agate row's ratio to its raw baseline. Counts and sequences are checked
- * after every run; failures are returned, not thrown, so the figures still print.
+ * medians with each row's ratio to the minimal correct append of its size. Counts, sequences and
+ * the derived data are checked after every run; failures are returned, not thrown, so the
+ * figures still print.
  */
 export async function measureAppend(
   options: AppendOptions,
   log: (line: string) => void,
 ): Promise<AppendMeasured> {
-  const runs = new Map<string, Measurement[]>();
+  const runs = new Map<string, { m: Measurement; once: Once }[]>();
   const problems: string[] = [];
   for (let rep = 1; rep <= options.repeats; rep += 1) {
     log(`  run ${rep} of ${options.repeats}`);
     for (const scenario of selected(options)) {
       for (const clients of options.clientCounts) {
         const once = await runOnce(options, scenario, clients);
-        const m = measure(once.stats, scenario.batch);
-        log(progressLine(scenario, clients, m, once.problems.length === 0));
+        const m = measure(once.stats, once.eventsPerCall);
+        log(progressLine(scenario, clients, m, once));
         for (const failure of once.stats.failureSamples) log(`    failed: ${failure}`);
-        problems.push(...once.problems);
+        problems.push(...once.problems.map((p) => `${scenario.id} x${clients}: ${p}`));
         const key = `${scenario.id}/${clients}`;
-        runs.set(key, [...(runs.get(key) ?? []), m]);
+        runs.set(key, [...(runs.get(key) ?? []), { m, once }]);
       }
     }
   }
   const rows: Row[] = selected(options).flatMap((s) =>
     options.clientCounts.map((clients) => {
       const measured = runs.get(`${s.id}/${clients}`) ?? [];
-      const row = { scenario: s.id, label: s.label, clients, batch: s.batch, runs: measured };
-      return { ...row, ...medianOf(measured), ratioToRaw: null };
+      const drains = measured.flatMap((r) => (r.once.drain === null ? [] : [r.once.drain.drainMs]));
+      return {
+        scenario: s.id,
+        label: s.label,
+        clients,
+        batch: s.batch * s.lanes,
+        runs: measured.map((r) => r.m),
+        ...medianOf(measured.map((r) => r.m)),
+        ratioToRaw: null,
+        cpuUsPerEvent: medianRecord(measured.map((r) => r.once.cpu)),
+        drainMs: drains.length === 0 ? null : Math.max(...drains),
+      };
     }),
   );
   return {

@@ -10,16 +10,56 @@ import type { ReplayOptions } from './replay-section.js';
 import type { VerdictsOptions } from './verdicts-section.js';
 import { scenarios } from './scenarios.js';
 
+/** Positive whole numbers from a comma-separated environment variable (none when unset). */
+function envNumbers(name: string): number[] {
+  const value = process.env[name]?.trim() ?? '';
+  if (value === '') return [];
+  const numbers = value.split(',').map(Number);
+  if (numbers.some((n) => !Number.isSafeInteger(n) || n < 1)) {
+    throw new Error(
+      `${name} must be positive whole numbers separated by commas; it is "${value}".`,
+    );
+  }
+  return numbers;
+}
+
+function listOr(list: number[], fallback: number[]): number[] {
+  return list.length === 0 ? fallback : list;
+}
+
+/**
+ * The append rows quick mode runs unless --only names others: one of each kind (the minimal
+ * baselines, the library, HTTP without Redis, with Redis and worker, many sessions per request),
+ * so that the smoke run checks every path without starting a server for every row.
+ */
+const quickAppendRows = [
+  'minimal-1',
+  'minimal-10',
+  'library-10',
+  'http-10',
+  'http-redis-1',
+  'http-redis-many',
+];
+
+function listOrIds(list: string[], fallback: string[]): string[] {
+  return list.length === 0 ? fallback : list;
+}
+
 export function appendOptions(args: BenchArgs): AppendOptions {
   const ids = new Set(scenarios.map((s) => s.id));
   return {
     adminUrl: args.adminUrl,
-    only: args.only.filter((id) => ids.has(id)),
-    durationMs: args.quick ? 800 : 5_000,
-    repeats: args.quick ? 1 : 2,
-    clientCounts: args.quick ? [8] : [8, 32],
+    redisUrl: args.redisUrl,
+    only: listOrIds(
+      args.only.filter((id) => ids.has(id)),
+      args.quick ? quickAppendRows : [],
+    ),
+    // Issue 18: windows of at least 60 s, one run each (15 scenarios x 2 client counts).
+    durationMs: envNumbers('AGATE_BENCH_WINDOW_MS')[0] ?? (args.quick ? 1_000 : 60_000),
+    repeats: 1,
+    clientCounts: listOr(envNumbers('AGATE_BENCH_CLIENTS'), args.quick ? [8] : [8, 32]),
     sessions: args.quick ? 100 : 1_000,
-    payloadChars: 200,
+    drainTimeoutMs: 30_000,
   };
 }
 

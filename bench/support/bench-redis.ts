@@ -26,3 +26,22 @@ export async function deleteKeysWithPrefix(url: string, prefix: string): Promise
     redis.disconnect();
   }
 }
+
+/** Deletes a bench tenant's hot state and leaderboard keys (`agate:hot:<tenant>:*`, `agate:lb*:<tenant>:*`). */
+export async function deleteTenantKeys(redis: Redis, tenantId: string): Promise<void> {
+  if (!/^[0-9a-f-]{36}$/i.test(tenantId)) throw new Error(`not a tenant id: ${tenantId}`);
+  const id = tenantId.toLowerCase();
+  for (const pattern of [
+    `agate:hot:${id}:*`,
+    `agate:lb:${id}:*`,
+    `agate:lb-built:${id}:*`,
+    `agate:lb-build:${id}:*`,
+  ]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
+}

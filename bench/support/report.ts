@@ -16,6 +16,10 @@ export type Row = Measurement & {
   /** events/s of this agate row over its raw baseline's, same clients and batch. */
   ratioToRaw: number | null;
   runs: Measurement[];
+  /** CPU per acknowledged event of each process (client, server, worker, postgres), in µs. */
+  cpuUsPerEvent: Record<string, number>;
+  /** How long the derived data took to appear after the load stopped (rows that derive). */
+  drainMs: number | null;
 };
 
 /** Nearest-rank percentile (p in 0..100) of unsorted values; NaN when there are none. */
@@ -65,8 +69,25 @@ export function whole(value: number): string {
   return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '-';
 }
 
+/** "client 120, server 340, ..." in µs per event. */
+export function cpuText(cpu: Readonly<Record<string, number>>): string {
+  return Object.entries(cpu)
+    .map(([name, us]) => `${name} ${whole(us)}`)
+    .join(', ');
+}
+
 export function formatTable(rows: readonly Row[]): string {
-  const header = ['scenario', 'clients', 'events/s', 'calls/s', 'p50 ms', 'p99 ms', 'errors'];
+  const header = [
+    'scenario',
+    'clients',
+    'events/s',
+    'calls/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'CPU us/event',
+    'drain ms',
+  ];
   const lines = rows.map((r) => [
     r.label,
     String(r.clients),
@@ -75,7 +96,9 @@ export function formatTable(rows: readonly Row[]): string {
     fixed(r.p50Ms, 2),
     fixed(r.p99Ms, 2),
     String(r.errors),
-    r.ratioToRaw === null ? '' : `agate/raw ${fixed(r.ratioToRaw, 2)}`,
+    cpuText(r.cpuUsPerEvent),
+    r.drainMs === null ? '-' : whole(r.drainMs),
+    r.ratioToRaw === null ? '' : `x minimal ${fixed(r.ratioToRaw, 2)}`,
   ]);
   const all = [[...header, ''], ...lines];
   const widths = header.map((_, c) => Math.max(...all.map((line) => (line[c] ?? '').length)));

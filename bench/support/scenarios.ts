@@ -1,74 +1,80 @@
 import { uuidv7 } from 'uuidv7';
 import type { Pool } from '../../src/db/index.js';
-import { AgateClient } from '../../src/client/index.js';
-import type { EventStore } from '../../src/events/index.js';
+import type { GateEventInput } from '../../src/game/index.js';
+import { gatePlan } from './gate-traffic.js';
 import { sessionIndex } from './run-workers.js';
 import type { CallOutcome, WorkerCall } from './run-workers.js';
 
-export type ScenarioKind = 'agate' | 'http' | 'raw-txn' | 'raw-insert';
-export type Scenario = { id: string; label: string; kind: ScenarioKind; batch: number };
-
-export const scenarios: readonly Scenario[] = [
-  { id: 'agate-1', label: 'agate append, 1 event', kind: 'agate', batch: 1 },
-  { id: 'agate-10', label: 'agate append, 10 events', kind: 'agate', batch: 10 },
-  { id: 'agate-10-ids', label: 'agate append, 10 events, client ids', kind: 'agate', batch: 10 },
-  { id: 'agate-50', label: 'agate append, 50 events', kind: 'agate', batch: 50 },
-  { id: 'http-1', label: 'HTTP client append, 1 event', kind: 'http', batch: 1 },
-  { id: 'http-10', label: 'HTTP client append, 10 events', kind: 'http', batch: 10 },
-  { id: 'raw-txn-1', label: 'raw txn append, 1 event', kind: 'raw-txn', batch: 1 },
-  { id: 'raw-txn-10', label: 'raw txn append, 10 events', kind: 'raw-txn', batch: 10 },
-  { id: 'raw-txn-50', label: 'raw txn append, 50 events', kind: 'raw-txn', batch: 50 },
-  { id: 'raw-insert-1', label: 'raw bare INSERT, autocommit', kind: 'raw-insert', batch: 1 },
-];
-
-/** Which raw baseline each agate scenario is compared with (same batch, same clients). */
-export const baselineOf: Readonly<Record<string, string>> = {
-  'agate-1': 'raw-txn-1',
-  'agate-10': 'raw-txn-10',
-  'agate-10-ids': 'raw-txn-10',
-  'agate-50': 'raw-txn-50',
-  // Through HTTP, the baseline is the library's own append: what the network layer costs.
-  'http-1': 'agate-1',
-  'http-10': 'agate-10',
+export type ScenarioKind = 'minimal' | 'minimal-advisory' | 'raw-txn' | 'library' | 'http';
+export type Scenario = {
+  id: string;
+  label: string;
+  kind: ScenarioKind;
+  /** Events per session per call. */
+  batch: number;
+  /** Sessions per call (HTTP: > 1 is one `POST /v1/appends`). */
+  lanes: number;
+  /** HTTP only: REDIS_URL set and an `agate worker` beside `agate serve`. */
+  redis: boolean;
 };
 
-/** Everything a scenario's calls need, all built before the clock starts. */
-export type Fixture = {
+function s(
+  id: string,
+  label: string,
+  kind: ScenarioKind,
+  batch: number,
+  extra: Partial<Scenario> = {},
+): Scenario {
+  return { id, label, kind, batch, lanes: 1, redis: false, ...extra };
+}
+
+export const scenarios: readonly Scenario[] = [
+  s('minimal-1', 'minimal correct append, 1 event', 'minimal', 1),
+  s('minimal-10', 'minimal correct append, 10 events', 'minimal', 10),
+  s('minimal-50', 'minimal correct append, 50 events', 'minimal', 50),
+  s('minimal-lock-1', 'minimal correct + advisory lock, 1 event', 'minimal-advisory', 1),
+  s('minimal-lock-10', 'minimal correct + advisory lock, 10 events', 'minimal-advisory', 10),
+  s('raw-txn-1', 'old raw txn, unnamed statements, 1 event', 'raw-txn', 1),
+  s('library-1', 'library append, 1 event', 'library', 1),
+  s('library-10', 'library append, 10 events', 'library', 10),
+  s('library-50', 'library append, 50 events', 'library', 50),
+  s('http-1', 'HTTP, no Redis, 1 event', 'http', 1),
+  s('http-10', 'HTTP, no Redis, 10 events', 'http', 10),
+  s('http-many', 'HTTP, no Redis, 50 sessions x 1 event', 'http', 1, { lanes: 50 }),
+  s('http-redis-1', 'HTTP + Redis + worker, 1 event', 'http', 1, { redis: true }),
+  s('http-redis-10', 'HTTP + Redis + worker, 10 events', 'http', 10, { redis: true }),
+  s('http-redis-many', 'HTTP + Redis + worker, 50 sessions x 1 event', 'http', 1, {
+    lanes: 50,
+    redis: true,
+  }),
+];
+
+/** Which minimal correct append each row is compared with (same clients, same run). */
+export const baselineOf: Readonly<Record<string, string>> = {
+  'minimal-lock-1': 'minimal-1',
+  'minimal-lock-10': 'minimal-10',
+  'raw-txn-1': 'minimal-1',
+  'library-1': 'minimal-1',
+  'library-10': 'minimal-10',
+  'library-50': 'minimal-50',
+  'http-1': 'minimal-1',
+  'http-10': 'minimal-10',
+  // 50 sessions x 1 event is held to the 10-event append's events/s (issue 18).
+  'http-many': 'minimal-10',
+  'http-redis-1': 'minimal-1',
+  'http-redis-10': 'minimal-10',
+  'http-redis-many': 'minimal-10',
+};
+
+/** What the minimal rows need: sessions made beforehand, and the pool they append on. */
+export type MinimalFixture = {
   pool: Pool;
-  store: EventStore;
   tenantId: string;
   sessionIds: readonly string[];
   clients: number;
-  payloads: readonly string[];
-  /** The API in its own process, with a game_server key of the tenant (HTTP scenarios only). */
-  http: { url: string; apiKey: string } | null;
-  /** Stops agate's own consumers, which run beside the appends as users run them. */
-  close(): Promise<void>;
 };
 
-const eventType = 'bench.happened';
 const fixedHash = Buffer.alloc(32, 0xab);
-
-/** `count` distinct strings of exactly `length` characters. */
-export function makePayloads(count: number, length: number): string[] {
-  return Array.from({ length: count }, (_, i) => `${i}:`.padEnd(length, 'x'));
-}
-
-function insertSql(batch: number): string {
-  const rows = Array.from(
-    { length: batch },
-    (_, k) =>
-      `($${6 + 2 * k}::uuid, $1::uuid, $2::uuid, $3::bigint + ${k}, $5, 1, $${7 + 2 * k}::jsonb, NULL, now(), $4::bytea, 'library')`,
-  );
-  return `INSERT INTO game.events (event_id, tenant_id, session_id, sequence, event_type,
-    event_version, event_data, client_time, server_time, hash, written_by) VALUES ${rows.join(', ')}`;
-}
-
-function insertParams(f: Fixture, session: string, first: number, data: string[]): unknown[] {
-  const params: unknown[] = [f.tenantId, session, first, fixedHash, eventType];
-  for (const d of data) params.push(uuidv7(), d);
-  return params;
-}
 
 function pick<T>(items: readonly T[], index: number): T {
   const item = items[index % items.length];
@@ -76,76 +82,73 @@ function pick<T>(items: readonly T[], index: number): T {
   return item;
 }
 
-function sessionFor(f: Fixture, worker: number, iteration: number): string {
-  return pick(f.sessionIds, sessionIndex(worker, iteration, f.clients, f.sessionIds.length));
+/** Consecutive slices of the same bot plans the HTTP and library rows play: [type, data JSON]. */
+function gateBatches(batch: number): Array<Array<[string, string]>> {
+  const out: Array<Array<[string, string]>> = [];
+  for (let n = 0; n < 16; n += 1) {
+    const { plan } = gatePlan('bench', n);
+    for (let at = 0; at + batch <= plan.length; at += batch) {
+      out.push(
+        plan
+          .slice(at, at + batch)
+          .map((e: GateEventInput): [string, string] => [e.type, JSON.stringify(e.data)]),
+      );
+    }
+  }
+  return out;
 }
 
-/** Events both the library and the client accept. */
-type BenchEvent = { type: string; version: number; data: Record<string, unknown> };
-
-function eventBatches(f: Fixture, batch: number): BenchEvent[][] {
-  return f.payloads.map((_, j) =>
-    Array.from({ length: batch }, (_, k) => ({
-      type: eventType,
-      version: 1,
-      data: { payload: pick(f.payloads, j + k) },
-    })),
+function insertSql(batch: number): string {
+  const rows = Array.from(
+    { length: batch },
+    (_, k) =>
+      `($${5 + 3 * k}::uuid, $1::uuid, $2::uuid, $3::bigint + ${k}, $${6 + 3 * k}, 1, $${7 + 3 * k}::jsonb, NULL, now(), $4::bytea, 'library')`,
   );
+  return `INSERT INTO game.events (event_id, tenant_id, session_id, sequence, event_type,
+    event_version, event_data, client_time, server_time, hash, written_by) VALUES ${rows.join(', ')}`;
 }
 
-/** The typed client against the API: event ids assigned by the client, retries on. */
-function httpCall(f: Fixture, batch: number): WorkerCall {
-  if (f.http === null) throw new Error('an HTTP scenario needs the API server');
-  const client = new AgateClient({ baseUrl: f.http.url, apiKey: f.http.apiKey });
-  const batches = eventBatches(f, batch);
-  return async function appendOverHttp(worker, iteration): Promise<CallOutcome> {
-    const events = pick(batches, worker + iteration * f.clients);
-    await client.append(sessionFor(f, worker, iteration), events);
-    return { ok: true };
-  };
-}
+const bumpSql =
+  'UPDATE game.sessions SET last_sequence = last_sequence + $2 WHERE id = $1 RETURNING last_sequence';
+const advisorySql =
+  "SELECT pg_advisory_xact_lock(hashtextextended('agate.append:' || $1::text, 0))";
 
 /**
- * The library's append. With `clientIds` every event carries an id chosen here, as a game server
- * that retries does, and the append checks each for a duplicate (drawn at call time: ids cannot
- * be reused across calls, ~1.5 us each); without, agate mints the ids and skips that check.
+ * The minimal correct append: BEGIN; lock the session row (UPDATE ... RETURNING bumps its
+ * sequence); INSERT the batch; COMMIT, as the owner (no RLS). `named` uses named prepared
+ * statements (parsed once per connection), as a hand-written server would; `advisory` first
+ * takes the session's advisory lock as game.append_events does, to price that lock.
  */
-function agateCall(f: Fixture, batch: number, clientIds: boolean): WorkerCall {
-  const batches = eventBatches(f, batch);
-  return async function appendWithAgate(worker, iteration): Promise<CallOutcome> {
-    const events = pick(batches, worker + iteration * f.clients);
-    const result = await f.store.appendEvents({
-      tenantId: f.tenantId,
-      sessionId: sessionFor(f, worker, iteration),
-      events: clientIds ? events.map((e) => ({ ...e, eventId: uuidv7() })) : events,
-    });
-    return result.ok ? { ok: true } : { ok: false, error: `${result.reason}: ${result.message}` };
-  };
-}
-
-function dataBatches(f: Fixture, batch: number): string[][] {
-  const json = f.payloads.map((payload) => JSON.stringify({ payload }));
-  return json.map((_, j) => Array.from({ length: batch }, (_, k) => pick(json, j + k)));
-}
-
-/** BEGIN; bump last_sequence under the row lock; insert the rows; COMMIT (as the owner, no RLS). */
-function rawTxnCall(f: Fixture, batch: number): WorkerCall {
-  const batches = dataBatches(f, batch);
-  const sql = insertSql(batch);
-  return async function appendRawTxn(worker, iteration): Promise<CallOutcome> {
-    const session = sessionFor(f, worker, iteration);
+function minimalCall(
+  f: MinimalFixture,
+  batch: number,
+  named: boolean,
+  advisory: boolean,
+): WorkerCall {
+  const batches = gateBatches(batch);
+  const text = insertSql(batch);
+  const q = (name: string, sql: string, values: unknown[]) =>
+    named ? { name: `bench-${name}`, text: sql, values } : { text: sql, values };
+  return async function appendMinimal(worker, iteration): Promise<CallOutcome> {
+    const session = pick(
+      f.sessionIds,
+      sessionIndex(worker, iteration, f.clients, f.sessionIds.length),
+    );
     const client = await f.pool.connect();
     let broken = false;
     try {
       await client.query('BEGIN');
+      if (advisory) await client.query(q('advisory', advisorySql, [session]));
       const bumped = await client.query<{ last_sequence: number }>(
-        'UPDATE game.sessions SET last_sequence = last_sequence + $2 WHERE id = $1 RETURNING last_sequence',
-        [session, batch],
+        q('bump', bumpSql, [session, batch]),
       );
       const last = bumped.rows[0]?.last_sequence;
       if (last === undefined) throw new Error(`session ${session} not found`);
-      const data = pick(batches, worker + iteration * f.clients);
-      await client.query(sql, insertParams(f, session, last - batch + 1, data));
+      const values: unknown[] = [f.tenantId, session, last - batch + 1, fixedHash];
+      for (const [type, data] of pick(batches, worker + iteration * f.clients)) {
+        values.push(uuidv7(), type, data);
+      }
+      await client.query(q(`insert-${batch}`, text, values));
       await client.query('COMMIT');
       return { ok: true };
     } catch (error) {
@@ -159,30 +162,11 @@ function rawTxnCall(f: Fixture, batch: number): WorkerCall {
   };
 }
 
-/** One INSERT in autocommit, sequences from a counter per session kept here. */
-function rawInsertCall(f: Fixture): WorkerCall {
-  const batches = dataBatches(f, 1);
-  const sql = insertSql(1);
-  const next = new Array<number>(f.sessionIds.length).fill(1);
-  return async function insertRaw(worker, iteration): Promise<CallOutcome> {
-    const index = sessionIndex(worker, iteration, f.clients, f.sessionIds.length);
-    const sequence = next[index] ?? 1;
-    next[index] = sequence + 1;
-    const data = pick(batches, worker + iteration * f.clients);
-    await f.pool.query(sql, insertParams(f, pick(f.sessionIds, index), sequence, data));
-    return { ok: true };
-  };
-}
-
-export function makeCall(scenario: Scenario, fixture: Fixture): WorkerCall {
-  switch (scenario.kind) {
-    case 'agate':
-      return agateCall(fixture, scenario.batch, scenario.id.endsWith('-ids'));
-    case 'http':
-      return httpCall(fixture, scenario.batch);
-    case 'raw-txn':
-      return rawTxnCall(fixture, scenario.batch);
-    case 'raw-insert':
-      return rawInsertCall(fixture);
-  }
+export function makeMinimalCall(scenario: Scenario, fixture: MinimalFixture): WorkerCall {
+  return minimalCall(
+    fixture,
+    scenario.batch,
+    scenario.kind !== 'raw-txn',
+    scenario.kind === 'minimal-advisory',
+  );
 }
