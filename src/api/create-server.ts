@@ -36,12 +36,12 @@ export type ServerOptions = {
   redis?: { client: Redis; health: CacheHealth } | null;
   /** Where logs go (default: pino at level info on stdout). Keys and bodies are never logged. */
   logger?: Logger;
-  /** Largest request body in bytes (default 1 MiB); larger ones get 413. */
+  /** Largest request body in bytes (default 4 MiB: 64 sessions of a few events); larger ones get 413. */
   bodyLimit?: number;
   /** Time to receive a whole request, in ms (default 30 s). */
   requestTimeoutMs?: number;
   /**
-   * Requests per second and burst per API key, in this process (default 50/s, burst 100); null
+   * Requests per second and burst per API key, in this process (default 2,000/s, burst 4,000); null
    * turns the limit off. Over it: 429 `rate_limited` with Retry-After.
    */
   rateLimit?: RateLimitOptions | null;
@@ -49,7 +49,7 @@ export type ServerOptions = {
   feedStream?: Partial<FeedStreamOptions>;
 };
 
-export const defaultBodyLimit = 1024 * 1024;
+export const defaultBodyLimit = 4 * 1024 * 1024;
 export const defaultRequestTimeoutMs = 30_000;
 
 /** Never written to the logs, whatever a serializer or a log call puts there. */
