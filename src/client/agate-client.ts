@@ -75,6 +75,9 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  *
  * Every call, `createSession` too, waits out a 429 (`rate_limited`: nothing was done) for the
  * Retry-After it names and is sent again, up to 30 s of waiting in all; then the 429 is thrown.
+ *
+ * Connections: the default `fetch` (Node's undici) keeps them alive and reuses them, about one
+ * per concurrent call; every answer is read to its end so its connection goes back to the pool.
  */
 export class AgateClient {
   readonly #baseUrl: string;
@@ -407,6 +410,7 @@ export class AgateClient {
     });
     return {
       status: response.status,
+      // Read to the end, always: only then does fetch return the connection to its keep-alive pool.
       text: await response.text(),
       retryAfter: response.headers.get('retry-after'),
     };

@@ -147,11 +147,11 @@ describe('bad requests', () => {
       'invalid_request',
     ],
     [
-      'a 2 MiB body',
+      'a 5 MiB body',
       'events',
       {
         payload: JSON.stringify({
-          events: [{ type: 'note.written', data: { text: 'x'.repeat(2 * 1024 * 1024) } }],
+          events: [{ type: 'note.written', data: { text: 'x'.repeat(5 * 1024 * 1024) } }],
         }),
         headers: json,
       },

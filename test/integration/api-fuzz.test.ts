@@ -712,10 +712,10 @@ describe('huge and deep inputs', () => {
     `{"events":[{"type":"note.written","data":{"text":"x","extra":${data}}}]}`;
   const cases: [string, 'POST' | 'GET', string, Body | undefined][] = [
     [
-      'a 2 MiB body',
+      'a 5 MiB body',
       'POST',
       '/events',
-      { payload: `"${'x'.repeat(2 * 1024 * 1024)}"`, contentType: 'application/json' },
+      { payload: `"${'x'.repeat(5 * 1024 * 1024)}"`, contentType: 'application/json' },
     ],
     [
       'a body nested 100,000 arrays deep',
