@@ -3,7 +3,7 @@ import type { PoolClient, Queryable } from '../db/index.js';
 import { callAppend } from './append-call.js';
 import type { AppendCall } from './append-call.js';
 import { appendJudged } from './append-judged.js';
-import { idConflict, rejected } from './append-result.js';
+import { accepted, idConflict, rejected } from './append-result.js';
 import type { AppendInput, AppendResult } from './append-result.js';
 import { verdictModes } from './batch-judge.js';
 import type { VerdictMode } from './batch-judge.js';
@@ -173,14 +173,7 @@ async function appendPlain(
   if (row.outcome !== 'appended' && row.outcome !== 'duplicate') {
     return rejected(row.outcome, call.sessionId, row.last_sequence);
   }
-  const first = row.first_sequence ?? 0;
-  return {
-    ok: true,
-    duplicate: row.outcome === 'duplicate',
-    firstSequence: first,
-    lastSequence: first + prepared.length - 1,
-    events: prepared.map((e, i) => ({ eventId: e.eventId, sequence: first + i })),
-  };
+  return accepted(row.first_sequence ?? 0, prepared, row.outcome === 'duplicate');
 }
 
 /** Each hook in turn; one that throws is reported once and does not stop the next. */

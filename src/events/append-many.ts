@@ -8,7 +8,7 @@ import type {
 } from './append-many-result.js';
 import { sessionFailureReasons } from './append-many-result.js';
 import type { AppendSessionFailed, SessionFailureReason } from './append-many-result.js';
-import { idConflict, rejected } from './append-result.js';
+import { accepted, idConflict, rejected } from './append-result.js';
 import type { AppendResult } from './append-result.js';
 import { callAppendSessions } from './append-sessions-call.js';
 import type { SessionCall, SessionOutcomeRow } from './append-sessions-call.js';
@@ -135,16 +135,8 @@ function fromRow(row: SessionOutcomeRow, call: SessionCall): AppendResult | Appe
     case 'sequence_conflict':
       return rejected(row.outcome, sessionId, row.last_sequence);
     case 'appended':
-    case 'duplicate': {
-      const first = row.first_sequence ?? 0;
-      return {
-        ok: true,
-        duplicate: row.outcome === 'duplicate',
-        firstSequence: first,
-        lastSequence: first + prepared.length - 1,
-        events: prepared.map((e, i) => ({ eventId: e.eventId, sequence: first + i })),
-      };
-    }
+    case 'duplicate':
+      return accepted(row.first_sequence ?? 0, prepared, row.outcome === 'duplicate');
   }
 }
 

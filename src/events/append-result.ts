@@ -72,6 +72,21 @@ export type AppendRejected =
 
 export type AppendResult = AppendAccepted | AppendRejected;
 
+/** The answer to a batch stored from `first` on (or, with `duplicate`, found stored there). */
+export function accepted(
+  first: number,
+  events: readonly { eventId: string }[],
+  duplicate: boolean,
+): AppendAccepted {
+  return {
+    ok: true,
+    duplicate,
+    firstSequence: first,
+    lastSequence: first + events.length - 1,
+    events: events.map((e, i) => ({ eventId: e.eventId, sequence: first + i })),
+  };
+}
+
 export function rejected(
   reason: 'session_not_found' | 'session_ended' | 'sequence_conflict',
   sessionId: string,
