@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AgateError } from '../errors/index.js';
 import { eventEnvelopeSchema } from '../events/index.js';
 import type { EventTypeDefinition, GameCatalog, GameRules } from '../game/index.js';
+import { documentedAs } from './schemas.js';
 
 // The games a server runs, as JSON Schema: the event types of each rules version (what a client
 // may send as an event's data) for `GET /v1/games`, and the typed event unions of the OpenAPI
@@ -196,4 +197,18 @@ export function gameEventComponents(
     };
   }
   return components;
+}
+
+/**
+ * What the document shows for each event of an append: one of the typed event unions of the
+ * games this server runs (`anyOf`: games may share a type such as session.ended, so an event may
+ * fit several; the session's rules decide).
+ */
+export function typedEvent(games: GameCatalog): z.ZodType {
+  const refs = [...gameEventComponentNames(games).values()].map((name) => ({
+    $ref: `#/components/schemas/${name}`,
+  }));
+  const item = z.unknown();
+  documentedAs.set(item, refs.length === 1 ? (refs[0] ?? {}) : { anyOf: refs });
+  return item;
 }

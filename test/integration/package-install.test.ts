@@ -11,7 +11,9 @@ import { createEmptyDatabase } from '../support/test-database.js';
 
 // agate as a studio installs it: `npm pack` of this checkout (its dist/ as built: `npm run build`
 // first; pack's own prepare build is skipped to keep this fast), installed from the tarball alone
-// into an empty folder out of the repository, with npm's cache and no network. What it covers:
+// into an empty folder out of the repository, from npm's cache where it can (`--prefer-offline`:
+// `npm ci` may fill the cache with tarballs only, and resolving the tarball's dependencies needs
+// their registry documents, which a fresh CI machine fetches from the registry). What it covers:
 // the main entry and agate/client import by name, their types resolve through `exports`, and the
 // installed bin runs from that folder, finding its migrations and fixtures inside the package;
 // agate/testing (with the studio's fast-check) and agate/eslint import and run.
@@ -33,7 +35,7 @@ beforeAll(async () => {
   );
   await run(
     'npm',
-    ['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', `./${tarball}`],
+    ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', `./${tarball}`],
     { cwd: app },
   );
   installMs = performance.now() - started;

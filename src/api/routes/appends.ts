@@ -8,8 +8,8 @@ import type { ApiContext } from '../api-context.js';
 import type { ApiMetrics } from '../metrics.js';
 import { principalOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
+import { typedEvent } from '../game-schemas.js';
 import { documentedBy, uuid } from '../schemas.js';
-import { typedEvent } from './events.js';
 
 /** Largest body of `POST /v1/appends` unless the server's own limit is larger: 64 sessions' worth. */
 export const appendsBodyLimit = 16 * 1024 * 1024;

@@ -6,7 +6,7 @@ import type { GameCatalog } from '../../game/index.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf, readRoleOf } from '../auth.js';
 import { defineRoute } from '../define-route.js';
-import { gameEventComponentNames } from '../game-schemas.js';
+import { typedEvent } from '../game-schemas.js';
 import { measureAppend } from '../metrics.js';
 import {
   appendResultSchema,
@@ -18,20 +18,6 @@ import {
   queryIntegerIn,
 } from '../schemas.js';
 import { sendAppendResult } from '../send-append-result.js';
-
-/**
- * What the document shows for each event of an append: one of the typed event unions of the
- * games this server runs (`anyOf`: games may share a type such as session.ended, so an event may
- * fit several; the session's rules decide).
- */
-export function typedEvent(games: GameCatalog): z.ZodType {
-  const refs = [...gameEventComponentNames(games).values()].map((name) => ({
-    $ref: `#/components/schemas/${name}`,
-  }));
-  const item = z.unknown();
-  documentedAs.set(item, refs.length === 1 ? (refs[0] ?? {}) : { anyOf: refs });
-  return item;
-}
 
 /**
  * The append body. Each event, and the batch size, is checked by the store (so the refusal names
