@@ -21,7 +21,7 @@
 --   0-based index of the first event of the batch that differs; nothing is stored.
 -- - every row it inserts records p_written_by (the credential; outside the content hash).
 -- - a session's events get rising transaction ids in sequence order, which the feed's order
---   (transaction_id, session_id, sequence; ADR 0021) needs: a row lock (FOR UPDATE) assigns the
+--   (transaction_id, session_id, sequence; ADR 0021) needs: a row lock (FOR NO KEY UPDATE) assigns the
 --   transaction id before it waits, and waiters are not granted in arrival order (one woken by a
 --   commit re-locks the updated row and may be overtaken), so the session is first taken by a
 --   transaction-scoped advisory lock, which needs no transaction id; the id is assigned after,
@@ -58,7 +58,10 @@ BEGIN
           set_config('lock_timeout', p_lock_timeout_ms::text || 'ms', true);
 
   PERFORM pg_advisory_xact_lock(hashtextextended('agate.append:' || p_session::text, 0));
-  SELECT * INTO v_session FROM game.sessions s WHERE s.id = p_session FOR UPDATE;
+  -- NO KEY UPDATE, the lock the UPDATE below takes anyway (it changes no key): the key-share
+  -- locks of foreign-key checks (a consumer's snapshot or analytics row naming the session, held
+  -- until that consumer commits) do not make an append wait, as FOR UPDATE would.
+  SELECT * INTO v_session FROM game.sessions s WHERE s.id = p_session FOR NO KEY UPDATE;
   IF NOT FOUND THEN
     RETURN QUERY SELECT 'session_not_found'::text, NULL::bigint, NULL::bigint, NULL::integer;
     RETURN;

@@ -20,9 +20,17 @@ export async function feedNow(db: Queryable): Promise<FeedPosition> {
   } catch (error) {
     throw fromPgError(error);
   }
-  const horizon = BigInt(result.rows[0]?.horizon ?? '1');
+  return beforeHorizon(result.rows[0]?.horizon ?? '1');
+}
+
+/**
+ * The position after every event of the transactions older than `horizon` (an xid8, decimal):
+ * the last position a statement whose snapshot had that xmin can have read through.
+ */
+export function beforeHorizon(horizon: string): FeedPosition {
+  const xmin = BigInt(horizon);
   return {
-    transactionId: (horizon > 0n ? horizon - 1n : 0n).toString(),
+    transactionId: (xmin > 0n ? xmin - 1n : 0n).toString(),
     sessionId: lastSession,
     sequence: Number.MAX_SAFE_INTEGER,
   };

@@ -8,6 +8,8 @@
 // order and stops at the limit, merged without a sort.
 import type { PoolClient } from '../db/index.js';
 import { clientTimeSql, storedClientTime } from './client-time.js';
+import { beforeHorizon } from './feed-now.js';
+import { compareFeedPositions } from './feed-position.js';
 import type { FeedPosition } from './feed-position.js';
 
 /** One delivered event. `previousSequence` is described on `FeedPageInput.types`. */
@@ -57,8 +59,18 @@ export type FeedPage = {
   held: boolean;
 };
 
+/**
+ * A page as a consumer reads it: with `through`, the position up to which the feed was read for
+ * this filter. A full page: its last event. A short one: the horizon when the filter passed over
+ * events of the tenant that it does not deliver (a type- or slot-filtered reader checkpoints
+ * past them instead of scanning them again at every read), else its last event; null when it
+ * holds none and skipped none.
+ */
+export type FeedRead = FeedPage & { through: FeedPosition | null };
+
 type FeedRow = {
-  transaction_id: string;
+  horizon: string;
+  transaction_id: string | null;
   tenant_id: string;
   session_id: string;
   sequence: number;
@@ -97,6 +109,8 @@ export function feedPageQuery(input: FeedPageInput): {
   text: string;
   held: string;
   values: unknown[];
+  /** Whether `held` takes the skipped check's four parameters after `values`. */
+  skippedParams: boolean;
 } {
   const { after } = input;
   const values: unknown[] = [after.transactionId, after.sessionId, after.sequence, input.limit];
@@ -119,48 +133,83 @@ export function feedPageQuery(input: FeedPageInput): {
     types === null
       ? 'f.sequence - 1'
       : `coalesce(greatest(${previousOf('game.events', types)}, ${previousOf('archive.events', types)}), 0)`;
-  const text = `SELECT f.transaction_id::text AS transaction_id, f.tenant_id, f.session_id, f.sequence,
+  // The page, and beside it the horizon of the same snapshot (one row of nulls when the page is
+  // empty): every matching event of an older transaction is in a short page or before `after`.
+  const text = `WITH page AS MATERIALIZED (
+          SELECT f.transaction_id AS feed_transaction, f.transaction_id::text AS transaction_id, f.tenant_id, f.session_id, f.sequence,
                  ${previous} AS previous_sequence, f.event_id, f.event_type, f.event_version,
                  f.event_data, ${clientTimeSql('f.client_time')} AS client_time, f.server_time,
                  f.hash
             FROM (${branch('game.events', filters)}
                   UNION ALL
                   ${branch('archive.events', filters)}
-                  ORDER BY 1, 3, 4 LIMIT $4) AS f
-           ORDER BY f.transaction_id, f.session_id, f.sequence`;
-  // Archived months never hold anything back (retention moves only months long committed).
+                  ORDER BY 1, 3, 4 LIMIT $4) AS f)
+        SELECT h.horizon, page.*
+          FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon) AS h
+          LEFT JOIN page ON true
+         ORDER BY page.feed_transaction, page.session_id, page.sequence`;
+  // After a short page: held, from the later of the page's last event and the horizon (matching
+  // events between them would be in the page), so the check starts where new events are; and
+  // for a filtered page, whether the filter passed over any of the tenant's events before the
+  // horizon (one index probe; game.events only: a reader behind in archived months scans them
+  // again next time, which costs time, never an event). Archived months never hold anything
+  // back (retention moves only months long committed).
+  const n = values.length;
+  const skipped =
+    types === null && input.slots === null
+      ? 'false'
+      : `EXISTS (SELECT 1 FROM game.events
+       WHERE (transaction_id, session_id, sequence) > ($${n + 1}::xid8, $${n + 2}::uuid, $${n + 3}::bigint)
+         AND transaction_id < $${n + 4}::xid8)`;
   const held = `SELECT EXISTS (
       SELECT 1 FROM game.events
        WHERE (transaction_id, session_id, sequence) > ($1::xid8, $2::uuid, $3::bigint)
-         AND $4::integer > 0${filters}) AS held`;
-  return { text, held, values };
+         AND $4::integer > 0${filters}) AS held, ${skipped} AS skipped`;
+  return { text, held, values, skippedParams: skipped !== 'false' };
 }
 
 /** The next page of the tenant's feed after `input.after`. In the caller's transaction. */
-export async function selectFeedPage(tx: PoolClient, input: FeedPageInput): Promise<FeedPage> {
-  const { text, held: heldText, values } = feedPageQuery(input);
+export async function selectFeedPage(tx: PoolClient, input: FeedPageInput): Promise<FeedRead> {
+  const { text, held: heldText, values, skippedParams } = feedPageQuery(input);
   const result = await tx.query<FeedRow>(text, values);
-  const events = result.rows.map((r): FeedEvent => ({
-    position: { transactionId: r.transaction_id, sessionId: r.session_id, sequence: r.sequence },
-    tenantId: r.tenant_id,
-    sessionId: r.session_id,
-    sequence: r.sequence,
-    previousSequence: r.previous_sequence,
-    eventId: r.event_id,
-    type: r.event_type,
-    version: r.event_version,
-    data: r.event_data,
-    clientTime: storedClientTime(r.client_time),
-    serverTime: r.server_time,
-    hash: r.hash.toString('hex'),
-  }));
-  if (events.length === input.limit) return { events, held: false };
-  const last = events.at(-1)?.position ?? input.after;
-  const held = await tx.query<{ held: boolean }>(heldText, [
-    last.transactionId,
-    last.sessionId,
-    last.sequence,
+  const horizon = result.rows[0]?.horizon ?? '0';
+  const events = result.rows.flatMap((r): FeedEvent[] =>
+    r.transaction_id === null
+      ? []
+      : [
+          {
+            position: {
+              transactionId: r.transaction_id,
+              sessionId: r.session_id,
+              sequence: r.sequence,
+            },
+            tenantId: r.tenant_id,
+            sessionId: r.session_id,
+            sequence: r.sequence,
+            previousSequence: r.previous_sequence,
+            eventId: r.event_id,
+            type: r.event_type,
+            version: r.event_version,
+            data: r.event_data,
+            clientTime: storedClientTime(r.client_time),
+            serverTime: r.server_time,
+            hash: r.hash.toString('hex'),
+          },
+        ],
+  );
+  const lastEvent = events.at(-1)?.position ?? null;
+  if (events.length === input.limit) return { events, held: false, through: lastEvent };
+  const last = lastEvent ?? input.after;
+  const edge = beforeHorizon(horizon);
+  const from = compareFeedPositions(edge, last) > 0 ? edge : last;
+  const checked = await tx.query<{ held: boolean; skipped: boolean }>(heldText, [
+    from.transactionId,
+    from.sessionId,
+    from.sequence,
     ...values.slice(3),
+    ...(skippedParams ? [last.transactionId, last.sessionId, last.sequence, horizon] : []),
   ]);
-  return { events, held: held.rows[0]?.held === true };
+  const row = checked.rows[0];
+  const through = row?.skipped === true && from === edge ? edge : lastEvent;
+  return { events, held: row?.held === true, through };
 }

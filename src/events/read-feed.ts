@@ -61,7 +61,8 @@ export async function readFeed(
     sessionId: sessionId?.toLowerCase() ?? null,
     slots: checkSlots(input.slots),
   };
-  return await withTenant(deps.pool, { tenantId, role: input.role }, (tx) =>
+  const { events, held } = await withTenant(deps.pool, { tenantId, role: input.role }, (tx) =>
     selectFeedPage(tx, page),
   );
+  return { events, held };
 }

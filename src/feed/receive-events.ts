@@ -55,17 +55,21 @@ export async function receiveEvents(
       // transaction fell under the horizon between them is in neither. Reading again after an
       // empty, unheld page finds it, so "nothing, nothing held" means caught up.
       if (read.events.length > 0 || read.held) return read;
-      return selectFeedPage(tx, input);
+      // Read through the first read's horizon already: only later events can be new.
+      const again = await selectFeedPage(tx, { ...input, after: read.through ?? from });
+      return again.through === null ? { ...again, through: read.through } : again;
     };
     for (let page = 0; ; page += 1) {
       const read = await pageAfter(after);
       const events = read.events.filter(keep);
-      const last = read.events.at(-1);
-      if (last === undefined) return { events, held: read.held, through: null };
-      if (events.length > 0 || read.events.length < limit || page + 1 >= maxSkippedPages) {
-        return { events, held: read.held, through: last.position };
+      const { held, through } = read;
+      if (through === null || compareFeedPositions(through, after) <= 0) {
+        return { events, held, through: null };
       }
-      after = last.position;
+      if (events.length > 0 || read.events.length < limit || page + 1 >= maxSkippedPages) {
+        return { events, held, through };
+      }
+      after = through;
     }
   });
 }

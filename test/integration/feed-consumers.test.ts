@@ -4,7 +4,7 @@ import { maintainPartitions } from '../../partitions/index.js';
 import { createPool, withTenant } from '../../src/db/index.js';
 import type { PoolClient } from '../../src/db/index.js';
 import { isAgateError } from '../../src/errors/index.js';
-import { formatFeedPosition, readFeed } from '../../src/events/index.js';
+import { compareFeedPositions, formatFeedPosition, readFeed } from '../../src/events/index.js';
 import type { FeedEvent, FeedPosition, NewEvent, Session } from '../../src/events/index.js';
 import {
   checkpointConsumer,
@@ -291,6 +291,44 @@ describe('where a consumer starts', () => {
       [5, 2],
     ]);
     expect(handle.status()).toMatchObject({ state: 'running', error: undefined });
+  });
+});
+
+describe('a filtered reader', () => {
+  it('reads past the events its filter passes over, to the horizon, so the next read starts after them', async () => {
+    const name = fresh('passes-over');
+    await ensureConsumer(db.pool, {
+      tenantId,
+      name,
+      types: ['note.written'],
+      slots: 1,
+      start: 'now',
+    });
+    const s = await newSession();
+    await append(s, [inc(1), inc(2), inc(3)]);
+    const third = await positionOf(s, 3);
+    const join = () => joinConsumer(db.pool, { tenantId, name, member: 'm', leaseMs: 60_000 });
+    const first = await receiveEvents(db.pool, await join(), { limit: 1000 });
+    expect(first.events).toEqual([]);
+    if (first.through === null) throw new Error('the read did not move past the increments');
+    expect(compareFeedPositions(first.through, third)).toBeGreaterThan(0);
+    const member = await join();
+    await checkpointConsumer(db.pool, {
+      tenantId,
+      name,
+      member: 'm',
+      slots: member.slots,
+      position: first.through,
+    });
+    // Nothing passed over since: no position to checkpoint, so an idle reader writes nothing.
+    const idle = await receiveEvents(db.pool, await join(), { limit: 1000 });
+    expect(idle).toMatchObject({ events: [], through: null });
+    await append(s, [note('after')]);
+    await positionOf(s, 4);
+    const next = await receiveEvents(db.pool, await join(), { limit: 1000 });
+    expect(next.events.map((e) => [e.sessionId, e.sequence, e.previousSequence])).toEqual([
+      [s.id, 4, 0],
+    ]);
   });
 });
 
@@ -642,6 +680,39 @@ describe('live wake-ups', () => {
     await until('the notification to arrive', () => heard >= 1, 5_000);
     unsubscribe();
     expect(heard).toBeLessThanOrEqual(2);
+  });
+
+  it('handles a stream of appends in a few batches while events keep coming (gatherMs)', async () => {
+    const live = createAgate({ pool: db.pool, games: tinyGames, consumers: false, feedWake: wake });
+    const s = await newSession();
+    const batches: number[][] = [];
+    const handle = await start(db.pool, {
+      tenantId,
+      definition: {
+        name: fresh('gather'),
+        types: null,
+        start: 'now',
+        mode: 'at-least-once',
+        handle: (events) => {
+          const mine = events.filter((e) => e.sessionId === s.id).map((e) => e.sequence);
+          if (mine.length > 0) batches.push(mine);
+          return Promise.resolve();
+        },
+      },
+      pollMs: 60_000,
+      gatherMs: 500,
+      wake: listener,
+    });
+    await handle.idle();
+    for (let i = 1; i <= 20; i += 1) {
+      const r = await live.store.appendEvents({ tenantId, sessionId: s.id, events: [inc(i)] });
+      expect(r.ok).toBe(true);
+    }
+    await until('the consumer to handle all 20', () => batches.flat().length === 20);
+    expect(batches.flat()).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    // Without gathering, a read per wake-up (at most one per 5 ms): 7 batches here; with a read at
+    // most every 500 ms, one or two.
+    expect(batches.length).toBeLessThanOrEqual(3);
   });
 
   it('wakes a caught-up consumer within moments of an append, long before its poll', async () => {
