@@ -35,7 +35,11 @@ function start(command: string, env: NodeJS.ProcessEnv, dir: string): Started {
   const log = join(dir, `${command}.log`);
   const out = openSync(log, 'a');
   // cwd without an agate.config.*: the CLI runs archive-gate alone, its default.
-  const child = spawn(process.execPath, [cli, command], {
+  // AGATE_BENCH_PROFILE=<dir>: each process writes a V8 CPU profile there when it exits (open
+  // it in Chrome's DevTools or speedscope), to see where its CPU per event goes.
+  const profile = process.env.AGATE_BENCH_PROFILE;
+  const profiling = profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`];
+  const child = spawn(process.execPath, [...profiling, cli, command], {
     cwd: dir,
     env,
     stdio: ['ignore', out, out],
