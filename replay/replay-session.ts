@@ -12,6 +12,7 @@ import {
 import type {
   Anchor,
   Session,
+  SessionOrigin,
   SessionStart,
   StoredSnapshot,
   TailEvent,
@@ -88,7 +89,7 @@ function targetOf(session: Session, to: number | undefined): number {
   return to;
 }
 
-export function foldSessionOf(session: Session): FoldSession {
+export function foldSessionOf(session: SessionOrigin): FoldSession {
   return {
     sessionId: session.id,
     tenantId: session.tenantId,
@@ -103,7 +104,7 @@ export function foldSessionOf(session: Session): FoldSession {
  * Rebuilds a session's state at a sequence from its recorded seed and events, streaming the
  * events in sequence order with flat memory, in one read transaction in the tenant's context.
  * Checks the sequence and the hash chain as it goes: without `verify` a broken one throws
- * `integrity_violation`; with `verify` the replay starts from genesis, compares every stored
+ * `integrity_violation`; with `verify` the replay origins from genesis, compares every stored
  * snapshot on the way and the head at the end, and reports what it found.
  */
 export async function replaySession(

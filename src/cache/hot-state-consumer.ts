@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { isAgateError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import { getSession, groupBySession } from '../events/index.js';
-import type { SessionEvents } from '../events/index.js';
+import { groupBySession, sessionOrigins } from '../events/index.js';
+import type { SessionEvents, SessionOrigins } from '../events/index.js';
 import type { ConsumerDefinition } from '../feed/index.js';
 import { createFolder, foldSessionOf, replaySession, stateHash } from '../../replay/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
@@ -24,12 +24,13 @@ export type HotStateUpdate = 'folded' | 'replayed' | 'current' | 'skipped' | 'fa
  */
 async function foldOnCache(
   deps: ReplayDeps,
+  origins: SessionOrigins,
   group: SessionEvents,
   cached: HotState,
 ): Promise<HotState | undefined> {
   const after = group.events.filter((e) => e.sequence > cached.sequence);
   if (after[0]?.sequence !== cached.sequence + 1) return undefined;
-  const session = await getSession(deps, group);
+  const session = await origins.get(group);
   const rules = deps.games.find(session.rules, session.rulesVersion);
   if (rules === undefined) return undefined;
   const folder = createFolder(rules, foldSessionOf(session), {
@@ -47,11 +48,12 @@ async function foldOnCache(
 
 async function stateAfter(
   deps: ReplayDeps,
+  origins: SessionOrigins,
   group: SessionEvents,
   cached: HotState | undefined,
 ): Promise<{ how: 'folded' | 'replayed'; state: HotState }> {
   if (cached !== undefined) {
-    const folded = await foldOnCache(deps, group, cached);
+    const folded = await foldOnCache(deps, origins, group, cached);
     if (folded !== undefined) return { how: 'folded', state: folded };
   }
   const to = group.events.at(-1)?.sequence ?? 0;
@@ -80,6 +82,7 @@ export async function updateHotState(
   redis: Redis,
   health: CacheHealth,
   group: SessionEvents,
+  origins: SessionOrigins = sessionOrigins(deps),
 ): Promise<HotStateUpdate> {
   if (!isUsable(redis)) {
     recordError(health, new Error(`Redis is ${redis.status}; hot state not updated.`));
@@ -90,7 +93,7 @@ export async function updateHotState(
   if (cached !== undefined && cached.sequence >= last) return 'current';
   let next: Awaited<ReturnType<typeof stateAfter>>;
   try {
-    next = await stateAfter(deps, group, cached);
+    next = await stateAfter(deps, origins, group, cached);
   } catch (error) {
     if (!unreplayable.some((code) => isAgateError(error, code))) throw error;
     recordError(health, error);
@@ -115,13 +118,14 @@ export function hotStateConsumer(
   health: CacheHealth,
   onUpdate?: (group: SessionEvents, how: HotStateUpdate) => void,
 ): ConsumerDefinition {
+  const origins = sessionOrigins(deps);
   return {
     name: hotStateConsumerName,
     types: null,
     mode: 'at-least-once',
     handle: async (events) => {
       for (const group of groupBySession(events)) {
-        const how = await updateHotState(deps, redis, health, group);
+        const how = await updateHotState(deps, redis, health, group, origins);
         onUpdate?.(group, how);
       }
     },

@@ -46,6 +46,8 @@ export { createEventStore } from './event-store.js';
 export type { EventStore, EventStoreOptions } from './event-store.js';
 export { checkRef, getSession, notFound } from './get-session.js';
 export type { SessionRef } from './get-session.js';
+export { sessionOrigins } from './session-origins.js';
+export type { SessionOrigin, SessionOrigins } from './session-origins.js';
 export { listSessionSnapshots } from './list-session-snapshots.js';
 export { defaultLimits, resolveLimits } from './limits.js';
 export type { Limits } from './limits.js';

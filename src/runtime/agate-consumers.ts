@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { analyticsConsumer } from '../analytics/index.js';
 import { hotStateConsumer, leaderboardsConsumer } from '../cache/index.js';
 import type { CacheHealth } from '../cache/index.js';
+import { sessionOrigins } from '../events/index.js';
 import type { ConsumerDefinition } from '../feed/index.js';
 import { snapshotFeedEvents } from '../snapshots/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
@@ -19,12 +20,13 @@ export type AgateRedis = { client: Redis; health: CacheHealth };
  * checkpoint moved on would be a snapshot lost until the nightly.
  */
 export function snapshotsConsumer(deps: ReplayDeps): ConsumerDefinition {
+  const origins = sessionOrigins(deps);
   return {
     name: snapshotsConsumerName,
     types: null,
     mode: 'at-least-once',
     handle: async (events) => {
-      await snapshotFeedEvents(deps, events);
+      await snapshotFeedEvents(deps, events, origins);
     },
   };
 }

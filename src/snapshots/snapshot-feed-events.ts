@@ -1,6 +1,6 @@
 import { isAgateError } from '../errors/index.js';
-import { getSession, groupBySession } from '../events/index.js';
-import type { FeedEvent, SessionEvents } from '../events/index.js';
+import { groupBySession, sessionOrigins } from '../events/index.js';
+import type { FeedEvent, SessionEvents, SessionOrigins } from '../events/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
 import { boundaryAt } from './boundaries.js';
 import type { Boundary } from './boundaries.js';
@@ -9,16 +9,21 @@ import { writeSnapshot } from './write-snapshot.js';
 /** The day-boundary types of the session's rules; read only when one of its events may be one. */
 async function dayBoundaryTypesOf(
   deps: ReplayDeps,
+  origins: SessionOrigins,
   group: SessionEvents,
 ): Promise<readonly string[] | undefined> {
   const anyGame = new Set(deps.games.list().flatMap((g) => g.dayBoundaryTypes));
   if (!group.events.some((e) => anyGame.has(e.type))) return [];
-  const session = await getSession(deps, group);
+  const session = await origins.get(group);
   return deps.games.find(session.rules, session.rulesVersion)?.dayBoundaryTypes;
 }
 
-async function boundariesOf(deps: ReplayDeps, group: SessionEvents): Promise<Boundary[]> {
-  const dayTypes = await dayBoundaryTypesOf(deps, group);
+async function boundariesOf(
+  deps: ReplayDeps,
+  origins: SessionOrigins,
+  group: SessionEvents,
+): Promise<Boundary[]> {
+  const dayTypes = await dayBoundaryTypesOf(deps, origins, group);
   // Rules this build does not register cannot be replayed: nothing to snapshot.
   if (dayTypes === undefined) return [];
   const found: Boundary[] = [];
@@ -41,11 +46,12 @@ async function boundariesOf(deps: ReplayDeps, group: SessionEvents): Promise<Bou
 export async function snapshotFeedEvents(
   deps: ReplayDeps,
   events: readonly FeedEvent[],
+  origins: SessionOrigins = sessionOrigins(deps),
 ): Promise<number> {
   let written = 0;
   for (const group of groupBySession(events)) {
     try {
-      for (const boundary of await boundariesOf(deps, group)) {
+      for (const boundary of await boundariesOf(deps, origins, group)) {
         const result = await writeSnapshot(deps, { ...group, ...boundary });
         if (result.created) written += 1;
       }

@@ -13,6 +13,7 @@ import {
   groupBySession,
   listSessionSnapshots,
   readFeed,
+  sessionOrigins,
 } from '../../src/events/index.js';
 import type { EventStore, FeedEvent, FeedPosition, NewEvent } from '../../src/events/index.js';
 import { replaySession } from '../../replay/index.js';
@@ -298,5 +299,32 @@ describe('agate.leaderboards over the feed', () => {
     } finally {
       down.redis.disconnect();
     }
+  });
+});
+
+describe('the session origins the consumers fold from', () => {
+  it('reads a session once, gives what it starts from, and never remembers a session it did not find', async () => {
+    const tenantId = await freshTenant('origins');
+    const other = await freshTenant('origins-other');
+    const id = await sessionOf(tenantId, [3]);
+    const session = await store.getSession({ tenantId, sessionId: id });
+    const origins = sessionOrigins(deps);
+    const first = await origins.get({ tenantId, sessionId: id });
+    expect(first).toEqual({
+      id,
+      tenantId,
+      seed: session.seed,
+      rules: session.rules,
+      rulesVersion: session.rulesVersion,
+      config: session.config,
+    });
+    expect(await origins.get({ tenantId, sessionId: id.toUpperCase() })).toBe(first);
+    // Another tenant's key never finds it, before or after the owner's read.
+    await expect(origins.get({ tenantId: other, sessionId: id })).rejects.toMatchObject({
+      code: 'session_not_found',
+    });
+    await expect(origins.get({ tenantId: other, sessionId: id })).rejects.toMatchObject({
+      code: 'session_not_found',
+    });
   });
 });
