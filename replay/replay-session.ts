@@ -104,7 +104,7 @@ export function foldSessionOf(session: SessionOrigin): FoldSession {
  * Rebuilds a session's state at a sequence from its recorded seed and events, streaming the
  * events in sequence order with flat memory, in one read transaction in the tenant's context.
  * Checks the sequence and the hash chain as it goes: without `verify` a broken one throws
- * `integrity_violation`; with `verify` the replay origins from genesis, compares every stored
+ * `integrity_violation`; with `verify` the replay starts from genesis, compares every stored
  * snapshot on the way and the head at the end, and reports what it found.
  */
 export async function replaySession(
