@@ -4,7 +4,7 @@ import { hotStateConsumer, leaderboardsConsumer } from '../cache/index.js';
 import type { CacheHealth } from '../cache/index.js';
 import { sessionOrigins } from '../events/index.js';
 import type { ConsumerDefinition } from '../feed/index.js';
-import { snapshotFeedEvents } from '../snapshots/index.js';
+import { snapshotFeedEvents, snapshotMemory } from '../snapshots/index.js';
 import type { ReplayDeps } from '../../replay/index.js';
 
 export const snapshotsConsumerName = 'agate.snapshots';
@@ -21,12 +21,13 @@ export type AgateRedis = { client: Redis; health: CacheHealth };
  */
 export function snapshotsConsumer(deps: ReplayDeps): ConsumerDefinition {
   const origins = sessionOrigins(deps);
+  const memory = snapshotMemory();
   return {
     name: snapshotsConsumerName,
     types: null,
     mode: 'at-least-once',
     handle: async (events) => {
-      await snapshotFeedEvents(deps, events, origins);
+      await snapshotFeedEvents(deps, events, origins, memory);
     },
   };
 }

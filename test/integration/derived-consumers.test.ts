@@ -17,7 +17,7 @@ import {
 } from '../../src/events/index.js';
 import type { EventStore, FeedEvent, FeedPosition, NewEvent } from '../../src/events/index.js';
 import { replaySession } from '../../replay/index.js';
-import { snapshotFeedEvents } from '../../src/snapshots/index.js';
+import { snapshotFeedEvents, snapshotMemory } from '../../src/snapshots/index.js';
 import { createTenant } from '../../src/tenants/index.js';
 import { createDownRedis, createTestRedis } from '../support/redis.js';
 import type { TestRedis } from '../support/redis.js';
@@ -116,6 +116,31 @@ describe('agate.snapshots over the feed', () => {
     for (const snap of snaps) {
       expect(snap.stateHash).toBe((await truth(tenantId, sessionId, snap.sequence)).stateHash);
     }
+  });
+
+  it('folds each page on from the state it remembers, equal to a replay, and replays when the memory does not chain', async () => {
+    const tenantId = await freshTenant('snapshots-memory');
+    const sessionId = await sessionOf(tenantId, [7, 40, 60, 13]);
+    const events = await feedOf(tenantId, 120);
+    const origins = sessionOrigins(deps);
+    const memory = snapshotMemory();
+    const key = `${tenantId}/${sessionId}`;
+    for (let at = 0; at < 63; at += 9) {
+      await snapshotFeedEvents(deps, events.slice(at, at + 9), origins, memory);
+      // Events 1-9 call for no snapshot and have nothing to fold on from: not even read.
+      expect(memory.get(key)?.sequence).toBe(at === 0 ? undefined : at + 9);
+    }
+    // A remembered state whose head is not the stored one: the page is folded from a replay.
+    const remembered = memory.get(key);
+    if (remembered === undefined) throw new Error('nothing remembered');
+    memory.set(key, { ...remembered, state: { forged: true }, previousHash: Buffer.alloc(32) });
+    await snapshotFeedEvents(deps, events.slice(63), origins, memory);
+    const snaps = await snapshotsOf(tenantId, sessionId);
+    expect(snaps.map((s) => s.sequence)).toEqual([13, 26, 39, 50, 52, 65, 78, 91, 100, 104, 117]);
+    for (const snap of snaps) {
+      expect(snap.stateHash).toBe((await truth(tenantId, sessionId, snap.sequence)).stateHash);
+    }
+    expect(memory.get(key)?.sequence).toBe(120);
   });
 
   it('writes nothing more when the same events are delivered again', async () => {

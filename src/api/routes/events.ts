@@ -10,7 +10,6 @@ import { typedEvent } from '../game-schemas.js';
 import { measureAppend } from '../metrics.js';
 import {
   appendResultSchema,
-  documentedAs,
   documentedBy,
   eventPageSchema,
   idParams,
