@@ -2,7 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Pool, TenantRole } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { lookupKey, recordOperatorUse } from '../keys/index.js';
-import type { ApiKeyPrincipal, KeyPrincipal, KeyRole, OperatorPrincipal } from '../keys/index.js';
+import type {
+  ApiKeyPrincipal,
+  KeyCache,
+  KeyPrincipal,
+  KeyRole,
+  OperatorPrincipal,
+} from '../keys/index.js';
 
 /**
  * Who may call a route: key roles (`operator` for operator keys, which belong to no tenant), or
@@ -44,9 +50,9 @@ function refusal(principal: KeyPrincipal, access: RouteAccess | undefined): Agat
  * Checks the API key of every request before its body is read: 401 without a valid key, 403 when
  * the key's role may not call the route. The tenant always comes from the key. Every request
  * with an operator key is recorded in the audit log before anything else happens, refused or
- * not (ADR 0014).
+ * not (ADR 0014), whether its key came from `cache` or from the database.
  */
-export function registerAuth(app: FastifyInstance, pool: Pool): void {
+export function registerAuth(app: FastifyInstance, pool: Pool, cache?: KeyCache): void {
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
     if (access === 'public' || request.is404) return;
@@ -54,7 +60,7 @@ export function registerAuth(app: FastifyInstance, pool: Pool): void {
     if (key === undefined) {
       throw new AgateError('unauthorized', 'Send an API key: Authorization: Bearer <key>.');
     }
-    const principal = await lookupKey(pool, key);
+    const principal = await lookupKey(pool, key, cache);
     if (principal === undefined) {
       throw new AgateError('unauthorized', 'The API key is unknown or revoked; use a valid key.');
     }

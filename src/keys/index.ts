@@ -1,5 +1,7 @@
 export { createKey, insertKey } from './create-key.js';
 export type { CreatedKey, CreateKeyInput } from './create-key.js';
+export { createKeyCache, defaultKeyCacheMs, dropCachedKey, keysChannel } from './key-cache.js';
+export type { KeyCache, KeyCacheOptions } from './key-cache.js';
 export { createOperatorKey } from './create-operator-key.js';
 export type { CreatedOperatorKey, CreateOperatorKeyInput } from './create-operator-key.js';
 export { apiKeyRoles } from './key-roles.js';

@@ -3,6 +3,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { uuidv7 } from 'uuidv7';
 import { apiKeys, auditLog, operatorKeys } from '../db/index.js';
 import type { PoolClient } from '../db/index.js';
+import { keysChannel } from './key-cache.js';
 import type { ApiKeyRole } from './key-roles.js';
 
 // Row work shared by revocation and rotation; both run in a transaction as agate_maintenance.
@@ -52,7 +53,8 @@ export async function lockKey(
 
 /**
  * Marks a locked, live key revoked at `at`, with `action` in the audit log (a tenant key's entry
- * in its tenant, an operator key's with none), in the caller's maintenance transaction.
+ * in its tenant, an operator key's with none), and announces it on `agate_keys`, in the caller's
+ * maintenance transaction.
  */
 export async function markRevoked(
   tx: PoolClient,
@@ -75,4 +77,6 @@ export async function markRevoked(
     subject: key.id,
     details: audit.details,
   });
+  // Delivered at the commit, to every process's key cache (never when the transaction fails).
+  await tx.query('SELECT pg_notify($1, $2)', [keysChannel, key.id]);
 }

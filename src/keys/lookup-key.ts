@@ -1,5 +1,6 @@
 import type { Pool } from '../db/index.js';
 import { fromPgError } from '../db/index.js';
+import type { KeyCache } from './key-cache.js';
 import { hashKey, keyKindOf } from './key-secret.js';
 import type { ApiKeyRole, KeyPrincipal } from './key-roles.js';
 
@@ -9,12 +10,32 @@ import type { ApiKeyRole, KeyPrincipal } from './key-roles.js';
  * key's prefix: admin.find_api_key or admin.find_operator_key (each defined in
  * `migrations/repeatable/`), each running as agate_maintenance (finding the tenant of a key
  * crosses tenants). Only the hash is compared, by an index lookup,
- * so the secret never reaches the database. Nothing is cached: a revoked key fails on its next
- * request.
+ * so the secret never reaches the database. With a `cache`, a live key found before is answered
+ * from it (see `createKeyCache` for how long a revoked key can still be answered); without one,
+ * a revoked key fails on its next request.
  */
-export async function lookupKey(pool: Pool, key: string): Promise<KeyPrincipal | undefined> {
+export async function lookupKey(
+  pool: Pool,
+  key: string,
+  cache?: KeyCache,
+): Promise<KeyPrincipal | undefined> {
   const kind = keyKindOf(key);
   if (kind === undefined) return undefined;
+  if (cache === undefined) return findKey(pool, key, kind);
+  const hash = hashKey(key).toString('hex');
+  const cached = cache.get(hash);
+  if (cached !== undefined) return cached;
+  const since = cache.generation();
+  const found = await findKey(pool, key, kind);
+  if (found !== undefined) cache.set(hash, found, since);
+  return found;
+}
+
+async function findKey(
+  pool: Pool,
+  key: string,
+  kind: 'tenant' | 'operator',
+): Promise<KeyPrincipal | undefined> {
   try {
     if (kind === 'operator') {
       const result = await pool.query<{ id: string }>(

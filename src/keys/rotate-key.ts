@@ -3,6 +3,7 @@ import type { Pool } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { insertKey } from './create-key.js';
 import { insertOperatorKey } from './create-operator-key.js';
+import { dropCachedKey } from './key-cache.js';
 import { lockKey, markRevoked } from './key-rows.js';
 import type { KeyRole } from './key-roles.js';
 
@@ -39,7 +40,7 @@ export async function rotateKey(
 ): Promise<RotatedKey | undefined> {
   if (!isUuid(input.id)) return undefined;
   const id = input.id.toLowerCase();
-  return withMaintenance(pool, async (tx) => {
+  const done = await withMaintenance(pool, async (tx) => {
     const found = await lockKey(tx, id);
     if (found === undefined) return undefined;
     if (found.revokedAt !== null) {
@@ -74,4 +75,7 @@ export async function rotateKey(
       revokedAt,
     };
   });
+  // This process's caches drop it at once; others hear the notification.
+  if (done !== undefined) dropCachedKey(id);
+  return done;
 }
