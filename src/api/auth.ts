@@ -78,7 +78,8 @@ export function registerAuth(app: FastifyInstance, pool: Pool, cache?: KeyCache)
   });
 }
 
-function keyOf(request: FastifyRequest): KeyPrincipal {
+/** The key (a tenant's or an operator key) of a request that passed `registerAuth`. */
+export function keyPrincipalOf(request: FastifyRequest): KeyPrincipal {
   const principal = principals.get(request);
   if (principal === undefined) {
     throw new AgateError(
@@ -89,14 +90,9 @@ function keyOf(request: FastifyRequest): KeyPrincipal {
   return principal;
 }
 
-/** The id of the key (a tenant's or an operator key) of a request that passed `registerAuth`. */
-export function keyIdOf(request: FastifyRequest): string {
-  return keyOf(request).id;
-}
-
 /** The authenticated tenant key of a request that passed `registerAuth`. */
 export function principalOf(request: FastifyRequest): ApiKeyPrincipal {
-  const principal = keyOf(request);
+  const principal = keyPrincipalOf(request);
   if (principal.role === 'operator') {
     throw new AgateError(
       'tenant_required',
@@ -108,7 +104,7 @@ export function principalOf(request: FastifyRequest): ApiKeyPrincipal {
 
 /** The operator key of a request to a route whose access is `['operator']`. */
 export function operatorOf(request: FastifyRequest): OperatorPrincipal {
-  const principal = keyOf(request);
+  const principal = keyPrincipalOf(request);
   if (principal.role !== 'operator') {
     throw new AgateError('forbidden', 'This route needs an operator key.');
   }

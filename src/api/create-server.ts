@@ -43,8 +43,9 @@ export type ServerOptions = {
   /** Time to receive a whole request, in ms (default 30 s). */
   requestTimeoutMs?: number;
   /**
-   * Requests per second and burst per API key, in this process (default 2,000/s, burst 4,000); null
-   * turns the limit off. Over it: 429 `rate_limited` with Retry-After.
+   * Requests per second and burst per API key, in this process (default 2,000/s, burst 4,000),
+   * for keys whose key and tenant set no limit of their own (`agate keys limit`, `agate tenants
+   * limit`); null: such keys are not limited. Over a limit: 429 `rate_limited` with Retry-After.
    */
   rateLimit?: RateLimitOptions | null;
   /**

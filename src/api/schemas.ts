@@ -106,6 +106,17 @@ export const problemSchema = z
     version: detailInteger.nullable().optional(),
     currentSequence: detailInteger.optional(),
     retryAfter: detailInteger.optional().meta({ description: 'Seconds, as in Retry-After.' }),
+    rateLimit: z
+      .object({
+        perSecond: detailInteger,
+        burst: detailInteger,
+        source: z.enum(['key', 'tenant', 'server']),
+      })
+      .optional()
+      .meta({
+        description:
+          'rate_limited: the limit that applied, and whether it was set on the key, on its tenant, or is the server’s.',
+      }),
     kind: divergenceKind.optional().meta({ description: 'What integrity_violation found.' }),
     sequence: detailInteger.optional().meta({ description: 'Where integrity_violation found it.' }),
     lastMissing: detailInteger

@@ -2,17 +2,26 @@ import { connectClient } from '../db/index.js';
 import type { EmbeddedPool, Pool } from '../db/index.js';
 import type { KeyPrincipal } from './key-roles.js';
 
-/** The PostgreSQL channel a revocation or rotation is announced on; the payload is the key id. */
+/**
+ * The PostgreSQL channel a revocation, a rotation or a key's limit change is announced on (the
+ * payload is the key id), and a tenant's limit change (the payload is `tenant:` and its id).
+ */
 export const keysChannel = 'agate_keys';
+
+/** The payload announcing that every key of a tenant must be looked up again. */
+export function tenantPayload(tenantId: string): string {
+  return `tenant:${tenantId}`;
+}
 
 /** How long a cached lookup is trusted at most (ms) when AGATE_KEY_CACHE_MS is not set. */
 export const defaultKeyCacheMs = 10_000;
 
 /**
- * Positive key lookups kept in process (misses never are: a new key works at once). An entry
- * goes when its key is revoked or rotated (at once in this process; through `LISTEN agate_keys`
- * from other processes) and in any case `ttlMs` after it was looked up, the bound for a lost
- * notification or a pooler with no session to listen on.
+ * Positive key lookups kept in process (misses never are: a new key works at once), each with
+ * the rate limit found with it. An entry goes when its key is revoked or rotated or its limit or
+ * its tenant's limit changes (at once in this process; through `LISTEN agate_keys` from other
+ * processes) and in any case `ttlMs` after it was looked up, the bound for a lost notification
+ * or a pooler with no session to listen on.
  */
 export type KeyCache = {
   /** The cached principal of a key hash (hex), if still fresh. */
@@ -26,6 +35,8 @@ export type KeyCache = {
   generation(): number;
   /** Drops a key id's entries. */
   drop(keyId: string): void;
+  /** Drops the entries of every key of a tenant. */
+  dropTenant(tenantId: string): void;
   /** Resolves once cross-process listening is active (at once when it is off). */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -51,9 +62,14 @@ type Entry = { principal: KeyPrincipal; expiresAt: number };
 /** Every cache of this process, so a revocation here drops its key from each one at once. */
 const processCaches = new Set<KeyCache>();
 
-/** Drops a revoked or rotated key from every cache of this process (after the commit). */
+/** Drops a revoked, rotated or re-limited key from every cache of this process (after commit). */
 export function dropCachedKey(keyId: string): void {
   for (const cache of processCaches) cache.drop(keyId);
+}
+
+/** Drops every key of a re-limited tenant from every cache of this process (after the commit). */
+export function dropCachedTenant(tenantId: string): void {
+  for (const cache of processCaches) cache.dropTenant(tenantId);
 }
 
 function isEmbedded(pool: Pool): pool is EmbeddedPool {
@@ -82,10 +98,23 @@ export function createKeyCache(options: KeyCacheOptions): KeyCache {
     hashesOf.delete(keyId);
     entries.delete(hash);
   };
+  const dropTenant = (tenantId: string) => {
+    invalidations += 1;
+    for (const [hash, { principal }] of entries) {
+      if (!('tenantId' in principal) || principal.tenantId !== tenantId) continue;
+      entries.delete(hash);
+      hashesOf.delete(principal.id);
+    }
+  };
+  const heard = (payload: string) => {
+    const prefix = tenantPayload('');
+    if (payload.startsWith(prefix)) dropTenant(payload.slice(prefix.length));
+    else drop(payload);
+  };
 
   const listen = async (): Promise<void> => {
     if (isEmbedded(options.pool)) {
-      stop = await options.pool.pglite.listen(keysChannel, drop);
+      stop = await options.pool.pglite.listen(keysChannel, heard);
       return;
     }
     const connectionString = options.connectionString ?? options.pool.options.connectionString;
@@ -93,7 +122,7 @@ export function createKeyCache(options: KeyCacheOptions): KeyCache {
     const connect = async (): Promise<void> => {
       const client = await connectClient({ connectionString, applicationName: 'agate-key-cache' });
       client.on('notification', (message) => {
-        if (message.payload !== undefined) drop(message.payload);
+        if (message.payload !== undefined) heard(message.payload);
       });
       client.on('end', () => {
         if (closed) return;
@@ -127,6 +156,7 @@ export function createKeyCache(options: KeyCacheOptions): KeyCache {
     },
     generation: () => invalidations,
     drop,
+    dropTenant,
     ready: () => started.catch(() => undefined),
     async close() {
       closed = true;

@@ -5,6 +5,8 @@ import { apiKeys, auditLog, operatorKeys } from '../db/index.js';
 import type { PoolClient } from '../db/index.js';
 import { keysChannel } from './key-cache.js';
 import type { ApiKeyRole } from './key-roles.js';
+import { storedSetting } from './rate-limit-setting.js';
+import type { RateLimitSetting } from './rate-limit-setting.js';
 
 // Row work shared by revocation and rotation; both run in a transaction as agate_maintenance.
 
@@ -16,6 +18,7 @@ export type LockedKey =
       role: ApiKeyRole;
       label: string | null;
       revokedAt: Date | null;
+      rateLimit: RateLimitSetting | null;
     }
   | { kind: 'operator'; label: string | null; revokedAt: Date | null };
 
@@ -32,6 +35,8 @@ export async function lockKey(
       role: apiKeys.role,
       label: apiKeys.label,
       revokedAt: apiKeys.revokedAt,
+      perSecond: apiKeys.rateLimitPerSecond,
+      burst: apiKeys.rateLimitBurst,
     })
     .from(apiKeys)
     .where(
@@ -40,7 +45,13 @@ export async function lockKey(
     .for('update');
   // api_keys_role_check holds role to the tenant roles.
   if (tenantKey !== undefined) {
-    return { kind: 'tenant', ...tenantKey, role: tenantKey.role as ApiKeyRole };
+    const { perSecond, burst, ...key } = tenantKey;
+    return {
+      kind: 'tenant',
+      ...key,
+      role: key.role as ApiKeyRole,
+      rateLimit: storedSetting(perSecond, burst),
+    };
   }
   if (tenantId !== undefined) return undefined;
   const [operatorKey] = await db

@@ -28,8 +28,8 @@ export type RotatedKey = {
 };
 
 /**
- * Replaces a live key (a tenant's or an operator key) with a new secret of the same tenant, role
- * and label, and revokes the old one, in one transaction as agate_maintenance: there is never a
+ * Replaces a live key (a tenant's or an operator key) with a new secret of the same tenant, role,
+ * label and own rate limit, and revokes the old one, in one transaction as agate_maintenance: there is never a
  * moment with both or neither. Audited as the new key's creation and the old key's `rotated`
  * entry (which names the new key). Undefined when no key has the id; `invalid_request` for a
  * revoked key. A new operator key needs the database owner (the trigger of migration 0009).
@@ -57,6 +57,7 @@ export async function rotateKey(
             tenantId: found.tenantId,
             role: found.role,
             label,
+            rateLimit: found.rateLimit,
             actor: input.actor,
           });
     const revokedAt = new Date();
