@@ -43,7 +43,7 @@ export const adminSchema = pgSchema('admin');
 const rateLimitCheck = (name: string, perSecond: AnyPgColumn, burst: AnyPgColumn) =>
   check(
     name,
-    sql`(${perSecond} IS NULL AND ${burst} IS NULL) OR (${perSecond} > 0 AND ${burst} > 0)`,
+    sql`(${perSecond} IS NULL AND ${burst} IS NULL) OR (${perSecond} IS NOT NULL AND ${burst} IS NOT NULL AND ${perSecond} > 0 AND ${burst} > 0)`,
   );
 
 export const tenants = pgTable(
