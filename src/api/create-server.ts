@@ -92,6 +92,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerExactJson(app);
   const cacheHealth = options.redis?.health ?? createCacheHealth();
   const openStreams: ApiContext['openStreams'] = new Set();
+  const rateLimit = options.rateLimit === undefined ? defaultRateLimit : options.rateLimit;
   const context: ApiContext = {
     agate: options.agate,
     redis: options.redis?.client ?? null,
@@ -104,6 +105,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     }),
     feedStream: { ...defaultFeedStreamOptions, ...options.feedStream },
     openStreams,
+    rateLimit: rateLimit && { perSecond: rateLimit.perSecond, burst: rateLimit.burst },
   };
   // Streams never end by themselves: end them, or closing would wait for every client.
   app.addHook('preClose', (done) => {
@@ -127,7 +129,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   } else {
     registerAuth(app, options.agate.pool);
   }
-  registerRateLimit(app, options.rateLimit === undefined ? defaultRateLimit : options.rateLimit);
+  registerRateLimit(app, rateLimit);
   app.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     sendProblem(

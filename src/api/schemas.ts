@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errorCodes } from '../errors/index.js';
 import { clientTimeText } from '../events/index.js';
+import { maxRateLimitValue } from '../keys/index.js';
 
 // The shapes of the API, declared once: routes parse their inputs with these, and the OpenAPI
 // document at /openapi.json is written from them. Responses are documented, not re-validated:
@@ -289,12 +290,29 @@ export const leaderboardSchema = z
   })
   .meta({ id: 'Leaderboard' });
 
+const limitValue = z.number().int().min(1).max(maxRateLimitValue);
+
+/** A rate limit stored on a key or a tenant; absent or null inherits. */
+export const rateLimitSchema = z
+  .strictObject({
+    perSecond: limitValue.meta({ description: 'Requests per second.' }),
+    burst: limitValue.meta({ description: 'Requests at once.' }),
+  })
+  .meta({
+    id: 'RateLimit',
+    description:
+      'A rate limit per key: its own, else its tenant’s, else the server’s (AGATE_RATE_LIMIT).',
+  });
+
 export const createdKeySchema = z
   .object({
     id: uuid,
     key: z.string().meta({ description: 'Shown only in this response; stored hashed.' }),
     role: z.enum(['game_server', 'analyst', 'admin']),
     label: z.string().nullable(),
+    rateLimit: rateLimitSchema
+      .nullable()
+      .meta({ description: 'The key’s own limit; null inherits its tenant’s, else the server’s.' }),
   })
   .meta({ id: 'CreatedApiKey' });
 

@@ -76,3 +76,18 @@ export async function setTenantRateLimit(
   dropCachedTenant(tenantId);
   return done;
 }
+
+/** A tenant's own rate limit (null: its keys inherit the server's); undefined for no tenant. */
+export async function readTenantRateLimit(
+  pool: Pool,
+  tenantId: string,
+): Promise<RateLimitSetting | null | undefined> {
+  const id = requireTenantId(tenantId);
+  const [row] = await withMaintenance(pool, (tx) =>
+    drizzle(tx)
+      .select({ perSecond: tenants.rateLimitPerSecond, burst: tenants.rateLimitBurst })
+      .from(tenants)
+      .where(eq(tenants.id, id)),
+  );
+  return row && storedSetting(row.perSecond, row.burst);
+}

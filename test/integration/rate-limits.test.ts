@@ -339,4 +339,58 @@ describe('rate limits per key and per tenant', () => {
     ).rejects.toMatchObject({ constraint: 'tenants_rate_limit_check' });
     expect(await limitRows()).toEqual(before);
   });
+
+  it('takes limits over HTTP: an operator sets a tenant’s, an admin may only lower a key’s', async () => {
+    const operator = await api.newOperatorKey();
+    const tenant = await api.call('POST', '/v1/tenants', {
+      key: operator.key,
+      body: { name: 'over http', rateLimit: { perSecond: 50, burst: 100 } },
+    });
+    expect(tenant.status).toBe(201);
+    expect(tenant.json.rateLimit).toEqual({ perSecond: 50, burst: 100 });
+    const admin = tenant.json.adminKey as { key: string; rateLimit: unknown };
+    expect(admin.rateLimit).toBeNull();
+
+    const lower = await api.call('POST', '/v1/api-keys', {
+      key: admin.key,
+      body: { role: 'game_server', rateLimit: { perSecond: 10, burst: 100 } },
+    });
+    expect(lower.status).toBe(201);
+    expect(lower.json.rateLimit).toEqual({ perSecond: 10, burst: 100 });
+
+    const before = await limitRows();
+    const higher = await api.call('POST', '/v1/api-keys', {
+      key: admin.key,
+      body: { role: 'game_server', rateLimit: { perSecond: 51, burst: 10 } },
+    });
+    expect(higher.status).toBe(403);
+    expect(higher.json.code).toBe('forbidden');
+    expect(higher.json.detail).toMatch(
+      /at or below the one it would inherit \(50 per second, bursts of 100\)/,
+    );
+    for (const rateLimit of [
+      { perSecond: 0, burst: 1 },
+      { perSecond: 5 },
+      { perSecond: 5, burst: 2.5 },
+    ]) {
+      const bad = await api.call('POST', '/v1/api-keys', {
+        key: admin.key,
+        body: { role: 'analyst', rateLimit },
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.json.code).toBe('invalid_request');
+    }
+    expect(await limitRows()).toEqual(before);
+
+    // Without a tenant limit, the server's is the ceiling.
+    const plainAdmin = await api.newKey(await api.newTenant('server ceiling'), 'admin');
+    const aboveServer = await server.inject({
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: { authorization: `Bearer ${plainAdmin.key}` },
+      payload: { role: 'analyst', rateLimit: { perSecond: 6, burst: 5 } },
+    });
+    expect(aboveServer.statusCode).toBe(403);
+    expect(aboveServer.json<Problem>().detail).toMatch(/\(5 per second, bursts of 5\)/);
+  });
 });
