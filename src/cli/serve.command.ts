@@ -29,8 +29,9 @@ const serveEnv = z.object({
 type ServeEnv = z.output<typeof serveEnv>;
 
 /**
- * The per-key rate limit from AGATE_RATE_LIMIT (per second) and AGATE_RATE_BURST: neither set,
- * the server's default; either 0, off; the burst defaults to two seconds' worth.
+ * The server's per-key rate limit from AGATE_RATE_LIMIT (per second) and AGATE_RATE_BURST, for
+ * keys whose key and tenant set none: neither set, the default; either 0, none (keys and tenants
+ * with their own limit keep it); the burst defaults to two seconds' worth.
  */
 function rateLimitOf(env: ServeEnv): { perSecond: number; burst: number } | null | undefined {
   const { AGATE_RATE_LIMIT: perSecond, AGATE_RATE_BURST: burst } = env;
@@ -76,7 +77,7 @@ export function addServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      'serve the HTTP API (DATABASE_URL; PORT, HOST default 127.0.0.1:8080; LOG_LEVEL; AGATE_RATE_LIMIT, AGATE_RATE_BURST per key, 0 = off; AGATE_KEY_CACHE_MS); SIGTERM stops it',
+      'serve the HTTP API (DATABASE_URL; PORT, HOST default 127.0.0.1:8080; LOG_LEVEL; AGATE_RATE_LIMIT, AGATE_RATE_BURST per key without its own or its tenant’s limit, 0 = none; AGATE_KEY_CACHE_MS); SIGTERM stops it',
     )
     .option(
       '--no-consumers',

@@ -169,6 +169,21 @@ describe('rate limits per key and per tenant', () => {
     ]);
   });
 
+  it('applies a tenant limit set in this process on the key’s next request', async () => {
+    const tenantId = await api.newTenant('changed here');
+    const key = await api.newKey(tenantId, 'analyst');
+    expect((await get(key.key)).statusCode).toBe(200); // cached with the server's limit, 4 left
+    await setTenantRateLimit(api.db.pool, {
+      tenantId,
+      rateLimit: { perSecond: 1, burst: 2 },
+      actor: 'test',
+    });
+    // The bucket keeps its tokens up to the new burst: two more, then the tenant's 429.
+    const spent = await spend(key.key);
+    expect(spent.granted).toBe(2);
+    expect(spent.problem.rateLimit).toEqual({ perSecond: 1, burst: 2, source: 'tenant' });
+  });
+
   it('applies a key limit set by another process at once, and --inherit clears it', async () => {
     const tenantId = await api.newTenant('key changed later');
     const key = await api.newKey(tenantId, 'analyst');
