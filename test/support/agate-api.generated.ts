@@ -304,7 +304,7 @@ export type paths = {
     get?: never;
     put?: never;
     post?: never;
-    /** Revoke an API key of this tenant; it stops working at once. */
+    /** Revoke an API key of this tenant; every server refuses it once it hears agate_keys, within AGATE_KEY_CACHE_MS in any case. */
     delete: operations['revokeApiKey'];
     options?: never;
     head?: never;
