@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CacheHealth } from '../cache/index.js';
+import type { RateLimitSetting } from '../keys/index.js';
 import type { Agate } from '../runtime/index.js';
 import type { ApiMetrics } from './metrics.js';
 import type { FeedStreamOptions, OpenStreams } from './routes/feed/feed-stream.js';
@@ -16,4 +17,6 @@ export type ApiContext = {
   feedStream: FeedStreamOptions;
   /** The feed streams open now; closing the server ends them. */
   openStreams: OpenStreams;
+  /** The server's rate limit, for keys whose key and tenant set none; null: no limit. */
+  rateLimit: RateLimitSetting | null;
 };

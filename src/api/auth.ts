@@ -2,7 +2,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Pool, TenantRole } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { lookupKey, recordOperatorUse } from '../keys/index.js';
-import type { ApiKeyPrincipal, KeyPrincipal, KeyRole, OperatorPrincipal } from '../keys/index.js';
+import type {
+  ApiKeyPrincipal,
+  KeyCache,
+  KeyPrincipal,
+  KeyRole,
+  OperatorPrincipal,
+} from '../keys/index.js';
 
 /**
  * Who may call a route: key roles (`operator` for operator keys, which belong to no tenant), or
@@ -44,9 +50,9 @@ function refusal(principal: KeyPrincipal, access: RouteAccess | undefined): Agat
  * Checks the API key of every request before its body is read: 401 without a valid key, 403 when
  * the key's role may not call the route. The tenant always comes from the key. Every request
  * with an operator key is recorded in the audit log before anything else happens, refused or
- * not (ADR 0014).
+ * not (ADR 0014), whether its key came from `cache` or from the database.
  */
-export function registerAuth(app: FastifyInstance, pool: Pool): void {
+export function registerAuth(app: FastifyInstance, pool: Pool, cache?: KeyCache): void {
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
     if (access === 'public' || request.is404) return;
@@ -54,7 +60,7 @@ export function registerAuth(app: FastifyInstance, pool: Pool): void {
     if (key === undefined) {
       throw new AgateError('unauthorized', 'Send an API key: Authorization: Bearer <key>.');
     }
-    const principal = await lookupKey(pool, key);
+    const principal = await lookupKey(pool, key, cache);
     if (principal === undefined) {
       throw new AgateError('unauthorized', 'The API key is unknown or revoked; use a valid key.');
     }
@@ -72,7 +78,8 @@ export function registerAuth(app: FastifyInstance, pool: Pool): void {
   });
 }
 
-function keyOf(request: FastifyRequest): KeyPrincipal {
+/** The key (a tenant's or an operator key) of a request that passed `registerAuth`. */
+export function keyPrincipalOf(request: FastifyRequest): KeyPrincipal {
   const principal = principals.get(request);
   if (principal === undefined) {
     throw new AgateError(
@@ -83,14 +90,9 @@ function keyOf(request: FastifyRequest): KeyPrincipal {
   return principal;
 }
 
-/** The id of the key (a tenant's or an operator key) of a request that passed `registerAuth`. */
-export function keyIdOf(request: FastifyRequest): string {
-  return keyOf(request).id;
-}
-
 /** The authenticated tenant key of a request that passed `registerAuth`. */
 export function principalOf(request: FastifyRequest): ApiKeyPrincipal {
-  const principal = keyOf(request);
+  const principal = keyPrincipalOf(request);
   if (principal.role === 'operator') {
     throw new AgateError(
       'tenant_required',
@@ -102,7 +104,7 @@ export function principalOf(request: FastifyRequest): ApiKeyPrincipal {
 
 /** The operator key of a request to a route whose access is `['operator']`. */
 export function operatorOf(request: FastifyRequest): OperatorPrincipal {
-  const principal = keyOf(request);
+  const principal = keyPrincipalOf(request);
   if (principal.role !== 'operator') {
     throw new AgateError('forbidden', 'This route needs an operator key.');
   }

@@ -16,6 +16,7 @@ import { sendProblem } from './problem.js';
 import { defaultRateLimit, registerRateLimit } from './rate-limit.js';
 import type { RateLimitOptions } from './rate-limit.js';
 import { AgateError } from '../errors/index.js';
+import { createKeyCache, defaultKeyCacheMs } from '../keys/index.js';
 import { registerAnalyticsRoutes } from './routes/analytics.js';
 import { registerAppendsRoute } from './routes/appends.js';
 import { registerApiKeyRoutes } from './routes/api-keys/index.js';
@@ -42,10 +43,17 @@ export type ServerOptions = {
   /** Time to receive a whole request, in ms (default 30 s). */
   requestTimeoutMs?: number;
   /**
-   * Requests per second and burst per API key, in this process (default 2,000/s, burst 4,000); null
-   * turns the limit off. Over it: 429 `rate_limited` with Retry-After.
+   * Requests per second and burst per API key, in this process (default 2,000/s, burst 4,000),
+   * for keys whose key and tenant set no limit of their own (`agate keys limit`, `agate tenants
+   * limit`); null: such keys are not limited. Over a limit: 429 `rate_limited` with Retry-After.
    */
   rateLimit?: RateLimitOptions | null;
+  /**
+   * How long a looked-up API key is trusted without asking the database, in ms (default 10,000;
+   * 0 turns the cache off). A revoked or rotated key is dropped at once in this process and, by
+   * `LISTEN agate_keys`, in every other; this is the bound when that notification is lost.
+   */
+  keyCacheMs?: number;
   /** How `GET /v1/feed` streams poll and send keep-alives (defaults: 200 ms, 20 ms, 15 s). */
   feedStream?: Partial<FeedStreamOptions>;
 };
@@ -84,6 +92,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerExactJson(app);
   const cacheHealth = options.redis?.health ?? createCacheHealth();
   const openStreams: ApiContext['openStreams'] = new Set();
+  const rateLimit = options.rateLimit === undefined ? defaultRateLimit : options.rateLimit;
   const context: ApiContext = {
     agate: options.agate,
     redis: options.redis?.client ?? null,
@@ -96,6 +105,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     }),
     feedStream: { ...defaultFeedStreamOptions, ...options.feedStream },
     openStreams,
+    rateLimit: rateLimit && { perSecond: rateLimit.perSecond, burst: rateLimit.burst },
   };
   // Streams never end by themselves: end them, or closing would wait for every client.
   app.addHook('preClose', (done) => {
@@ -106,8 +116,20 @@ export function createServer(options: ServerOptions): FastifyInstance {
     void reply.header('x-request-id', request.id);
   });
   app.addHook('onRequest', refuseLongUrl);
-  registerAuth(app, options.agate.pool);
-  registerRateLimit(app, options.rateLimit === undefined ? defaultRateLimit : options.rateLimit);
+  const keyCacheMs = options.keyCacheMs ?? defaultKeyCacheMs;
+  if (keyCacheMs > 0) {
+    const keyCache = createKeyCache({
+      pool: options.agate.pool,
+      ttlMs: keyCacheMs,
+      onError: (error) => logger.warn({ err: error }, 'agate key cache: not listening'),
+    });
+    app.addHook('onReady', () => keyCache.ready());
+    app.addHook('onClose', () => keyCache.close());
+    registerAuth(app, options.agate.pool, keyCache);
+  } else {
+    registerAuth(app, options.agate.pool);
+  }
+  registerRateLimit(app, rateLimit);
   app.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     sendProblem(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errorCodes } from '../errors/index.js';
 import { clientTimeText } from '../events/index.js';
+import { maxRateLimitValue } from '../keys/index.js';
 
 // The shapes of the API, declared once: routes parse their inputs with these, and the OpenAPI
 // document at /openapi.json is written from them. Responses are documented, not re-validated:
@@ -106,6 +107,17 @@ export const problemSchema = z
     version: detailInteger.nullable().optional(),
     currentSequence: detailInteger.optional(),
     retryAfter: detailInteger.optional().meta({ description: 'Seconds, as in Retry-After.' }),
+    rateLimit: z
+      .object({
+        perSecond: detailInteger,
+        burst: detailInteger,
+        source: z.enum(['key', 'tenant', 'server']),
+      })
+      .optional()
+      .meta({
+        description:
+          'rate_limited: the limit that applied, and whether it was set on the key, on its tenant, or is the server’s.',
+      }),
     kind: divergenceKind.optional().meta({ description: 'What integrity_violation found.' }),
     sequence: detailInteger.optional().meta({ description: 'Where integrity_violation found it.' }),
     lastMissing: detailInteger
@@ -278,12 +290,29 @@ export const leaderboardSchema = z
   })
   .meta({ id: 'Leaderboard' });
 
+const limitValue = z.number().int().min(1).max(maxRateLimitValue);
+
+/** A rate limit stored on a key or a tenant; absent or null inherits. */
+export const rateLimitSchema = z
+  .strictObject({
+    perSecond: limitValue.meta({ description: 'Requests per second.' }),
+    burst: limitValue.meta({ description: 'Requests at once.' }),
+  })
+  .meta({
+    id: 'RateLimit',
+    description:
+      'A rate limit per key: its own, else its tenant’s, else the server’s (AGATE_RATE_LIMIT).',
+  });
+
 export const createdKeySchema = z
   .object({
     id: uuid,
     key: z.string().meta({ description: 'Shown only in this response; stored hashed.' }),
     role: z.enum(['game_server', 'analyst', 'admin']),
     label: z.string().nullable(),
+    rateLimit: rateLimitSchema
+      .nullable()
+      .meta({ description: 'The key’s own limit; null inherits its tenant’s, else the server’s.' }),
   })
   .meta({ id: 'CreatedApiKey' });
 

@@ -1,5 +1,8 @@
 import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { isUuid } from '../db/index.js';
+import { maxRateLimitValue } from '../keys/index.js';
+import type { RateLimitSetting } from '../keys/index.js';
 
 /** `--tenant`: a UUID, in lower case; anything else is a usage error (exit 2). */
 export function tenantArgument(value: string): string {
@@ -43,4 +46,45 @@ export function oneOfArgument<const T extends string>(
     }
     return found;
   };
+}
+
+/** `--rate-limit`, `--rate-burst` and `--inherit` as a command received them. */
+export type RateLimitFlags = { rateLimit?: number; rateBurst?: number; inherit?: boolean };
+
+/** Parsers of `--rate-limit` (requests per second) and `--rate-burst`: whole numbers that fit. */
+export const rateLimitArgument = wholeNumberArgument('--rate-limit', 1, maxRateLimitValue);
+export const rateBurstArgument = wholeNumberArgument('--rate-burst', 1, maxRateLimitValue);
+
+/**
+ * The limit the flags ask for: undefined when none is given, null for `--inherit`; the burst
+ * defaults to two seconds' worth, as AGATE_RATE_BURST does. A usage error (exit 2) for a burst
+ * without a rate or for a limit and `--inherit` together.
+ */
+export function rateLimitOfFlags(
+  flags: RateLimitFlags,
+  command: Command,
+): RateLimitSetting | null | undefined {
+  const { rateLimit: perSecond, rateBurst: burst } = flags;
+  if (flags.inherit === true) {
+    if (perSecond !== undefined || burst !== undefined) {
+      command.error('error: give either --inherit or --rate-limit (with --rate-burst), not both', {
+        exitCode: 2,
+      });
+    }
+    return null;
+  }
+  if (perSecond === undefined) {
+    if (burst === undefined) return undefined;
+    command.error('error: --rate-burst needs --rate-limit <requests per second> too', {
+      exitCode: 2,
+    });
+  }
+  return { perSecond, burst: burst ?? Math.min(maxRateLimitValue, perSecond * 2) };
+}
+
+/** How a listing shows a stored limit. */
+export function describeRateLimit(setting: RateLimitSetting | null, inherits: string): string {
+  return setting === null
+    ? `limit ${inherits}`
+    : `limit ${setting.perSecond}/s burst ${setting.burst}`;
 }

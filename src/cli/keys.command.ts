@@ -9,10 +9,18 @@ import {
   listTenantKeys,
   revokeKey,
   rotateKey,
+  setKeyRateLimit,
 } from '../keys/index.js';
 import type { ApiKeyRole, ListedKey, ListedOperatorKey } from '../keys/index.js';
 import type { Pool } from '../db/index.js';
-import { tenantArgument } from './cli-arguments.js';
+import {
+  describeRateLimit,
+  rateBurstArgument,
+  rateLimitArgument,
+  rateLimitOfFlags,
+  tenantArgument,
+} from './cli-arguments.js';
+import type { RateLimitFlags } from './cli-arguments.js';
 import { cliActor } from './cli-audit.js';
 import { openAgate } from './open-agate.js';
 
@@ -41,7 +49,7 @@ async function withPool<T>(work: (pool: Pool) => Promise<T>): Promise<T> {
   }
 }
 
-type CreateFlags = {
+type CreateFlags = RateLimitFlags & {
   tenant?: string;
   operator?: boolean;
   role?: ApiKeyRole;
@@ -51,12 +59,19 @@ type CreateFlags = {
 
 async function create(flags: CreateFlags, command: Command): Promise<void> {
   const { tenant, role: keyRole, label: keyLabel } = flags;
+  const rateLimit = rateLimitOfFlags(flags, command);
   let work: (pool: Pool) => Promise<{ id: string; key: string; role: string }>;
   if (flags.operator === true) {
     work = (pool) => createOperatorKey(pool, { label: keyLabel, actor: cliActor });
   } else if (tenant !== undefined && keyRole !== undefined) {
     work = (pool) =>
-      createKey(pool, { tenantId: tenant, role: keyRole, label: keyLabel, actor: cliActor });
+      createKey(pool, {
+        tenantId: tenant,
+        role: keyRole,
+        label: keyLabel,
+        rateLimit,
+        actor: cliActor,
+      });
   } else {
     command.error(
       'error: give --tenant <id> and --role <role> for a tenant key, or --operator for an operator key',
@@ -74,7 +89,11 @@ async function create(flags: CreateFlags, command: Command): Promise<void> {
 function describeKey(key: ListedKey | ListedOperatorKey): string {
   const used = 'lastUsedAt' in key ? `  last used ${key.lastUsedAt?.toISOString() ?? 'never'}` : '';
   const state = key.revokedAt === null ? 'live' : `revoked ${key.revokedAt.toISOString()}`;
-  return `${key.id}  ${key.role}  created ${key.createdAt.toISOString()}  ${state}${used}${key.label === null ? '' : `  ${key.label}`}`;
+  const limit = describeRateLimit(
+    key.rateLimit,
+    key.role === 'operator' ? 'of the server' : 'inherited',
+  );
+  return `${key.id}  ${key.role}  created ${key.createdAt.toISOString()}  ${state}  ${limit}${used}${key.label === null ? '' : `  ${key.label}`}`;
 }
 
 async function list(
@@ -90,6 +109,26 @@ async function list(
   );
   if (flags.json === true) console.log(JSON.stringify({ keys }));
   else console.log(keys.length === 0 ? 'No keys.' : keys.map(describeKey).join('\n'));
+}
+
+async function limit(id: string, flags: RateLimitFlags & { json?: boolean }, command: Command) {
+  const rateLimit = rateLimitOfFlags(flags, command);
+  if (rateLimit === undefined) {
+    command.error('error: give --rate-limit <per second> (and --rate-burst <n>), or --inherit', {
+      exitCode: 2,
+    });
+  }
+  const changed = await withPool((pool) =>
+    setKeyRateLimit(pool, { id, rateLimit, actor: cliActor }),
+  );
+  if (changed === undefined) {
+    throw new AgateError('invalid_request', `No API key has the id ${id}; check the id.`);
+  }
+  console.log(
+    flags.json === true
+      ? JSON.stringify(changed)
+      : `Key ${changed.id}: ${describeRateLimit(changed.rateLimit, 'inherited from its tenant, else the server')}`,
+  );
 }
 
 export function addKeysCommands(program: Command): void {
@@ -108,6 +147,19 @@ export function addKeysCommands(program: Command): void {
       ).conflicts(['tenant', 'role']),
     )
     .option('--label <text>', 'what the key is for', label)
+    .addOption(
+      new Option(
+        '--rate-limit <per second>',
+        'the key’s own rate limit (default: its tenant’s, else the server’s)',
+      )
+        .argParser(rateLimitArgument)
+        .conflicts(['operator']),
+    )
+    .addOption(
+      new Option('--rate-burst <n>', 'the key’s burst (default: two seconds of --rate-limit)')
+        .argParser(rateBurstArgument)
+        .conflicts(['operator']),
+    )
     .option('--json', 'print {id, key} as JSON')
     .action(create);
   keys
@@ -138,6 +190,17 @@ export function addKeysCommands(program: Command): void {
           : `Revoked key ${replaces}; its replacement ${rotated.id}, shown only now:\n${key}`,
       );
     });
+  keys
+    .command('limit')
+    .description(
+      'set a tenant key’s own rate limit, or --inherit its tenant’s (else the server’s); audited, and live servers apply it within AGATE_KEY_CACHE_MS (at once when they hear agate_keys)',
+    )
+    .argument('<id>', 'the key id (not the key)')
+    .option('--rate-limit <per second>', 'requests per second', rateLimitArgument)
+    .option('--rate-burst <n>', 'requests at once (default: two seconds’ worth)', rateBurstArgument)
+    .option('--inherit', 'clear the key’s own limit')
+    .option('--json', 'print {id, tenantId, rateLimit, previous} as JSON')
+    .action(limit);
   keys
     .command('revoke')
     .description(

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { createServer, defaultBodyLimit, defaultRequestTimeoutMs } from '../api/index.js';
 import { fromPgError, schemaStatus } from '../db/index.js';
+import { defaultKeyCacheMs } from '../keys/index.js';
 import { AgateError } from '../errors/index.js';
 import { describeGames } from './games.command.js';
 import { openAgate } from './open-agate.js';
@@ -13,6 +14,7 @@ const serveEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AGATE_BODY_LIMIT: z.coerce.number().int().min(1024).default(defaultBodyLimit),
   AGATE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(defaultRequestTimeoutMs),
+  AGATE_KEY_CACHE_MS: z.coerce.number().int().min(0).default(defaultKeyCacheMs),
   AGATE_RATE_LIMIT: z.coerce
     .number({ error: 'must be a number of requests per second per API key (0 turns it off)' })
     .min(0, { error: 'must be 0 (off) or more requests per second' })
@@ -27,8 +29,9 @@ const serveEnv = z.object({
 type ServeEnv = z.output<typeof serveEnv>;
 
 /**
- * The per-key rate limit from AGATE_RATE_LIMIT (per second) and AGATE_RATE_BURST: neither set,
- * the server's default; either 0, off; the burst defaults to two seconds' worth.
+ * The server's per-key rate limit from AGATE_RATE_LIMIT (per second) and AGATE_RATE_BURST, for
+ * keys whose key and tenant set none: neither set, the default; either 0, none (keys and tenants
+ * with their own limit keep it); the burst defaults to two seconds' worth.
  */
 function rateLimitOf(env: ServeEnv): { perSecond: number; burst: number } | null | undefined {
   const { AGATE_RATE_LIMIT: perSecond, AGATE_RATE_BURST: burst } = env;
@@ -51,6 +54,7 @@ function readEnv(env: NodeJS.ProcessEnv): ServeEnv {
     LOG_LEVEL: blank(env.LOG_LEVEL),
     AGATE_BODY_LIMIT: blank(env.AGATE_BODY_LIMIT),
     AGATE_REQUEST_TIMEOUT_MS: blank(env.AGATE_REQUEST_TIMEOUT_MS),
+    AGATE_KEY_CACHE_MS: blank(env.AGATE_KEY_CACHE_MS),
     AGATE_RATE_LIMIT: blank(env.AGATE_RATE_LIMIT),
     AGATE_RATE_BURST: blank(env.AGATE_RATE_BURST),
   });
@@ -73,7 +77,7 @@ export function addServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      'serve the HTTP API (DATABASE_URL; PORT, HOST default 127.0.0.1:8080; LOG_LEVEL; AGATE_RATE_LIMIT, AGATE_RATE_BURST per key, 0 = off); SIGTERM stops it',
+      'serve the HTTP API (DATABASE_URL; PORT, HOST default 127.0.0.1:8080; LOG_LEVEL; AGATE_RATE_LIMIT, AGATE_RATE_BURST per key without its own or its tenant’s limit, 0 = none; AGATE_KEY_CACHE_MS); SIGTERM stops it',
     )
     .option(
       '--no-consumers',
@@ -105,6 +109,7 @@ export function addServeCommand(program: Command): void {
           bodyLimit: env.AGATE_BODY_LIMIT,
           requestTimeoutMs: env.AGATE_REQUEST_TIMEOUT_MS,
           rateLimit,
+          keyCacheMs: env.AGATE_KEY_CACHE_MS,
         });
         const stop = signalled();
         app.log.info(

@@ -1,6 +1,33 @@
 import type { Command } from 'commander';
-import { createTenant, listTenants } from '../tenants/index.js';
+import { createTenant, listTenants, setTenantRateLimit } from '../tenants/index.js';
+import type { Tenant } from '../tenants/index.js';
+import {
+  describeRateLimit,
+  rateBurstArgument,
+  rateLimitArgument,
+  rateLimitOfFlags,
+  tenantArgument,
+} from './cli-arguments.js';
+import type { RateLimitFlags } from './cli-arguments.js';
+import { cliActor } from './cli-audit.js';
 import { openAgate } from './open-agate.js';
+
+/** Runs `work` on the database of the environment and closes it, whatever happens. */
+async function withAgate<T>(work: (opened: Awaited<ReturnType<typeof openAgate>>) => Promise<T>) {
+  const opened = await openAgate(process.env, { inline: true });
+  try {
+    return await work(opened);
+  } finally {
+    await opened.close();
+  }
+}
+
+function describeTenant(t: Tenant): string {
+  return `${t.id}  ${t.createdAt.toISOString()}  ${describeRateLimit(t.rateLimit, 'of the server')}  ${t.name}`;
+}
+
+type CreateFlags = RateLimitFlags & { json?: boolean };
+type LimitFlags = RateLimitFlags & { json?: boolean };
 
 export function addTenantsCommands(program: Command): void {
   const tenants = program.command('tenants').description('tenants (DATABASE_URL)');
@@ -8,37 +35,69 @@ export function addTenantsCommands(program: Command): void {
     .command('create')
     .description('create a tenant (recorded in the audit log); prints its id')
     .argument('<name>', 'a name for people, 1 to 200 characters')
-    .option('--json', 'print {id, name} as JSON')
-    .action(async (name: string, flags: { json?: boolean }) => {
-      const opened = await openAgate(process.env, { inline: true });
-      try {
-        const tenant = await createTenant(opened.agate.pool, { name, actor: 'cli' });
-        console.log(
-          flags.json === true
-            ? JSON.stringify({ id: tenant.id, name: tenant.name })
-            : `Created tenant ${tenant.name}: ${tenant.id}`,
-        );
-      } finally {
-        await opened.close();
-      }
+    .option(
+      '--rate-limit <per second>',
+      'the rate limit of its keys without their own (default: the server’s)',
+      rateLimitArgument,
+    )
+    .option(
+      '--rate-burst <n>',
+      'their burst (default: two seconds of --rate-limit)',
+      rateBurstArgument,
+    )
+    .option('--json', 'print {id, name, rateLimit} as JSON')
+    .action(async (name: string, flags: CreateFlags, command: Command) => {
+      const rateLimit = rateLimitOfFlags(flags, command);
+      const tenant = await withAgate(({ agate }) =>
+        createTenant(agate.pool, { name, rateLimit, actor: cliActor }),
+      );
+      console.log(
+        flags.json === true
+          ? JSON.stringify({ id: tenant.id, name: tenant.name, rateLimit: tenant.rateLimit })
+          : `Created tenant ${tenant.name}: ${tenant.id}`,
+      );
     });
   tenants
     .command('list')
-    .description('list every tenant, oldest first')
-    .option('--json', 'print {tenants: [{id, name, createdAt}]} as JSON')
+    .description('list every tenant, oldest first, with its rate limit')
+    .option('--json', 'print {tenants: [{id, name, createdAt, rateLimit}]} as JSON')
     .action(async (flags: { json?: boolean }) => {
-      const opened = await openAgate(process.env, { inline: true });
-      try {
-        const all = await listTenants(opened.agate.pool);
-        console.log(
-          flags.json === true
-            ? JSON.stringify({ tenants: all })
-            : all.length === 0
-              ? 'No tenants.'
-              : all.map((t) => `${t.id}  ${t.createdAt.toISOString()}  ${t.name}`).join('\n'),
+      const all = await withAgate(({ agate }) => listTenants(agate.pool));
+      console.log(
+        flags.json === true
+          ? JSON.stringify({ tenants: all })
+          : all.length === 0
+            ? 'No tenants.'
+            : all.map(describeTenant).join('\n'),
+      );
+    });
+  tenants
+    .command('limit')
+    .description(
+      'set the rate limit of a tenant’s keys that have none of their own, or --inherit the server’s; audited, and live servers apply it at once when they hear agate_keys, within AGATE_KEY_CACHE_MS in any case',
+    )
+    .argument('<tenant>', 'the tenant id (a UUID)', (value: string) => tenantArgument(value))
+    .option('--rate-limit <per second>', 'requests per second', rateLimitArgument)
+    .option('--rate-burst <n>', 'requests at once (default: two seconds’ worth)', rateBurstArgument)
+    .option('--inherit', 'clear the tenant’s limit')
+    .option('--json', 'print {tenantId, rateLimit, previous} as JSON')
+    .action(async (tenantId: string, flags: LimitFlags, command: Command) => {
+      const rateLimit = rateLimitOfFlags(flags, command);
+      if (rateLimit === undefined) {
+        command.error(
+          'error: give --rate-limit <per second> (and --rate-burst <n>), or --inherit',
+          {
+            exitCode: 2,
+          },
         );
-      } finally {
-        await opened.close();
       }
+      const changed = await withAgate(({ agate }) =>
+        setTenantRateLimit(agate.pool, { tenantId, rateLimit, actor: cliActor }),
+      );
+      console.log(
+        flags.json === true
+          ? JSON.stringify(changed)
+          : `Tenant ${changed.tenantId}: ${describeRateLimit(changed.rateLimit, 'of the server')}`,
+      );
     });
 }

@@ -4,6 +4,7 @@
  * hand-written migrations next to it. `test/integration/migrations.test.ts` proves the two agree.
  */
 import { sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import {
   bigint,
   check,
@@ -38,12 +39,25 @@ const updatedAt = () => timestamptz('updated_at').notNull().defaultNow();
 export const gameSchema = pgSchema('game');
 export const adminSchema = pgSchema('admin');
 
-export const tenants = pgTable('tenants', {
-  id: uuid('id').primaryKey(),
-  name: text('name').notNull(),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-});
+/** A rate-limit pair (migration 0016): both NULL (inherit) or both positive. */
+const rateLimitCheck = (name: string, perSecond: AnyPgColumn, burst: AnyPgColumn) =>
+  check(
+    name,
+    sql`(${perSecond} IS NULL AND ${burst} IS NULL) OR (${perSecond} IS NOT NULL AND ${burst} IS NOT NULL AND ${perSecond} > 0 AND ${burst} > 0)`,
+  );
+
+export const tenants = pgTable(
+  'tenants',
+  {
+    id: uuid('id').primaryKey(),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    rateLimitPerSecond: integer('rate_limit_per_second'),
+    rateLimitBurst: integer('rate_limit_burst'),
+  },
+  (t) => [rateLimitCheck('tenants_rate_limit_check', t.rateLimitPerSecond, t.rateLimitBurst)],
+);
 
 export const apiKeys = pgTable(
   'api_keys',
@@ -58,11 +72,14 @@ export const apiKeys = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     revokedAt: timestamptz('revoked_at'),
+    rateLimitPerSecond: integer('rate_limit_per_second'),
+    rateLimitBurst: integer('rate_limit_burst'),
   },
   (t) => [
     uniqueIndex('api_keys_key_hash_key').on(t.keyHash),
     index('api_keys_tenant_id_idx').on(t.tenantId),
     check('api_keys_role_check', sql`${t.role} in ('game_server', 'analyst', 'admin')`),
+    rateLimitCheck('api_keys_rate_limit_check', t.rateLimitPerSecond, t.rateLimitBurst),
   ],
 );
 

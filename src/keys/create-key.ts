@@ -12,11 +12,15 @@ import { AgateError } from '../errors/index.js';
 import { hashKey, newKeySecret } from './key-secret.js';
 import { apiKeyRoles } from './key-roles.js';
 import type { ApiKeyRole } from './key-roles.js';
+import { checkRateLimitSetting } from './rate-limit-setting.js';
+import type { RateLimitSetting } from './rate-limit-setting.js';
 
 export type CreateKeyInput = {
   tenantId: string;
   role: ApiKeyRole;
   label?: string;
+  /** The key's own rate limit; absent or null inherits its tenant's, else the server's. */
+  rateLimit?: RateLimitSetting | null;
   /** Who creates it, for the audit log: an admin key's id, or `cli`. */
   actor: string;
 };
@@ -28,15 +32,21 @@ export type CreatedKey = {
   tenantId: string;
   role: ApiKeyRole;
   label: string | null;
+  /** The key's own rate limit; null inherits. */
+  rateLimit: RateLimitSetting | null;
   createdAt: Date;
 };
 
-function checkInput(input: CreateKeyInput): string {
+function checkInput(input: CreateKeyInput): {
+  tenantId: string;
+  rateLimit: RateLimitSetting | null;
+} {
   const tenantId = requireTenantId(input.tenantId);
   if (!apiKeyRoles.includes(input.role)) {
     throw new AgateError('invalid_request', `role must be one of ${apiKeyRoles.join(', ')}.`);
   }
-  return tenantId;
+  const rateLimit = checkRateLimitSetting(input.rateLimit ?? null, `a new key of ${tenantId}`);
+  return { tenantId, rateLimit };
 }
 
 /**
@@ -44,14 +54,22 @@ function checkInput(input: CreateKeyInput): string {
  * agate_maintenance (agate_app has no access to api_keys).
  */
 export async function insertKey(tx: PoolClient, input: CreateKeyInput): Promise<CreatedKey> {
-  const tenantId = checkInput(input);
+  const { tenantId, rateLimit } = checkInput(input);
   const id = uuidv7();
   const key = newKeySecret();
   const label = input.label ?? null;
   const db = drizzle(tx);
   const [row] = await db
     .insert(apiKeys)
-    .values({ id, tenantId, keyHash: hashKey(key), role: input.role, label })
+    .values({
+      id,
+      tenantId,
+      keyHash: hashKey(key),
+      role: input.role,
+      label,
+      rateLimitPerSecond: rateLimit?.perSecond ?? null,
+      rateLimitBurst: rateLimit?.burst ?? null,
+    })
     .returning({ createdAt: apiKeys.createdAt });
   await db.insert(auditLog).values({
     id: uuidv7(),
@@ -59,10 +77,10 @@ export async function insertKey(tx: PoolClient, input: CreateKeyInput): Promise<
     actor: input.actor,
     action: 'api_key.created',
     subject: id,
-    details: { role: input.role, label },
+    details: { role: input.role, label, ...(rateLimit === null ? {} : { rateLimit }) },
   });
   if (row === undefined) throw new AgateError('internal', 'The key insert returned no row.');
-  return { id, key, tenantId, role: input.role, label, createdAt: row.createdAt };
+  return { id, key, tenantId, role: input.role, label, rateLimit, createdAt: row.createdAt };
 }
 
 /**
@@ -70,7 +88,7 @@ export async function insertKey(tx: PoolClient, input: CreateKeyInput): Promise<
  * as agate_maintenance, so no key exists unaudited.
  */
 export async function createKey(pool: Pool, input: CreateKeyInput): Promise<CreatedKey> {
-  const tenantId = checkInput(input);
+  const { tenantId } = checkInput(input);
   try {
     return await withMaintenance(pool, (tx) => insertKey(tx, input));
   } catch (error) {

@@ -3,7 +3,10 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { uuidv7 } from 'uuidv7';
 import { apiKeys, auditLog, operatorKeys } from '../db/index.js';
 import type { PoolClient } from '../db/index.js';
+import { keysChannel } from './key-cache.js';
 import type { ApiKeyRole } from './key-roles.js';
+import { storedSetting } from './rate-limit-setting.js';
+import type { RateLimitSetting } from './rate-limit-setting.js';
 
 // Row work shared by revocation and rotation; both run in a transaction as agate_maintenance.
 
@@ -15,6 +18,7 @@ export type LockedKey =
       role: ApiKeyRole;
       label: string | null;
       revokedAt: Date | null;
+      rateLimit: RateLimitSetting | null;
     }
   | { kind: 'operator'; label: string | null; revokedAt: Date | null };
 
@@ -31,6 +35,8 @@ export async function lockKey(
       role: apiKeys.role,
       label: apiKeys.label,
       revokedAt: apiKeys.revokedAt,
+      perSecond: apiKeys.rateLimitPerSecond,
+      burst: apiKeys.rateLimitBurst,
     })
     .from(apiKeys)
     .where(
@@ -39,7 +45,13 @@ export async function lockKey(
     .for('update');
   // api_keys_role_check holds role to the tenant roles.
   if (tenantKey !== undefined) {
-    return { kind: 'tenant', ...tenantKey, role: tenantKey.role as ApiKeyRole };
+    const { perSecond, burst, ...key } = tenantKey;
+    return {
+      kind: 'tenant',
+      ...key,
+      role: key.role as ApiKeyRole,
+      rateLimit: storedSetting(perSecond, burst),
+    };
   }
   if (tenantId !== undefined) return undefined;
   const [operatorKey] = await db
@@ -52,7 +64,8 @@ export async function lockKey(
 
 /**
  * Marks a locked, live key revoked at `at`, with `action` in the audit log (a tenant key's entry
- * in its tenant, an operator key's with none), in the caller's maintenance transaction.
+ * in its tenant, an operator key's with none), and announces it on `agate_keys`, in the caller's
+ * maintenance transaction.
  */
 export async function markRevoked(
   tx: PoolClient,
@@ -75,4 +88,6 @@ export async function markRevoked(
     subject: key.id,
     details: audit.details,
   });
+  // Delivered at the commit, to every process's key cache (never when the transaction fails).
+  await tx.query('SELECT pg_notify($1, $2)', [keysChannel, key.id]);
 }

@@ -4,6 +4,8 @@ import { apiKeys, requireTenantId, tenants, withMaintenance } from '../db/index.
 import type { Pool } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import type { ApiKeyRole } from './key-roles.js';
+import { storedSetting } from './rate-limit-setting.js';
+import type { RateLimitSetting } from './rate-limit-setting.js';
 
 /** A key as a listing shows it: never the secret nor its hash. */
 export type ListedKey = {
@@ -12,6 +14,8 @@ export type ListedKey = {
   label: string | null;
   createdAt: Date;
   revokedAt: Date | null;
+  /** The key's own rate limit; null inherits (its tenant's, else the server's). */
+  rateLimit: RateLimitSetting | null;
 };
 
 /** An operator key also says when it was last used: every use is in the audit log. */
@@ -36,12 +40,18 @@ export async function listTenantKeys(pool: Pool, tenantId: string): Promise<List
         label: apiKeys.label,
         createdAt: apiKeys.createdAt,
         revokedAt: apiKeys.revokedAt,
+        perSecond: apiKeys.rateLimitPerSecond,
+        burst: apiKeys.rateLimitBurst,
       })
       .from(apiKeys)
       .where(eq(apiKeys.tenantId, id))
       .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
     // api_keys_role_check holds role to the tenant roles.
-    return rows.map((r) => ({ ...r, role: r.role as ApiKeyRole }));
+    return rows.map(({ perSecond, burst, ...r }) => ({
+      ...r,
+      role: r.role as ApiKeyRole,
+      rateLimit: storedSetting(perSecond, burst),
+    }));
   });
 }
 
@@ -67,6 +77,8 @@ export async function listOperatorKeys(pool: Pool): Promise<ListedOperatorKey[]>
       label: r.label,
       createdAt: r.created_at,
       revokedAt: r.revoked_at,
+      // Operator keys have no limit of their own: the server's applies.
+      rateLimit: null,
       lastUsedAt: r.last_used_at,
     }));
   });

@@ -1,5 +1,6 @@
 import { isUuid, requireTenantId, withMaintenance } from '../db/index.js';
 import type { Pool } from '../db/index.js';
+import { dropCachedKey } from './key-cache.js';
 import { lockKey, markRevoked } from './key-rows.js';
 
 export type RevokeKeyInput = {
@@ -26,7 +27,8 @@ export type RevokedKey = {
  * Revokes an API key or an operator key (idempotent: a revoked key keeps its first revocation
  * time) and records it in the audit log, in one transaction as agate_maintenance. Undefined
  * when no such key exists (in the tenant, when one is given). The next request with the key is
- * refused.
+ * refused by this process; other processes' key caches drop it when they hear `agate_keys`, and
+ * within their cache's expiry in any case.
  */
 export async function revokeKey(
   pool: Pool,
@@ -35,7 +37,7 @@ export async function revokeKey(
   const tenantId = input.tenantId === undefined ? undefined : requireTenantId(input.tenantId);
   if (!isUuid(input.id)) return undefined;
   const id = input.id.toLowerCase();
-  return withMaintenance(pool, async (tx) => {
+  const done = await withMaintenance(pool, async (tx) => {
     const found = await lockKey(tx, id, tenantId);
     if (found === undefined) return undefined;
     const keyTenant = found.kind === 'tenant' ? found.tenantId : null;
@@ -50,4 +52,7 @@ export async function revokeKey(
     });
     return { id, tenantId: keyTenant, revokedAt, alreadyRevoked: false };
   });
+  // This process's caches drop it at once; others hear the notification.
+  if (done !== undefined) dropCachedKey(id);
+  return done;
 }

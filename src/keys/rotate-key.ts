@@ -3,6 +3,7 @@ import type { Pool } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { insertKey } from './create-key.js';
 import { insertOperatorKey } from './create-operator-key.js';
+import { dropCachedKey } from './key-cache.js';
 import { lockKey, markRevoked } from './key-rows.js';
 import type { KeyRole } from './key-roles.js';
 
@@ -27,8 +28,8 @@ export type RotatedKey = {
 };
 
 /**
- * Replaces a live key (a tenant's or an operator key) with a new secret of the same tenant, role
- * and label, and revokes the old one, in one transaction as agate_maintenance: there is never a
+ * Replaces a live key (a tenant's or an operator key) with a new secret of the same tenant, role,
+ * label and own rate limit, and revokes the old one, in one transaction as agate_maintenance: there is never a
  * moment with both or neither. Audited as the new key's creation and the old key's `rotated`
  * entry (which names the new key). Undefined when no key has the id; `invalid_request` for a
  * revoked key. A new operator key needs the database owner (the trigger of migration 0009).
@@ -39,7 +40,7 @@ export async function rotateKey(
 ): Promise<RotatedKey | undefined> {
   if (!isUuid(input.id)) return undefined;
   const id = input.id.toLowerCase();
-  return withMaintenance(pool, async (tx) => {
+  const done = await withMaintenance(pool, async (tx) => {
     const found = await lockKey(tx, id);
     if (found === undefined) return undefined;
     if (found.revokedAt !== null) {
@@ -56,6 +57,7 @@ export async function rotateKey(
             tenantId: found.tenantId,
             role: found.role,
             label,
+            rateLimit: found.rateLimit,
             actor: input.actor,
           });
     const revokedAt = new Date();
@@ -74,4 +76,7 @@ export async function rotateKey(
       revokedAt,
     };
   });
+  // This process's caches drop it at once; others hear the notification.
+  if (done !== undefined) dropCachedKey(id);
+  return done;
 }

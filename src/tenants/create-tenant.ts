@@ -3,14 +3,22 @@ import { uuidv7 } from 'uuidv7';
 import { auditLog, isUuid, tenants, withMaintenance } from '../db/index.js';
 import type { Pool } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
-import { insertKey } from '../keys/index.js';
-import type { CreatedKey } from '../keys/index.js';
+import { checkRateLimitSetting, insertKey } from '../keys/index.js';
+import type { CreatedKey, RateLimitSetting } from '../keys/index.js';
 
-export type Tenant = { id: string; name: string; createdAt: Date };
+/** A tenant; `rateLimit` is the limit of its keys without their own (null: the server's). */
+export type Tenant = {
+  id: string;
+  name: string;
+  createdAt: Date;
+  rateLimit: RateLimitSetting | null;
+};
 export type CreateTenantInput = {
   name: string;
   id?: string;
   actor: string;
+  /** The limit of its keys without their own; absent or null inherits the server's. */
+  rateLimit?: RateLimitSetting | null;
   /** Also create the tenant's first admin key, in the same transaction. */
   adminKey?: boolean;
 };
@@ -26,16 +34,25 @@ export async function createTenant(pool: Pool, input: CreateTenantInput): Promis
     throw new AgateError('invalid_request', 'A tenant id must be a UUID (or leave it out).');
   }
   const id = input.id?.toLowerCase() ?? uuidv7();
+  const rateLimit = checkRateLimitSetting(input.rateLimit ?? null, `a new tenant`);
   return withMaintenance(pool, async (tx) => {
     const db = drizzle(tx);
-    const [row] = await db.insert(tenants).values({ id, name }).returning();
+    const [row] = await db
+      .insert(tenants)
+      .values({
+        id,
+        name,
+        rateLimitPerSecond: rateLimit?.perSecond ?? null,
+        rateLimitBurst: rateLimit?.burst ?? null,
+      })
+      .returning();
     await db.insert(auditLog).values({
       id: uuidv7(),
       tenantId: id,
       actor: input.actor,
       action: 'tenant.created',
       subject: id,
-      details: { name },
+      details: { name, ...(rateLimit === null ? {} : { rateLimit }) },
     });
     if (row === undefined) throw new AgateError('internal', 'The tenant insert returned no row.');
     const adminKey =
@@ -47,6 +64,6 @@ export async function createTenant(pool: Pool, input: CreateTenantInput): Promis
             actor: input.actor,
           })
         : null;
-    return { id: row.id, name: row.name, createdAt: row.createdAt, adminKey };
+    return { id: row.id, name: row.name, createdAt: row.createdAt, rateLimit, adminKey };
   });
 }

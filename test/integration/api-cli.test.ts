@@ -46,6 +46,7 @@ describe('agate tenants, keys and serve', () => {
     expect(tenant).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/) as string,
       name: 'Acme Games',
+      rateLimit: null,
     });
     const created = await cliJson([
       'keys',
@@ -173,6 +174,7 @@ describe('operator keys from the CLI', () => {
         label: 'ops',
         createdAt: expect.any(String) as string,
         revokedAt: null,
+        rateLimit: null,
         lastUsedAt: null,
       });
 
@@ -181,12 +183,13 @@ describe('operator keys from the CLI', () => {
       const used = (await listed(['--operator'])).find((k) => k.id === first.id);
       expect(used?.lastUsedAt).toEqual(expect.any(String));
       const tenants = (await cliJson(['tenants', 'list', '--json'])) as unknown as {
-        tenants: { id: string; name: string; createdAt: string }[];
+        tenants: { id: string; name: string; createdAt: string; rateLimit: unknown }[];
       };
       expect(tenants.tenants).toContainEqual({
         id: tenant.json.id,
         name: 'made over HTTP',
         createdAt: expect.any(String) as string,
+        rateLimit: null,
       });
       const adminKey = tenant.json.adminKey as { id: string; key: string };
       const tenantListing = await runCli(
@@ -201,6 +204,7 @@ describe('operator keys from the CLI', () => {
           label: 'first admin',
           createdAt: expect.any(String) as string,
           revokedAt: null,
+          rateLimit: null,
         },
       ]);
 

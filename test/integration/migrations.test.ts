@@ -66,6 +66,7 @@ const migrationTags = [
   '0013_feed',
   '0014_analytics_events',
   '0015_feed_consumer_grants',
+  '0016_rate_limits',
 ];
 
 /** Every repeatable definition (migrations/repeatable), in the order they are applied. */

@@ -304,7 +304,7 @@ export type paths = {
     get?: never;
     put?: never;
     post?: never;
-    /** Revoke an API key of this tenant; it stops working at once. */
+    /** Revoke an API key of this tenant; every server refuses it once it hears agate_keys, within AGATE_KEY_CACHE_MS in any case. */
     delete: operations['revokeApiKey'];
     options?: never;
     head?: never;
@@ -901,7 +901,16 @@ export type components = {
       name: string;
       /** Format: date-time */
       createdAt: string;
+      /** @description The limit of its keys without their own; null: the server’s. */
+      rateLimit: components['schemas']['RateLimit'] | null;
       adminKey: components['schemas']['CreatedApiKey'];
+    };
+    /** @description A rate limit per key: its own, else its tenant’s, else the server’s (AGATE_RATE_LIMIT). */
+    RateLimit: {
+      /** @description Requests per second. */
+      perSecond: number;
+      /** @description Requests at once. */
+      burst: number;
     };
     CreatedApiKey: {
       /** Format: uuid */
@@ -911,14 +920,20 @@ export type components = {
       /** @enum {string} */
       role: 'game_server' | 'analyst' | 'admin';
       label: string | null;
+      /** @description The key’s own limit; null inherits its tenant’s, else the server’s. */
+      rateLimit: components['schemas']['RateLimit'] | null;
     };
     CreateTenant: {
       name: string;
+      /** @description The limit of its keys without their own; absent: the server’s. */
+      rateLimit?: components['schemas']['RateLimit'];
     };
     CreateApiKey: {
       /** @enum {string} */
       role: 'game_server' | 'analyst' | 'admin';
       label?: string;
+      /** @description The key’s own limit, at most the one it would inherit (its tenant’s, else the server’s); absent: it inherits. */
+      rateLimit?: components['schemas']['RateLimit'];
     };
     Leaderboard: {
       rules: string;
@@ -1171,6 +1186,13 @@ export type components = {
       currentSequence?: number;
       /** @description Seconds, as in Retry-After. */
       retryAfter?: number;
+      /** @description rate_limited: the limit that applied, and whether it was set on the key, on its tenant, or is the server’s. */
+      rateLimit?: {
+        perSecond: number;
+        burst: number;
+        /** @enum {string} */
+        source: 'key' | 'tenant' | 'server';
+      };
       /**
        * @description What integrity_violation found.
        * @enum {string}

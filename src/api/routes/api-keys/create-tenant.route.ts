@@ -5,10 +5,15 @@ import { createTenant } from '../../../tenants/index.js';
 import type { ApiContext } from '../../api-context.js';
 import { operatorOf } from '../../auth.js';
 import { defineRoute } from '../../define-route.js';
-import { createdKeySchema, storableText, time, uuid } from '../../schemas.js';
+import { createdKeySchema, rateLimitSchema, storableText, time, uuid } from '../../schemas.js';
 
 const createTenantBody = z
-  .strictObject({ name: storableText(200).trim().min(1) })
+  .strictObject({
+    name: storableText(200).trim().min(1),
+    rateLimit: rateLimitSchema.optional().meta({
+      description: 'The limit of its keys without their own; absent: the server’s.',
+    }),
+  })
   .meta({ id: 'CreateTenant' });
 
 const createdTenantSchema = z
@@ -16,6 +21,9 @@ const createdTenantSchema = z
     id: uuid,
     name: z.string(),
     createdAt: time,
+    rateLimit: rateLimitSchema
+      .nullable()
+      .meta({ description: 'The limit of its keys without their own; null: the server’s.' }),
     adminKey: createdKeySchema,
   })
   .meta({ id: 'CreatedTenant' });
@@ -43,6 +51,7 @@ export function registerCreateTenantRoute(app: FastifyInstance, context: ApiCont
       const operator = operatorOf(request);
       const tenant = await createTenant(pool, {
         name: body.name,
+        rateLimit: body.rateLimit,
         actor: operator.id,
         adminKey: true,
       });
@@ -53,7 +62,14 @@ export function registerCreateTenantRoute(app: FastifyInstance, context: ApiCont
         id: tenant.id,
         name: tenant.name,
         createdAt: tenant.createdAt,
-        adminKey: { id: key.id, key: key.key, role: key.role, label: key.label },
+        rateLimit: tenant.rateLimit,
+        adminKey: {
+          id: key.id,
+          key: key.key,
+          role: key.role,
+          label: key.label,
+          rateLimit: key.rateLimit,
+        },
       });
     },
   );

@@ -16,7 +16,8 @@ export function registerRevokeApiKeyRoute(app: FastifyInstance, context: ApiCont
       method: 'DELETE',
       url: '/v1/api-keys/:id',
       operationId: 'revokeApiKey',
-      summary: 'Revoke an API key of this tenant; it stops working at once.',
+      summary:
+        'Revoke an API key of this tenant; every server refuses it once it hears agate_keys, within AGATE_KEY_CACHE_MS in any case.',
       tag: 'admin',
       access: ['admin'],
       params: idParams,
