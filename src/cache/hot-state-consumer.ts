@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { isAgateError } from '../errors/index.js';
 import type { ErrorCode } from '../errors/index.js';
-import { groupBySession, sessionOrigins } from '../events/index.js';
+import { forEachSession, groupBySession, sessionOrigins } from '../events/index.js';
 import type { SessionEvents, SessionOrigins } from '../events/index.js';
 import type { ConsumerDefinition } from '../feed/index.js';
 import { createFolder, foldSessionOf, replaySession, stateHash } from '../../replay/index.js';
@@ -13,6 +13,9 @@ import type { HotState } from './hot-state.js';
 import { isUsable } from './redis-client.js';
 
 export const hotStateConsumerName = 'agate.hot-state';
+
+/** Sessions of a batch brought up to date at once: each waits on Redis round trips. */
+const sessionsAtOnce = 8;
 
 /** How a session's delivered events reached the hot state (the tests and the metrics read it). */
 export type HotStateUpdate = 'folded' | 'replayed' | 'current' | 'skipped' | 'failed';
@@ -123,11 +126,10 @@ export function hotStateConsumer(
     name: hotStateConsumerName,
     types: null,
     mode: 'at-least-once',
-    handle: async (events) => {
-      for (const group of groupBySession(events)) {
+    handle: (events) =>
+      forEachSession(groupBySession(events), sessionsAtOnce, async (group) => {
         const how = await updateHotState(deps, redis, health, group, origins);
         onUpdate?.(group, how);
-      }
-    },
+      }),
   };
 }

@@ -17,3 +17,34 @@ export function groupBySession(events: readonly FeedEvent[]): SessionEvents[] {
   }
   return [...groups.values()];
 }
+
+/**
+ * Runs `handle` on each session's group, up to `concurrency` groups at once (sessions are
+ * independent; one session's events stay in one call, in order). Every started call settles
+ * before it returns; the first failure is then thrown. For consumers whose work per session
+ * waits on round trips (Redis, PostgreSQL) rather than this process's CPU.
+ */
+export async function forEachSession(
+  groups: readonly SessionEvents[],
+  concurrency: number,
+  handle: (group: SessionEvents) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const failures: unknown[] = [];
+  const lane = async () => {
+    while (next < groups.length && failures.length === 0) {
+      const group = groups[next];
+      next += 1;
+      if (group === undefined) return;
+      try {
+        await handle(group);
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(concurrency, groups.length)) }, lane),
+  );
+  if (failures.length > 0) throw failures[0];
+}

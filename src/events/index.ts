@@ -73,7 +73,7 @@ export { feedPageQuery, selectFeedPage } from './feed.queries.js';
 export type { FeedEvent, FeedPage, FeedPageInput } from './feed.queries.js';
 export { selectFeedLinks, selectSessionChainRoots } from './feed-links.queries.js';
 export type { FeedLink, SessionChainRoot } from './feed-links.queries.js';
-export { groupBySession } from './group-by-session.js';
+export { forEachSession, groupBySession } from './group-by-session.js';
 export type { SessionEvents } from './group-by-session.js';
 export { checkFeedTypes } from './feed-types.js';
 export { maxFeedPage, readFeed } from './read-feed.js';
@@ -106,6 +106,7 @@ export {
   countSnapshots,
   deleteSnapshot,
   insertSnapshot,
+  insertSnapshots,
   listDayBoundaryTargets,
   listMissingIntervalTargets,
   listSnapshots,

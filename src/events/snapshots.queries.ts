@@ -88,6 +88,34 @@ export async function insertSnapshot(tx: PoolClient, row: NewSnapshot): Promise<
   return r.rowCount === 1;
 }
 
+/**
+ * Inserts snapshots in one statement, each as `insertSnapshot` would (one per session and
+ * sequence: one already there is left as it is). Returns how many were written.
+ */
+export async function insertSnapshots(
+  tx: PoolClient,
+  rows: readonly NewSnapshot[],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const r = await tx.query(
+    `INSERT INTO game.snapshots (id, tenant_id, session_id, sequence, rules_version, state, state_hash, reason)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::integer[],
+                          $6::jsonb[], $7::bytea[], $8::text[])
+     ON CONFLICT (session_id, sequence) DO NOTHING`,
+    [
+      rows.map(() => uuidv7()),
+      rows.map((row) => row.tenantId),
+      rows.map((row) => row.sessionId),
+      rows.map((row) => row.sequence),
+      rows.map((row) => row.rulesVersion),
+      rows.map((row) => JSON.stringify(row.state)),
+      rows.map((row) => Buffer.from(row.stateHash, 'hex')),
+      rows.map((row) => row.reason),
+    ],
+  );
+  return r.rowCount ?? 0;
+}
+
 /** Deletes the session's snapshot at `sequence` (none there: nothing happens). */
 export async function deleteSnapshot(
   tx: PoolClient,

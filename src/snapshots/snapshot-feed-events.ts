@@ -1,6 +1,11 @@
 import { withTenant } from '../db/index.js';
 import { isAgateError } from '../errors/index.js';
-import { groupBySession, insertSnapshot, sessionOrigins } from '../events/index.js';
+import {
+  forEachSession,
+  groupBySession,
+  insertSnapshots,
+  sessionOrigins,
+} from '../events/index.js';
 import type {
   FeedEvent,
   NewSnapshot,
@@ -21,6 +26,9 @@ export type SnapshotMemory = {
   get(key: string): FoldStart | undefined;
   set(key: string, start: FoldStart): void;
 };
+
+/** Sessions of a batch folded at once: one without a remembered state waits on a replay. */
+const sessionsAtOnce = 4;
 
 export function snapshotMemory(capacity = 2_000): SnapshotMemory {
   const entries = new Map<string, FoldStart>();
@@ -136,7 +144,7 @@ export async function snapshotFeedEvents(
   memory: SnapshotMemory = snapshotMemory(),
 ): Promise<number> {
   const due = new Map<string, NewSnapshot[]>();
-  for (const group of groupBySession(events)) {
+  await forEachSession(groupBySession(events), sessionsAtOnce, async (group) => {
     try {
       const found = await snapshotsOf(deps, origins, memory, group);
       if (found.length > 0) due.set(group.tenantId, [...(due.get(group.tenantId) ?? []), ...found]);
@@ -145,14 +153,10 @@ export async function snapshotFeedEvents(
         throw error;
       }
     }
-  }
+  });
   let written = 0;
   for (const [tenantId, snapshots] of due) {
-    written += await withTenant(deps.pool, { tenantId }, async (tx) => {
-      let created = 0;
-      for (const snapshot of snapshots) if (await insertSnapshot(tx, snapshot)) created += 1;
-      return created;
-    });
+    written += await withTenant(deps.pool, { tenantId }, (tx) => insertSnapshots(tx, snapshots));
   }
   return written;
 }
