@@ -27,7 +27,10 @@ type RequestFunction = (
   options: RequestOptions,
   onResponse: (response: IncomingMessage) => void,
 ) => ClientRequest;
-type Sender = { request: RequestFunction; agent: Agent };
+type Sender = { request: RequestFunction; agent: Agent; idleTimeoutMs: number };
+
+/** As undici's headers and body timeouts: an answer silent this long is a network error. */
+const defaultIdleTimeoutMs = 300_000;
 
 /** The given fetch (tests wrap one to drop answers), used exactly as the client always has. */
 export function fetchTransport(fetchImpl: typeof fetch): Transport {
@@ -61,13 +64,15 @@ export function defaultTransport(): Transport {
  * one per concurrent call, as with fetch); a free one is unref'd by Node's agent, so idle
  * connections never keep the process alive, and it is closed a second before the server's
  * `Keep-Alive: timeout` hint so that a request is not sent on a socket the server is closing.
+ * A request whose connection stays silent for `idleTimeoutMs` (default 300 s) fails.
  */
-export function nodeTransport(): Transport {
+export function nodeTransport(options: { idleTimeoutMs?: number } = {}): Transport {
+  const idleTimeoutMs = options.idleTimeoutMs ?? defaultIdleTimeoutMs;
   const senders = new Map<Protocol, Promise<Sender>>();
   const sender = (protocol: Protocol): Promise<Sender> => {
     let made = senders.get(protocol);
     if (made === undefined) {
-      made = loadSender(protocol);
+      made = loadSender(protocol, idleTimeoutMs);
       senders.set(protocol, made);
     }
     return made;
@@ -83,9 +88,9 @@ export function nodeTransport(): Transport {
   };
 }
 
-async function loadSender(protocol: Protocol): Promise<Sender> {
+async function loadSender(protocol: Protocol, idleTimeoutMs: number): Promise<Sender> {
   const module = protocol === 'http:' ? await import('node:http') : await import('node:https');
-  return { request: module.request, agent: new module.Agent({ keepAlive: true }) };
+  return { request: module.request, agent: new module.Agent({ keepAlive: true }), idleTimeoutMs };
 }
 
 function send(sender: Sender, url: URL, request: TransportRequest): Promise<TransportAnswer> {
@@ -104,7 +109,7 @@ function send(sender: Sender, url: URL, request: TransportRequest): Promise<Tran
     const fail = (error: Error) => settle(() => reject(error));
     const outgoing = sender.request(
       url,
-      { method: request.method, headers, agent: sender.agent },
+      { method: request.method, headers, agent: sender.agent, timeout: sender.idleTimeoutMs },
       (response) => readAnswer(response, (answer) => settle(() => resolve(answer)), fail),
     );
     function onAbort() {
@@ -113,6 +118,9 @@ function send(sender: Sender, url: URL, request: TransportRequest): Promise<Tran
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     outgoing.on('error', fail);
+    outgoing.on('timeout', () => {
+      outgoing.destroy(new Error(`the server sent nothing for ${sender.idleTimeoutMs} ms`));
+    });
     outgoing.end(request.body);
   });
 }

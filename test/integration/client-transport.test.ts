@@ -99,6 +99,16 @@ describe('the client over node:http', () => {
     }
   });
 
+  it('fails a request whose server stays silent past the idle timeout', async () => {
+    const silent = await rawServer(() => undefined);
+    const send = nodeTransport({ idleTimeoutMs: 50 });
+    const error = await rejection(
+      send({ method: 'GET', url: `${silent.url}/v1/games`, headers: {} }),
+    );
+    expect((error as Error).message).toBe('the server sent nothing for 50 ms');
+    expect(silent.requests()).toBe(1);
+  });
+
   it('retries a call whose answer is cut mid-body and returns only the whole answer', async () => {
     const cut = await rawServer((socket, request) => {
       const whole = jsonAnswer(200, { ...session, cut: false });
