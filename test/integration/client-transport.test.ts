@@ -158,18 +158,41 @@ describe('the client over node:http', () => {
   });
 
   it('lets a process exit while its kept-alive connections are idle (the built client)', async () => {
-    const script = [
-      `import { AgateClient } from ${JSON.stringify(`${repoRoot}/dist/src/client/index.js`)};`,
-      `const client = new AgateClient({ baseUrl: ${JSON.stringify(baseUrl)}, apiKey: ${JSON.stringify(server.key)} });`,
-      'const games = await client.games();',
-      'console.log(games.length);',
-    ].join('\n');
-    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = execFile(process.execPath, ['--input-type=module', '-e', script], (_, stdout) =>
-        resolve({ code: child.exitCode, stdout }),
-      );
-    });
     // It exits by itself (no timer, no close call) with the answer printed: 1, the tiny game.
+    const out = await runBuiltClient(['console.log((await client.games()).length);']);
     expect(out).toEqual({ code: 0, stdout: '1\n' });
   });
+
+  it('sends through the global fetch where process.versions.node is absent, as in a browser', async () => {
+    const out = await runBuiltClient(
+      ['const games = await client.games();', 'console.log(games.length, fetched);'],
+      [
+        // Node's fetch (undici) itself reads process.versions when first used: load it before.
+        'const realFetch = globalThis.fetch;',
+        "await realFetch('data:,');",
+        'let fetched = 0;',
+        'globalThis.fetch = (input, init) => ((fetched += 1), realFetch(input, init));',
+        "Object.defineProperty(process, 'versions', { value: {} });",
+      ],
+    );
+    expect(out).toEqual({ code: 0, stdout: '1 1\n' });
+  });
 });
+
+/** Runs `lines` in a fresh Node process with `client`, the built AgateClient on the fixture. */
+function runBuiltClient(
+  lines: string[],
+  before: string[] = [],
+): Promise<{ code: number | null; stdout: string }> {
+  const script = [
+    ...before,
+    `const { AgateClient } = await import(${JSON.stringify(`${repoRoot}/dist/src/client/index.js`)});`,
+    `const client = new AgateClient({ baseUrl: ${JSON.stringify(baseUrl)}, apiKey: ${JSON.stringify(server.key)} });`,
+    ...lines,
+  ].join('\n');
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, ['--input-type=module', '-e', script], (_, stdout) =>
+      resolve({ code: child.exitCode, stdout }),
+    );
+  });
+}
