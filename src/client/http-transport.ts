@@ -90,7 +90,10 @@ export function nodeTransport(options: { idleTimeoutMs?: number } = {}): Transpo
 
 async function loadSender(protocol: Protocol, idleTimeoutMs: number): Promise<Sender> {
   const module = protocol === 'http:' ? await import('node:http') : await import('node:https');
-  return { request: module.request, agent: new module.Agent({ keepAlive: true }), idleTimeoutMs };
+  // The agent's timeout is what lets it honour the server's Keep-Alive hint: Node closes a free
+  // socket at the lower of the two, and without one it keeps it until the server closes it.
+  const agent = new module.Agent({ keepAlive: true, timeout: idleTimeoutMs });
+  return { request: module.request, agent, idleTimeoutMs };
 }
 
 function send(sender: Sender, url: URL, request: TransportRequest): Promise<TransportAnswer> {

@@ -148,6 +148,22 @@ describe('the client over node:http', () => {
     expect([closing.requests(), closing.connections()]).toEqual([3, 2]);
   });
 
+  it('closes an idle connection before the Keep-Alive timeout the server names, then opens a new one', async () => {
+    const closed: Array<Promise<void>> = [];
+    // This server never closes a connection itself: only the client can end one.
+    const hinting = await rawServer((socket) => {
+      closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
+      socket.write(
+        jsonAnswer(200, session).replace('\r\n\r\n', '\r\nkeep-alive: timeout=2\r\n\r\n'),
+      );
+    });
+    const client = new AgateClient({ baseUrl: hinting.url, apiKey: 'k' });
+    await client.getSession(session.id);
+    await closed[0];
+    expect(await client.getSession(session.id)).toEqual(session);
+    expect([hinting.requests(), hinting.connections()]).toEqual([2, 2]);
+  });
+
   it('gives network_error, naming the refusal, when nothing listens at baseUrl', async () => {
     const gone = await rawServer(() => undefined);
     await gone.close();
