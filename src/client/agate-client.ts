@@ -8,6 +8,8 @@ import type {
 } from './append-writer.js';
 import { AgateClientError, errorFromProblem } from './client-error.js';
 import { feedIterator } from './feed-iterator.js';
+import { defaultTransport, fetchTransport } from './http-transport.js';
+import type { Transport, TransportAnswer } from './http-transport.js';
 import { createConsumerClient } from './consumer-client.js';
 import type { ConsumerClient } from './consumer-client.js';
 import type { ConsumerOptions, FeedEvent } from './consumer-types.js';
@@ -54,7 +56,6 @@ type Call = {
   signal?: AbortSignal;
 };
 type Answer = { status: number; body: unknown };
-type Sent = { status: number; text: string; retryAfter: string | null };
 
 /** Statuses that say "not done, try again later"; a 4xx never changes by retrying. */
 const retryableStatuses = new Set([502, 503, 504]);
@@ -76,22 +77,25 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * Every call, `createSession` too, waits out a 429 (`rate_limited`: nothing was done) for the
  * Retry-After it names and is sent again, up to 30 s of waiting in all; then the 429 is thrown.
  *
- * Connections: the default `fetch` (Node's undici) keeps them alive and reuses them, about one
- * per concurrent call; every answer is read to its end so its connection goes back to the pool.
+ * Connections: in Node the client sends over node:http / node:https (by the `baseUrl`'s
+ * protocol) with its own keep-alive agent, which reuses them, about one per concurrent call, and
+ * lets the process exit while they are idle; every answer is read to its end so its connection
+ * goes back to the pool. Outside Node, and whenever `fetch` is given, it sends through `fetch`.
  */
 export class AgateClient {
   readonly #baseUrl: string;
   readonly #apiKey: string;
   readonly #retries: number;
   readonly #backoffMs: number;
-  readonly #fetch: typeof fetch;
+  readonly #transport: Transport;
 
   constructor(options: AgateClientOptions) {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#apiKey = options.apiKey;
     this.#retries = Math.max(0, Math.floor(options.retries ?? 3));
     this.#backoffMs = Math.max(0, options.backoffMs ?? 100);
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#transport =
+      options.fetch === undefined ? defaultTransport() : fetchTransport(options.fetch);
   }
 
   async createSession(input: CreateSessionInput = {}): Promise<CreatedSession> {
@@ -364,7 +368,7 @@ export class AgateClient {
     let rateLimitedMs = 0;
     for (;;) {
       const canRetry = call.retry && attempt < this.#retries;
-      let answer: Sent;
+      let answer: TransportAnswer;
       try {
         answer = await this.#send(call);
       } catch (error) {
@@ -396,24 +400,19 @@ export class AgateClient {
   }
 
   /** One attempt; throws only when no whole answer arrived (the body is read inside). */
-  async #send(call: Call): Promise<Sent> {
+  #send(call: Call): Promise<TransportAnswer> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#apiKey}`,
       accept: 'application/json, application/problem+json',
     };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
-    const response = await this.#fetch(`${this.#baseUrl}${call.path}${queryString(call.query)}`, {
+    return this.#transport({
       method: call.method,
+      url: `${this.#baseUrl}${call.path}${queryString(call.query)}`,
       headers,
       ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
       ...(call.signal === undefined ? {} : { signal: call.signal }),
     });
-    return {
-      status: response.status,
-      // Read to the end, always: only then does fetch return the connection to its keep-alive pool.
-      text: await response.text(),
-      retryAfter: response.headers.get('retry-after'),
-    };
   }
 
   /** Exponential, with jitter so that many clients refused together do not return together. */
