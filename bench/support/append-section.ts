@@ -307,7 +307,14 @@ async function runOnce(options: AppendOptions, scenario: Scenario, clients: numb
 }
 
 function progressLine(scenario: Scenario, clients: number, m: Measurement, once: Once): string {
-  const drain = once.drain === null ? '' : `, drained in ${Math.round(once.drain.drainMs)} ms`;
+  const kinds =
+    once.drain === null
+      ? ''
+      : Object.entries(once.drain.byKind)
+          .map(([kind, ms]) => `${kind} ${Math.round(ms)}`)
+          .join(', ');
+  const drain =
+    once.drain === null ? '' : `, drained in ${Math.round(once.drain.drainMs)} ms (${kinds})`;
   const check = once.problems.length === 0 ? 'ok' : 'FAILED';
   return `  ${scenario.id} x${clients}: ${Math.round(m.eventsPerSec)} events/s, p50 ${m.p50Ms.toFixed(2)} ms, p99 ${m.p99Ms.toFixed(2)} ms, ${m.errors} errors; CPU us/event: ${cpuText(once.cpu)}${drain}; checks: ${check}`;
 }

@@ -5,7 +5,15 @@ import type { Pool } from '../../src/db/index.js';
 import { snapshotInterval } from '../../src/snapshots/index.js';
 import type { Ledger } from './gate-traffic.js';
 
-export type Drain = { drainMs: number; missing: string[] };
+/** `byKind`: when each kind of derived data was first complete (ms after the load stopped). */
+export type Drain = {
+  drainMs: number;
+  missing: string[];
+  byKind: Partial<Record<DerivedKind, number>>;
+};
+
+type DerivedKind = 'snapshots' | 'analytics' | 'hot state';
+type Missing = { kind: DerivedKind; text: string };
 
 /** What each acknowledged session calls for: a snapshot at every 50th sequence and day end. */
 function expectedSnapshots(ledger: Ledger): { sessions: string[]; sequences: number[] } {
@@ -28,8 +36,8 @@ async function missingNow(
   tenantId: string,
   ledger: Ledger,
   acked: number,
-): Promise<string[]> {
-  const missing: string[] = [];
+): Promise<Missing[]> {
+  const missing: Missing[] = [];
   const { sessions, sequences } = expectedSnapshots(ledger);
   const snaps = await pool.query<{ session_id: string; sequence: string }>(
     `SELECT e.session_id, e.sequence FROM unnest($1::uuid[], $2::bigint[]) AS e(session_id, sequence)
@@ -39,16 +47,22 @@ async function missingNow(
   );
   if (snaps.rows.length > 0) {
     const first = snaps.rows[0];
-    missing.push(
-      `${snaps.rows.length} of ${sessions.length} snapshots (game.snapshots at every 50th sequence and day.ended), e.g. ${first?.session_id}@${first?.sequence}`,
-    );
+    missing.push({
+      kind: 'snapshots',
+      text: `${snaps.rows.length} of ${sessions.length} snapshots (game.snapshots at every 50th sequence and day.ended), e.g. ${first?.session_id}@${first?.sequence}`,
+    });
   }
   const analytics = await pool.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM analytics.events WHERE tenant_id = $1',
     [tenantId],
   );
   const rows = analytics.rows[0]?.n ?? 0;
-  if (rows !== acked) missing.push(`analytics.events has ${rows} rows for ${acked} events`);
+  if (rows !== acked) {
+    missing.push({
+      kind: 'analytics',
+      text: `analytics.events has ${rows} rows for ${acked} events`,
+    });
+  }
   if (redis !== null) {
     const ids = [...ledger.keys()].filter((id) => (ledger.get(id)?.last ?? 0) > 0);
     const values =
@@ -59,9 +73,10 @@ async function missingNow(
       return stored == null || Number(stored) !== ledger.get(id)?.last;
     });
     if (behind.length > 0) {
-      missing.push(
-        `${behind.length} of ${ids.length} sessions' Redis hot state not at their last sequence, e.g. ${behind[0]}`,
-      );
+      missing.push({
+        kind: 'hot state',
+        text: `${behind.length} of ${ids.length} sessions' Redis hot state not at their last sequence, e.g. ${behind[0]}`,
+      });
     }
   }
   return missing;
@@ -81,10 +96,19 @@ export async function awaitDerived(
   timeoutMs: number,
 ): Promise<Drain> {
   const start = performance.now();
+  const kinds: DerivedKind[] =
+    redis === null ? ['snapshots', 'analytics'] : ['snapshots', 'analytics', 'hot state'];
+  const byKind: Drain['byKind'] = {};
   for (;;) {
     const missing = await missingNow(pool, redis, tenantId, ledger, acked);
     const drainMs = performance.now() - start;
-    if (missing.length === 0 || drainMs > timeoutMs) return { drainMs, missing };
+    for (const kind of kinds) {
+      if (byKind[kind] === undefined && !missing.some((m) => m.kind === kind))
+        byKind[kind] = drainMs;
+    }
+    if (missing.length === 0 || drainMs > timeoutMs) {
+      return { drainMs, missing: missing.map((m) => m.text), byKind };
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
