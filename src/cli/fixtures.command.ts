@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AgateError, isAgateError } from '../errors/index.js';
 import { defaultLimits, drawSeed, prepareBatch, shapeBatch } from '../events/index.js';
-import { importFixture, loadFixtures } from '../fixtures/index.js';
+import { importFixture, isMissingFolder, loadFixtures } from '../fixtures/index.js';
 import type { Fixture } from '../fixtures/index.js';
 import { createAgate } from '../runtime/index.js';
 import type { Agate } from '../runtime/index.js';
@@ -127,8 +127,7 @@ async function fixturesIn(dir: string): Promise<Fixture[]> {
   try {
     return await loadFixtures(dir);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+    if (!isMissingFolder(error)) throw error;
     throw new AgateError(
       'invalid_request',
       `${dir} is not a folder; pass a folder of fixture files, for example fixtures/archive-gate-v1.`,

@@ -472,6 +472,17 @@ describe.concurrent('the agate CLI', () => {
       expect(stored.rows[0]).toEqual({ sessions: 25, events: report.events });
     });
 
+    it('refuses a folder that is not there, or whose name is too long to be one, with what to pass', async () => {
+      const tenant = (await createTenant(db.pool, { name: 'fixtures-missing', actor: 'test' })).id;
+      for (const dir of ['fixtures/nowhere', 'x'.repeat(5000)]) {
+        const r = await cli(['fixtures', 'import', dir, '--tenant', tenant]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(
+          /is not a folder; pass a folder of fixture files.*\[invalid_request\]/,
+        );
+      }
+    });
+
     it('imports nothing when one fixture of the folder cannot be stored', async () => {
       const tenant = (await createTenant(db.pool, { name: 'bad fixtures', actor: 'test' })).id;
       const dir = await mkdtemp(join(tmpdir(), 'agate-fixtures-'));
