@@ -3,6 +3,7 @@
 // and, after the load, whether the derived data drains.
 import { Redis } from 'ioredis';
 import { AgateClient } from '../../src/client/index.js';
+import { nodeTransport } from '../../src/client/http-transport.js';
 import { createPool } from '../../src/db/index.js';
 import type { Pool } from '../../src/db/index.js';
 import { defaultGames } from '../../src/game/index.js';
@@ -11,6 +12,7 @@ import { createAgate } from '../../src/runtime/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
 import { startAgateProcesses } from './agate-processes.js';
+import { startFloorServer } from './floor-server.js';
 import { withBenchDatabase } from './bench-database.js';
 import { deleteKeysWithPrefix, deleteTenantKeys, uniqueRedisPrefix } from './bench-redis.js';
 import { awaitDerived } from './derived-drain.js';
@@ -22,7 +24,7 @@ import { cpuText, measure, median, medianOf } from './report.js';
 import type { Measurement, Row } from './report.js';
 import { runWorkers } from './run-workers.js';
 import type { RunStats, WorkerCall } from './run-workers.js';
-import { baselineOf, makeMinimalCall, scenarios } from './scenarios.js';
+import { baselineOf, makeFloorCall, makeMinimalCall, scenarios } from './scenarios.js';
 import type { Scenario } from './scenarios.js';
 
 export type AppendOptions = {
@@ -123,6 +125,20 @@ function perEvent(cpuMicros: Record<string, number>, events: number): Record<str
   );
 }
 
+async function makeSessions(agate: Agate, tenantId: string, count: number, clients: number) {
+  const sessionIds: string[] = [];
+  while (sessionIds.length < count) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(clients, count - sessionIds.length) }, () =>
+        agate.store.createSession({ tenantId, rules: 'archive-gate' }),
+      ),
+    );
+    sessionIds.push(...batch.map((s) => s.id));
+  }
+  return sessionIds;
+}
+
+/** The minimal correct append in this process, or (http-floor) behind the bare HTTP server. */
 async function minimalOnce(
   pool: Pool,
   agate: Agate,
@@ -130,33 +146,40 @@ async function minimalOnce(
   scenario: Scenario,
   clients: number,
   options: AppendOptions,
+  databaseUrl: string,
 ): Promise<Once> {
-  const sessionIds: string[] = [];
-  while (sessionIds.length < options.sessions) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(clients, options.sessions - sessionIds.length) }, () =>
-        agate.store.createSession({ tenantId, rules: 'archive-gate' }),
-      ),
-    );
-    sessionIds.push(...batch.map((s) => s.id));
-  }
+  const sessionIds = await makeSessions(agate, tenantId, options.sessions, clients);
   await warmPool(pool, clients);
-  const call = makeMinimalCall(scenario, { pool, tenantId, sessionIds, clients });
-  const { stats, cpuMicros } = await timed(
-    pool,
-    { client: [process.pid], server: [], worker: [] },
-    clients,
-    options.durationMs,
-    call,
-  );
-  const events = stats.okCalls * scenario.batch;
-  return {
-    stats,
-    eventsPerCall: scenario.batch,
-    cpu: perEvent(cpuMicros, events),
-    drain: null,
-    problems: await checkGapless(pool, events),
-  };
+  const floor =
+    scenario.kind === 'http-floor' ? await startFloorServer(databaseUrl, clients, tenantId) : null;
+  try {
+    const call =
+      floor === null
+        ? makeMinimalCall(scenario, { pool, tenantId, sessionIds, clients })
+        : makeFloorCall(scenario, {
+            sessionIds,
+            clients,
+            url: floor.url,
+            transport: nodeTransport(),
+          });
+    const { stats, cpuMicros } = await timed(
+      pool,
+      { client: [process.pid], server: floor === null ? [] : [floor.pid], worker: [] },
+      clients,
+      options.durationMs,
+      call,
+    );
+    const events = stats.okCalls * scenario.batch;
+    return {
+      stats,
+      eventsPerCall: scenario.batch,
+      cpu: perEvent(cpuMicros, events),
+      drain: null,
+      problems: await checkGapless(pool, events),
+    };
+  } finally {
+    await floor?.stop();
+  }
 }
 
 function libraryTransport(agate: Agate, tenantId: string): GateTransport {
@@ -262,7 +285,7 @@ async function runOnce(options: AppendOptions, scenario: Scenario, clients: numb
         );
       }
       if (scenario.kind !== 'http') {
-        return await minimalOnce(pool, agate, tenant.id, scenario, clients, options);
+        return await minimalOnce(pool, agate, tenant.id, scenario, clients, options, db.url);
       }
       const processes = await startAgateProcesses(
         db.url,

@@ -29,12 +29,13 @@ function listOr(list: number[], fallback: number[]): number[] {
 
 /**
  * The append rows quick mode runs unless --only names others: one of each kind (the minimal
- * baselines, the library, HTTP without Redis, with Redis and worker, many sessions per request),
+ * baselines, the HTTP floor, the library, HTTP without Redis, with Redis and worker, many sessions per request),
  * so that the smoke run checks every path without starting a server for every row.
  */
 const quickAppendRows = [
   'minimal-1',
   'minimal-10',
+  'http-floor-1',
   'library-10',
   'http-10',
   'http-redis-1',

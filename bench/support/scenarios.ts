@@ -1,11 +1,14 @@
 import { uuidv7 } from 'uuidv7';
+import type { Transport } from '../../src/client/http-transport.js';
 import type { Pool } from '../../src/db/index.js';
 import type { GateEventInput } from '../../src/game/index.js';
 import { gatePlan } from './gate-traffic.js';
+import { advisorySql, bumpSql, fixedHash, insertSql } from './minimal-append.js';
 import { sessionIndex } from './run-workers.js';
 import type { CallOutcome, WorkerCall } from './run-workers.js';
 
-export type ScenarioKind = 'minimal' | 'minimal-advisory' | 'raw-txn' | 'library' | 'http';
+export type ScenarioKind =
+  'minimal' | 'minimal-advisory' | 'raw-txn' | 'http-floor' | 'library' | 'http';
 export type Scenario = {
   id: string;
   label: string;
@@ -35,6 +38,8 @@ export const scenarios: readonly Scenario[] = [
   s('minimal-lock-1', 'minimal correct + advisory lock, 1 event', 'minimal-advisory', 1),
   s('minimal-lock-10', 'minimal correct + advisory lock, 10 events', 'minimal-advisory', 10),
   s('raw-txn-1', 'old raw txn, unnamed statements, 1 event', 'raw-txn', 1),
+  s('http-floor-1', 'HTTP floor: node:http + minimal append, 1 event', 'http-floor', 1),
+  s('http-floor-10', 'HTTP floor: node:http + minimal append, 10 events', 'http-floor', 10),
   s('library-1', 'library append, 1 event', 'library', 1),
   s('library-10', 'library append, 10 events', 'library', 10),
   s('library-50', 'library append, 50 events', 'library', 50),
@@ -54,6 +59,8 @@ export const baselineOf: Readonly<Record<string, string>> = {
   'minimal-lock-1': 'minimal-1',
   'minimal-lock-10': 'minimal-10',
   'raw-txn-1': 'minimal-1',
+  'http-floor-1': 'minimal-1',
+  'http-floor-10': 'minimal-10',
   'library-1': 'minimal-1',
   'library-10': 'minimal-10',
   'library-50': 'minimal-50',
@@ -73,8 +80,6 @@ export type MinimalFixture = {
   sessionIds: readonly string[];
   clients: number;
 };
-
-const fixedHash = Buffer.alloc(32, 0xab);
 
 function pick<T>(items: readonly T[], index: number): T {
   const item = items[index % items.length];
@@ -97,21 +102,6 @@ function gateBatches(batch: number): Array<Array<[string, string]>> {
   }
   return out;
 }
-
-function insertSql(batch: number): string {
-  const rows = Array.from(
-    { length: batch },
-    (_, k) =>
-      `($${5 + 3 * k}::uuid, $1::uuid, $2::uuid, $3::bigint + ${k}, $${6 + 3 * k}, 1, $${7 + 3 * k}::jsonb, NULL, now(), $4::bytea, 'library')`,
-  );
-  return `INSERT INTO game.events (event_id, tenant_id, session_id, sequence, event_type,
-    event_version, event_data, client_time, server_time, hash, written_by) VALUES ${rows.join(', ')}`;
-}
-
-const bumpSql =
-  'UPDATE game.sessions SET last_sequence = last_sequence + $2 WHERE id = $1 RETURNING last_sequence';
-const advisorySql =
-  "SELECT pg_advisory_xact_lock(hashtextextended('agate.append:' || $1::text, 0))";
 
 /**
  * The minimal correct append: BEGIN; lock the session row (UPDATE ... RETURNING bumps its
@@ -169,4 +159,32 @@ export function makeMinimalCall(scenario: Scenario, fixture: MinimalFixture): Wo
     scenario.kind !== 'raw-txn',
     scenario.kind === 'minimal-advisory',
   );
+}
+
+/**
+ * The HTTP floor's load: the same payloads as the minimal rows, one `POST /append/<session>` per
+ * call over the typed client's own transport (node:http, keep-alive), each body serialised per call
+ * as the client serialises its own.
+ */
+export function makeFloorCall(
+  scenario: Scenario,
+  fixture: Omit<MinimalFixture, 'pool' | 'tenantId'> & { url: string; transport: Transport },
+): WorkerCall {
+  const batches = gateBatches(scenario.batch).map((batch) =>
+    batch.map(([type, data]) => ({ type, data: JSON.parse(data) as unknown })),
+  );
+  return async function appendOverHttp(worker, iteration): Promise<CallOutcome> {
+    const session = pick(
+      fixture.sessionIds,
+      sessionIndex(worker, iteration, fixture.clients, fixture.sessionIds.length),
+    );
+    const events = pick(batches, worker + iteration * fixture.clients);
+    const answer = await fixture.transport({
+      method: 'POST',
+      url: `${fixture.url}/append/${session}`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ events }),
+    });
+    return answer.status === 200 ? { ok: true } : { ok: false, error: answer.text };
+  };
 }

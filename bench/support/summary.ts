@@ -77,6 +77,14 @@ function appendTargets(r: Row): Target[] {
   return found;
 }
 
+/** An HTTP row's events/s over the HTTP floor of its size (several sessions: the 10-event floor). */
+function floorRatio(r: Row, rows: readonly Row[]): string {
+  if (r.scenario.startsWith('http-floor') || !r.scenario.startsWith('http-')) return '';
+  const size = r.batch === 1 ? '1' : '10';
+  const floor = rows.find((f) => f.scenario === `http-floor-${size}` && f.clients === r.clients);
+  return floor === undefined ? '' : `, x floor ${fixed(r.eventsPerSec / floor.eventsPerSec, 2)}`;
+}
+
 export function appendSummary(rows: readonly Row[]): SummaryRow[] {
   return rows.map((r) =>
     row('append', r.label, {
@@ -91,7 +99,8 @@ export function appendSummary(rows: readonly Row[]): SummaryRow[] {
       ]
         .filter((t) => t !== '')
         .join('; '),
-      ratio: r.ratioToRaw === null ? '' : `x minimal ${fixed(r.ratioToRaw, 2)}`,
+      ratio:
+        r.ratioToRaw === null ? '' : `x minimal ${fixed(r.ratioToRaw, 2)}${floorRatio(r, rows)}`,
       targets: appendTargets(r),
     }),
   );
