@@ -18,3 +18,19 @@ export const bumpSql =
   'UPDATE game.sessions SET last_sequence = last_sequence + $2 WHERE id = $1 RETURNING last_sequence';
 export const advisorySql =
   "SELECT pg_advisory_xact_lock(hashtextextended('agate.append:' || $1::text, 0))";
+
+/**
+ * The same events' `analytics.events` rows (no fields): $1 tenant, $2 session, $3 first sequence,
+ * then (id, type) per event;
+ * the least derived work there is, done in the append's own transaction, no feed read at all.
+ */
+export function analyticsInsertSql(batch: number): string {
+  const rows = Array.from(
+    { length: batch },
+    (_, k) =>
+      `($1::uuid, $2::uuid, $3::bigint + ${k}, $${4 + 2 * k}::uuid, $${5 + 2 * k}, 1, now(), NULL, NULL, 'archive-gate', 1, '{}'::jsonb)`,
+  );
+  return `INSERT INTO analytics.events (tenant_id, session_id, sequence, event_id, event_type,
+    event_version, server_time, client_time, player_id, rules, rules_version, fields)
+    VALUES ${rows.join(', ')}`;
+}

@@ -3,12 +3,24 @@ import type { Transport } from '../../src/client/http-transport.js';
 import type { Pool } from '../../src/db/index.js';
 import type { GateEventInput } from '../../src/game/index.js';
 import { gatePlan } from './gate-traffic.js';
-import { advisorySql, bumpSql, fixedHash, insertSql } from './minimal-append.js';
+import {
+  advisorySql,
+  analyticsInsertSql,
+  bumpSql,
+  fixedHash,
+  insertSql,
+} from './minimal-append.js';
 import { sessionIndex } from './run-workers.js';
 import type { CallOutcome, WorkerCall } from './run-workers.js';
 
 export type ScenarioKind =
-  'minimal' | 'minimal-advisory' | 'raw-txn' | 'http-floor' | 'library' | 'http';
+  | 'minimal'
+  | 'minimal-advisory'
+  | 'minimal-analytics'
+  | 'raw-txn'
+  | 'http-floor'
+  | 'library'
+  | 'http';
 export type Scenario = {
   id: string;
   label: string;
@@ -37,6 +49,13 @@ export const scenarios: readonly Scenario[] = [
   s('minimal-50', 'minimal correct append, 50 events', 'minimal', 50),
   s('minimal-lock-1', 'minimal correct + advisory lock, 1 event', 'minimal-advisory', 1),
   s('minimal-lock-10', 'minimal correct + advisory lock, 10 events', 'minimal-advisory', 10),
+  s('minimal-analytics-1', 'minimal correct + its analytics rows, 1 event', 'minimal-analytics', 1),
+  s(
+    'minimal-analytics-50',
+    'minimal correct + its analytics rows, 50 events',
+    'minimal-analytics',
+    50,
+  ),
   s('raw-txn-1', 'old raw txn, unnamed statements, 1 event', 'raw-txn', 1),
   s('http-floor-1', 'HTTP floor: node:http + minimal append, 1 event', 'http-floor', 1),
   s('http-floor-10', 'HTTP floor: node:http + minimal append, 10 events', 'http-floor', 10),
@@ -58,6 +77,8 @@ export const scenarios: readonly Scenario[] = [
 export const baselineOf: Readonly<Record<string, string>> = {
   'minimal-lock-1': 'minimal-1',
   'minimal-lock-10': 'minimal-10',
+  'minimal-analytics-1': 'minimal-1',
+  'minimal-analytics-50': 'minimal-50',
   'raw-txn-1': 'minimal-1',
   'http-floor-1': 'minimal-1',
   'http-floor-10': 'minimal-10',
@@ -107,16 +128,20 @@ function gateBatches(batch: number): Array<Array<[string, string]>> {
  * The minimal correct append: BEGIN; lock the session row (UPDATE ... RETURNING bumps its
  * sequence); INSERT the batch; COMMIT, as the owner (no RLS). `named` uses named prepared
  * statements (parsed once per connection), as a hand-written server would; `advisory` first
- * takes the session's advisory lock as game.append_events does, to price that lock.
+ * takes the session's advisory lock as game.append_events does, to price that lock; `analytics`
+ * also inserts the batch's analytics.events rows in the same transaction, the cheapest derived
+ * work possible (what any design that keeps those rows must at least spend).
  */
 function minimalCall(
   f: MinimalFixture,
   batch: number,
   named: boolean,
   advisory: boolean,
+  analytics: boolean,
 ): WorkerCall {
   const batches = gateBatches(batch);
   const text = insertSql(batch);
+  const analyticsText = analyticsInsertSql(batch);
   const q = (name: string, sql: string, values: unknown[]) =>
     named ? { name: `bench-${name}`, text: sql, values } : { text: sql, values };
   return async function appendMinimal(worker, iteration): Promise<CallOutcome> {
@@ -139,6 +164,10 @@ function minimalCall(
         values.push(uuidv7(), type, data);
       }
       await client.query(q(`insert-${batch}`, text, values));
+      if (analytics) {
+        const derived = [...values.slice(0, 3), ...values.slice(4).filter((_, k) => k % 3 !== 2)];
+        await client.query(q(`analytics-${batch}`, analyticsText, derived));
+      }
       await client.query('COMMIT');
       return { ok: true };
     } catch (error) {
@@ -158,6 +187,7 @@ export function makeMinimalCall(scenario: Scenario, fixture: MinimalFixture): Wo
     scenario.batch,
     scenario.kind !== 'raw-txn',
     scenario.kind === 'minimal-advisory',
+    scenario.kind === 'minimal-analytics',
   );
 }
 
