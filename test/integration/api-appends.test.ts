@@ -83,6 +83,31 @@ describe('POST /v1/appends', () => {
     );
   });
 
+  it('answers a sessionId that is not a UUID as that session not found, the others stored', async () => {
+    // As POST /v1/sessions/not-a-uuid/events answers 404 session_not_found: no such session.
+    const [ok] = await sessions(1);
+    const reply = await api.call('POST', '/v1/appends', {
+      key: server.key,
+      body: {
+        sessions: [
+          { sessionId: 'not-a-uuid', events: [inc(1)] },
+          { sessionId: ok, events: [inc(1)] },
+        ],
+      },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.json.results).toMatchObject([
+      { sessionId: 'not-a-uuid', ok: false, code: 'session_not_found' },
+      { sessionId: ok, ok: true, firstSequence: 1 },
+    ]);
+    expect(await lastSequence(ok!)).toBe(1);
+    const single = await api.call('POST', '/v1/sessions/not-a-uuid/events', {
+      key: server.key,
+      body: { events: [inc(1)] },
+    });
+    expect(single).toMatchObject({ status: 404, json: { code: 'session_not_found' } });
+  });
+
   it('refuses 65 sessions with batch_too_large and stores nothing', async () => {
     const ids = await sessions(1);
     const before = await databaseFingerprint(api.db);

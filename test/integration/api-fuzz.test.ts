@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiFixture, databaseFingerprint, inc } from '../support/api.js';
 import type { ApiFixture, TestKey } from '../support/api.js';
+import { errorCodes } from '../../src/errors/index.js';
 
 // Every route, fed arbitrary ids, queries and bodies with a key that may call it: the answer is
 // never a 5xx, a refusal is always problem+json with a string `code`, and a refused request
@@ -173,9 +174,9 @@ function mostly<T>(
 }
 
 /** Adds an unexpected key now and then (the bodies are strict objects). */
-function withJunk(shape: fc.Arbitrary<Record<string, unknown>>) {
+function withJunk(shape: fc.Arbitrary<Record<string, unknown>>, weight = 8) {
   return fc
-    .tuple(shape, fc.oneof({ weight: 8, arbitrary: fc.constant(null) }, fc.tuple(text, anyJson)))
+    .tuple(shape, fc.oneof({ weight, arbitrary: fc.constant(null) }, fc.tuple(text, anyJson)))
     .map(([body, junk]) => (junk === null ? body : { ...body, [junk[0]]: junk[1] }));
 }
 
@@ -367,6 +368,138 @@ async function activeSession(): Promise<string> {
   return live;
 }
 
+// --- POST /v1/appends ---------------------------------------------------------------------
+
+/**
+ * The sessions an appends body names, as placeholders filled in when it is sent: `@pool:i` (or
+ * `@POOL:i`, upper case) is slot i of a small pool of active sessions, so that two entries often
+ * name the same one; `@ended` the ended session; `@good` a session of its own whose entry is always
+ * valid, to see that a good session is stored beside bad ones.
+ */
+const poolSize = 8;
+const manySessionId = fc.oneof(
+  { weight: 8, arbitrary: fc.nat({ max: poolSize - 1 }).map((i) => `@pool:${i}`) },
+  { weight: 1, arbitrary: fc.nat({ max: poolSize - 1 }).map((i) => `@POOL:${i}`) },
+  { weight: 1, arbitrary: fc.constant('@ended') },
+  { weight: 1, arbitrary: fc.uuid() },
+  {
+    weight: 2,
+    arbitrary: fc.oneof(
+      text,
+      fc.constantFrom('not-a-uuid', '{00000000-0000-7000-8000-000000000000}', 'x'.repeat(101)),
+    ),
+  },
+  { weight: 1, arbitrary: anyJson },
+);
+
+const manyEntry = withJunk(
+  fc.record(
+    {
+      sessionId: manySessionId,
+      events: mostly(fc.array(eventArb, { minLength: 1, maxLength: 3 }), anyJson),
+      expectedSequence: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, sequenceLike),
+    },
+    { requiredKeys: ['sessionId', 'events'] },
+  ),
+  // Rarer than elsewhere: one odd key refuses the whole request, and some should get through.
+  30,
+);
+
+const goodEntry = { sessionId: '@good', events: [inc(1)] };
+
+const manySessions = fc.oneof(
+  {
+    weight: 10,
+    arbitrary: fc
+      .tuple(fc.array(manyEntry, { minLength: 1, maxLength: 4 }), fc.nat({ max: 5 }))
+      // Half the time the always-valid entry goes in somewhere.
+      .map(([entries, at]) =>
+        at > 4 ? entries : [...entries.slice(0, at), goodEntry, ...entries.slice(at)],
+      ),
+  },
+  { weight: 1, arbitrary: fc.constant([]) },
+  {
+    // Over the limit of 64: unknown sessions' valid batches, now and then one fuzzed entry.
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.uniqueArray(fc.uuid(), { minLength: 65, maxLength: 68 }),
+        fc.option(manyEntry, { freq: 2 }),
+      )
+      .map(([ids, odd]) => {
+        const entries: unknown[] = ids.map((sessionId) => ({ sessionId, events: [inc(1)] }));
+        return odd === null ? entries : [odd, ...entries.slice(1)];
+      }),
+  },
+);
+
+const appendManyShape = withJunk(
+  fc.record({ sessions: mostly(manySessions, anyJson) }, { requiredKeys: [] }),
+);
+
+/** Events stored per session of the fuzz tenant (by lower-case id). */
+async function eventsPerSession(tenantId: string): Promise<Map<string, number>> {
+  const { rows } = await api.db.pool.query<{ session_id: string; n: string }>(
+    'SELECT session_id, count(*) AS n FROM game.events WHERE tenant_id = $1 GROUP BY session_id',
+    [tenantId],
+  );
+  return new Map(rows.map((r) => [r.session_id, Number(r.n)]));
+}
+
+const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b) => a + b, 0);
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type Entry = { sessionId?: unknown };
+
+/** Checks what a POST /v1/appends did against what it was sent; returns the answer. */
+async function sendAppends(tenantId: string, body: Body): Promise<Answer> {
+  const before = await eventsPerSession(tenantId);
+  const { answer } = await sendChecked({
+    method: 'POST',
+    url: '/v1/appends',
+    key: server.key,
+    body,
+  });
+  const after = await eventsPerSession(tenantId);
+  const where = `POST /v1/appends ${String(body.payload).slice(0, 300)} → ${answer.status} ${JSON.stringify(answer.json).slice(0, 300)}`;
+  if (answer.status >= 400) {
+    expect(errorCodes, where).toContain(answer.json.code);
+    expect(total(after), where).toBe(total(before));
+    return answer;
+  }
+  expect(answer.status, where).toBe(200);
+  const sessions = (JSON.parse(String(body.payload)) as { sessions: Entry[] }).sessions;
+  const results = answer.json.results as Record<string, unknown>[];
+  expect(results.length, where).toBe(sessions.length);
+  expect(sessions.length, where).toBeGreaterThan(0);
+  expect(sessions.length, where).toBeLessThanOrEqual(64);
+  // A UUID names its session in any case; any other text is compared as it is.
+  const ids = sessions
+    .map((s) => String(s.sessionId))
+    .map((id) => (uuidPattern.test(id) ? id.toLowerCase() : id));
+  expect(new Set(ids).size, `${where}: a session named twice was accepted`).toBe(ids.length);
+  let stored = 0;
+  results.forEach((result, i) => {
+    const id = ids[i] ?? '';
+    expect(result.sessionId, where).toBe(id);
+    const grew = (after.get(id) ?? 0) - (before.get(id) ?? 0);
+    if (result.ok === true && result.duplicate === false) {
+      const count = (result.lastSequence as number) - (result.firstSequence as number) + 1;
+      expect((result.events as unknown[]).length, where).toBe(count);
+      expect(grew, `${where}: sessions[${i}] stored`).toBe(count);
+      stored += count;
+    } else {
+      expect(grew, `${where}: sessions[${i}] not stored`).toBe(0);
+      if (result.ok === false) expect(errorCodes, where).toContain(result.code);
+    }
+    if (result.ok === false && !uuidPattern.test(id)) {
+      expect(result.code, where).toBe('session_not_found');
+    }
+  });
+  expect(total(after) - total(before), where).toBe(stored);
+  return answer;
+}
+
 describe('fuzzing every route with a key that may call it', () => {
   it('POST /v1/sessions', async () => {
     await fc.assert(
@@ -422,6 +555,50 @@ describe('fuzzing every route with a key that may call it', () => {
           body,
         });
         if (answer.status === 201) expect(after.ended).toBe(before.ended + 1);
+      }),
+      { numRuns },
+    );
+  });
+
+  it('POST /v1/appends', async () => {
+    const tenantId = server.tenantId;
+    const pool = await Promise.all(Array.from({ length: poolSize }, () => newSession([])));
+    const good = await newSession([]);
+    const fill = (payload: string) =>
+      payload
+        .replace(/"@pool:(\d)"/g, (_m, i: string) => `"${pool[Number(i)]}"`)
+        .replace(/"@POOL:(\d)"/g, (_m, i: string) => `"${pool[Number(i)]?.toUpperCase()}"`)
+        .replaceAll('"@ended"', `"${ended}"`)
+        .replaceAll('"@good"', `"${good}"`);
+    await fc.assert(
+      fc.asyncProperty(bodyArb(appendManyShape), async (shaped) => {
+        const body =
+          shaped.payload === undefined ? shaped : { ...shaped, payload: fill(shaped.payload) };
+        const answer = await sendAppends(tenantId, body);
+        let sent: unknown;
+        try {
+          sent = JSON.parse(String(body.payload));
+        } catch {
+          sent = undefined;
+        }
+        const sessions = (sent as { sessions?: unknown } | null)?.sessions;
+        if (Array.isArray(sessions) && sessions.length === 0) {
+          expect(answer).toMatchObject({ status: 400, json: { code: 'invalid_request' } });
+        }
+        if (Array.isArray(sessions) && sessions.length > 64) {
+          expect([400, 413]).toContain(answer.status);
+          if (answer.status === 413) expect(answer.json.code).toBe('batch_too_large');
+        }
+        if (answer.status !== 200) return;
+        const results = answer.json.results as Record<string, unknown>[];
+        const mine = results.find((r) => r.sessionId === good);
+        if (mine !== undefined) expect(mine).toMatchObject({ ok: true, duplicate: false });
+        // A fuzzed batch may have ended a pool session: a fresh one takes its slot.
+        const { rows } = await api.db.pool.query<{ id: string }>(
+          "SELECT id FROM game.sessions WHERE id = ANY($1) AND status <> 'active'",
+          [pool],
+        );
+        for (const { id } of rows) pool[pool.indexOf(id)] = await newSession([]);
       }),
       { numRuns },
     );
@@ -838,6 +1015,72 @@ describe('huge and deep inputs', () => {
       expect(answer.status).toBeGreaterThanOrEqual(400);
     }
   });
+
+  describe('POST /v1/appends', () => {
+    const appendMany = (sessions: unknown[]) => JSON.stringify({ sessions });
+    const deepNote = (sessionId: string, data: string) =>
+      `{"sessionId":"${sessionId}","events":[{"type":"note.written","data":{"text":"x","extra":${data}}}]}`;
+    const good = (sessionId: string) => ({ sessionId, events: [inc(1)] });
+    const goodText = (sessionId: string) => JSON.stringify(good(sessionId));
+    type Outcome = 'stored beside' | 'payload_too_large' | 'invalid_request';
+    const cases: [string, (bad: string, ok: string) => string, Outcome][] = [
+      [
+        'a 17 MiB body',
+        (b) => appendMany([{ sessionId: b, events: ['x'.repeat(17 << 20)] }]),
+        'payload_too_large',
+      ],
+      ['a body nested 100,000 arrays deep', () => deepArray(100_000), 'invalid_request'],
+      [
+        'a 900 KB session id',
+        (_b, o) => appendMany([{ sessionId: 'x'.repeat(900_000), events: [inc(1)] }, good(o)]),
+        'invalid_request',
+      ],
+      [
+        'event data nested 5,000 arrays deep',
+        (b, o) => `{"sessions":[${deepNote(b, deepArray(5_000))},${goodText(o)}]}`,
+        'stored beside',
+      ],
+      [
+        'event data nested 5,000 objects deep',
+        (b, o) => `{"sessions":[${goodText(o)},${deepNote(b, deepObject(5_000))}]}`,
+        'stored beside',
+      ],
+      [
+        'a 900 KB event',
+        (b, o) =>
+          `{"sessions":[${deepNote(b, JSON.stringify('x'.repeat(900_000)))},${goodText(o)}]}`,
+        'stored beside',
+      ],
+      [
+        '10,000 events',
+        (b, o) =>
+          appendMany([
+            { sessionId: b, events: Array.from({ length: 10_000 }, () => inc(1)) },
+            good(o),
+          ]),
+        'stored beside',
+      ],
+      [
+        'a lone surrogate in event data',
+        (b, o) => `{"sessions":[${deepNote(b, '"\\ud800"')},${goodText(o)}]}`,
+        'stored beside',
+      ],
+    ];
+
+    it.each(cases)('handles %s in one session without a 5xx', async (_name, build, outcome) => {
+      const [bad, ok] = [await newSession([]), await newSession([])];
+      const body = { payload: build(bad, ok), contentType: 'application/json' };
+      const answer = await sendAppends(server.tenantId, body);
+      if (outcome !== 'stored beside') expect(answer.json.code).toBe(outcome);
+      else {
+        // sendAppends checked that only what was answered ok was stored.
+        expect(answer.status).toBe(200);
+        const results = answer.json.results as Record<string, unknown>[];
+        expect(results.find((r) => r.sessionId === ok)).toMatchObject({ ok: true });
+        expect(results.find((r) => r.sessionId === bad)).toMatchObject({ ok: false });
+      }
+    });
+  });
 });
 
 // Found by this file and kept as regression cases: the router refused these before agate's error
@@ -897,6 +1140,26 @@ describe('regressions found by fuzzing', () => {
       body: { payload, contentType: 'application/json' },
     });
     expect(answer).toMatchObject({ status: 400, json: { code: 'invalid_request' } });
+  });
+
+  // Found while writing the appends property: an empty sessions[] and a session named twice
+  // were refused by the store, whose messages name its `batches[i]`, a field the body does not
+  // have; now the body's schema refuses them, naming sessions.
+  it.each([
+    ['no sessions', () => [], 'body.sessions: must name at least one session'],
+    [
+      'a session twice, in two cases',
+      (id: string) => [id, id.toUpperCase()].map((sessionId) => ({ sessionId, events: [inc(1)] })),
+      'body.sessions.1.sessionId: names session',
+    ],
+  ] as const)('refuses %s in POST /v1/appends naming sessions[]', async (_name, sessions, says) => {
+    const id = await newSession([]);
+    const answer = await sendAppends(server.tenantId, {
+      payload: JSON.stringify({ sessions: sessions(id) }),
+      contentType: 'application/json',
+    });
+    expect(answer).toMatchObject({ status: 400, json: { code: 'invalid_request' } });
+    expect(answer.json.detail).toContain(says);
   });
 
   it.each(routerRefusals)('refuses %s with a 4xx and stores nothing', async (_n, method, url) => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { eventBatchSchema, keyWriter } from '../../events/index.js';
 import type { Limits, NewEvent, SessionAppendResult } from '../../events/index.js';
 import type { GameCatalog } from '../../game/index.js';
+import { isUuid } from '../../db/index.js';
 import { errorCodes } from '../../errors/index.js';
 import type { ApiContext } from '../api-context.js';
 import type { ApiMetrics } from '../metrics.js';
@@ -14,6 +15,22 @@ import { documentedBy, uuid } from '../schemas.js';
 /** Largest body of `POST /v1/appends` unless the server's own limit is larger: 64 sessions' worth. */
 export const appendsBodyLimit = 16 * 1024 * 1024;
 
+/** A session named twice (a UUID in any case) refuses the whole request. */
+function refuseRepeats(sessions: readonly { sessionId: string }[], context: z.RefinementCtx) {
+  const seen = new Set<string>();
+  sessions.forEach(({ sessionId }, index) => {
+    const id = isUuid(sessionId) ? sessionId.toLowerCase() : sessionId;
+    if (seen.has(id)) {
+      context.addIssue({
+        code: 'custom',
+        path: [index, 'sessionId'],
+        message: `names session ${id} again; send each session once per request, its events in one batch`,
+      });
+    }
+    seen.add(id);
+  });
+}
+
 function appendsBody(limits: Limits, games: GameCatalog) {
   const events = z.array(z.unknown()).pipe(z.custom<NewEvent[]>());
   documentedBy.set(events, eventBatchSchema(limits, typedEvent(games)));
@@ -22,13 +39,16 @@ function appendsBody(limits: Limits, games: GameCatalog) {
     events,
     expectedSequence: z.number().int().min(0).optional(),
   });
-  return z
-    .strictObject({
-      sessions: z.array(session).meta({
-        description: `1 to ${limits.maxSessionsPerAppend} sessions, each named once; more is 413 batch_too_large and nothing is stored.`,
-      }),
-    })
-    .meta({ id: 'AppendMany' });
+  // Empty and twice-named are refused here, not by the store, so that the message names the
+  // body's `sessions` (the store's own refusals name its `batches`).
+  const sessions = z
+    .array(session)
+    .min(1, 'must name at least one session')
+    .superRefine(refuseRepeats)
+    .meta({
+      description: `1 to ${limits.maxSessionsPerAppend} sessions, each named once; more is 413 batch_too_large and nothing is stored.`,
+    });
+  return z.strictObject({ sessions }).meta({ id: 'AppendMany' });
 }
 
 const appendedSchema = z.strictObject({
