@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -153,6 +154,21 @@ describe('PostgreSQL servers started by a test', () => {
     expect(await notes(replica.url('agate'), table)).toEqual([
       'written while the replica was down',
     ]);
+  });
+
+  it('says what failed, with the end of the server log, when a server cannot start', async () => {
+    await replica.kill();
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(replica.port, '127.0.0.1', resolve));
+    try {
+      await expect(replica.start()).rejects.toThrow(
+        /^replica: start failed: [\s\S]*--- last lines of .*server\.log ---\n[\s\S]*Address already in use/,
+      );
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+    await replica.start();
+    await replica.caughtUp(10_000);
   });
 
   it('says how far the replica got when it does not reach an LSN in time', async () => {

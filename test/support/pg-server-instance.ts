@@ -115,7 +115,7 @@ export async function startOnFreePort(instance: Instance): Promise<void> {
     try {
       return await pgCtlStart(instance);
     } catch (error) {
-      const taken = (await logTail(instance, 5)).includes('Address already in use');
+      const taken = (await logTail(instance, 10)).includes('Address already in use');
       if (!taken || attempt === 3) throw error;
     }
   }
