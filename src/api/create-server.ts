@@ -6,7 +6,10 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { createCacheHealth } from '../cache/index.js';
 import type { CacheHealth } from '../cache/index.js';
+import { createPlacementRouter, defaultReplicaWaitMs } from '../placements/index.js';
+import type { PlacementRouter } from '../placements/index.js';
 import type { Agate } from '../runtime/index.js';
+import { placedError } from './tenant-agate.js';
 import type { ApiContext } from './api-context.js';
 import { registerAuth } from './auth.js';
 import { answerClientError, refuseLongUrl } from './client-errors.js';
@@ -33,7 +36,18 @@ import { registerReplayRoutes } from './routes/replay.js';
 import { registerSessionRoutes } from './routes/sessions/index.js';
 
 export type ServerOptions = {
+  /** The control plane's Agate: keys, tenants, placements, and the shared tenants' data. */
   agate: Agate;
+  /**
+   * Each tenant's Agate by its placement (ADR 0032); default: every tenant on `agate`. Closing
+   * the server does not close them.
+   */
+  placements?: PlacementRouter<Agate>;
+  /**
+   * How long a replay or event read that names `minSequence` waits for the placement's replica to
+   * reach it before the primary answers, in ms (default 500; ADR 0033).
+   */
+  replicaWaitMs?: number;
   /** The hot-state cache for `GET /v1/sessions/:id/state`; without it, state comes from a replay. */
   redis?: { client: Redis; health: CacheHealth } | null;
   /** Where logs go (default: pino at level info on stdout). Keys and bodies are never logged. */
@@ -93,8 +107,11 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const cacheHealth = options.redis?.health ?? createCacheHealth();
   const openStreams: ApiContext['openStreams'] = new Set();
   const rateLimit = options.rateLimit === undefined ? defaultRateLimit : options.rateLimit;
+  const placements = options.placements ?? createPlacementRouter({ control: options.agate });
   const context: ApiContext = {
     agate: options.agate,
+    placements,
+    replicaWaitMs: options.replicaWaitMs ?? defaultReplicaWaitMs,
     redis: options.redis?.client ?? null,
     cacheHealth,
     metrics: createApiMetrics({
@@ -102,6 +119,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
       cacheHealth,
       logger,
       openFeedStreams: () => openStreams.size,
+      placements: () => placements.all(),
     }),
     feedStream: { ...defaultFeedStreamOptions, ...options.feedStream },
     openStreams,
@@ -130,7 +148,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registerAuth(app, options.agate.pool);
   }
   registerRateLimit(app, rateLimit);
-  app.setErrorHandler((error, request, reply) => sendProblem(error, request, reply));
+  app.setErrorHandler((error, request, reply) =>
+    sendProblem(placedError(error, request), request, reply),
+  );
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       new AgateError('not_found', `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`),

@@ -1,3 +1,6 @@
+import { schemaStatus } from '../db/index.js';
+import { replicaLagBytes } from '../placements/index.js';
+import type { PlacedAgate } from '../placements/index.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CacheHealth } from '../cache/index.js';
 import type { Pool } from '../db/index.js';
@@ -30,6 +33,8 @@ export type ApiMetricsOptions = {
   openFeedStreams?: () => number;
   /** The clock for "the current month" of the partition gauge (default: the wall clock). */
   now?: () => Date;
+  /** The placement database servers this process is configured with, for `agate_placement_up`. */
+  placements?: () => readonly PlacedAgate[];
 };
 
 /** One server's metrics, on its own registry: several servers in one process never clash. */
@@ -41,6 +46,7 @@ export type ApiMetrics = {
   appendSeconds: Histogram;
   replaySeconds: Histogram<'from'>;
   httpRequests: Counter<'method' | 'route' | 'status'>;
+  replicaReads: Counter<'placement' | 'from'>;
 };
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -175,6 +181,12 @@ function recordingMetrics(registry: Registry): ApiMetrics {
       labelNames: ['method', 'route', 'status'],
       registers,
     }),
+    replicaReads: new Counter({
+      name: 'agate_replica_reads_total',
+      help: 'Replays and event reads of placements with a replica, by placement and where they were served (replica, or primary when the replica was behind the named sequence, away, or without the session).',
+      labelNames: ['placement', 'from'],
+      registers,
+    }),
   };
   // Present from the start, so that rates and alerts see a zero rather than no series.
   for (const result of ['stored', 'duplicate']) metrics.appends.inc({ result }, 0);
@@ -267,7 +279,45 @@ export function createApiMetrics(options: ApiMetricsOptions): ApiMetrics {
     logger,
   );
   feedStallGauges(registry, pool, logger);
+  placementGauge(registry, options.placements ?? (() => []));
   return recordingMetrics(registry);
+}
+
+/** 1 when a placement's database answers at the expected migration, 0 when not (ADR 0032). */
+function placementGauge(registry: Registry, placements: () => readonly PlacedAgate[]): void {
+  new Gauge({
+    name: 'agate_placement_up',
+    help: 'Each configured placement database server: 1 answers at the expected migration, 0 down or behind (its tenants get 503 placement_unavailable).',
+    labelNames: ['placement'],
+    registers: [registry],
+    async collect() {
+      const servers = placements().filter((p) => p.placement !== 'shared');
+      const up = await Promise.all(
+        servers.map((p) =>
+          withDeadline(schemaStatus(p.agate.pool), gaugeDeadlineMs).then(
+            (status) => (status.pending.length === 0 ? 1 : 0),
+            () => 0,
+          ),
+        ),
+      );
+      this.reset();
+      servers.forEach((p, i) => this.set({ placement: p.placement }, up[i] ?? 0));
+    },
+  });
+  new Gauge({
+    name: 'agate_replica_lag_bytes',
+    help: 'Each placement replica: WAL bytes the primary has written that the replica has not replayed (-1: not read).',
+    labelNames: ['placement'],
+    registers: [registry],
+    async collect() {
+      const replicated = placements().filter((p) => p.replica !== null);
+      const lags = await Promise.all(
+        replicated.map((p) => withDeadline(replicaLagBytes(p), gaugeDeadlineMs).catch(() => -1)),
+      );
+      this.reset();
+      replicated.forEach((p, i) => this.set({ placement: p.placement }, lags[i] ?? -1));
+    },
+  });
 }
 
 const seconds = (startedAt: number) => (performance.now() - startedAt) / 1000;

@@ -42,6 +42,7 @@ const statusOf: Record<ProblemCode, number> = {
   session_busy: 503,
   timeout: 503,
   unavailable: 503,
+  placement_unavailable: 503,
   schema_out_of_date: 503,
   consumer_not_found: 404,
   consumer_conflict: 409,

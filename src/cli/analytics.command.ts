@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Command } from 'commander';
 import { streamAnalyticsEvents } from '../analytics/index.js';
 import { tenantArgument } from './cli-arguments.js';
-import { openAgate } from './open-agate.js';
+import { openAgateFor } from './open-agate.js';
 
 type ExportFlags = {
   tenant: string;
@@ -34,7 +34,7 @@ export function addAnalyticsCommands(program: Command): void {
     .option('--from <time>', 'server time at or after this RFC 3339 instant')
     .option('--to <time>', 'server time before this RFC 3339 instant')
     .action(async (flags: ExportFlags) => {
-      const { agate, close } = await openAgate(process.env, { inline: true });
+      const { agate, close } = await openAgateFor(process.env, flags.tenant, { inline: true });
       try {
         const rows = streamAnalyticsEvents(agate.pool, {
           tenantId: flags.tenant,

@@ -20,10 +20,16 @@ function startArgument(value: string): ConsumerStart {
   }
 }
 
-async function withPool<T>(work: (pool: Pool) => Promise<T>): Promise<T> {
+/** Runs `work` with a pool per tenant: the one of its placement's database (ADR 0032). */
+async function withPools<T>(
+  work: (poolOf: (tenantId: string) => Promise<Pool>, control: Pool) => Promise<T>,
+): Promise<T> {
   const opened = await openAgate(process.env, { inline: true });
   try {
-    return await work(opened.agate.pool);
+    return await work(
+      async (tenantId) => (await opened.placements.agateFor(tenantId)).agate.pool,
+      opened.agate.pool,
+    );
   } finally {
     await opened.close();
   }
@@ -66,12 +72,12 @@ function describe(tenantId: string, c: ConsumerStatus): string {
 }
 
 async function list(flags: { tenant?: string; json?: boolean }): Promise<void> {
-  const found = await withPool(async (pool) => {
+  const found = await withPools(async (poolOf, control) => {
     const tenants =
-      flags.tenant === undefined ? (await listTenants(pool)).map((t) => t.id) : [flags.tenant];
+      flags.tenant === undefined ? (await listTenants(control)).map((t) => t.id) : [flags.tenant];
     const out: { tenantId: string; consumer: ConsumerStatus }[] = [];
     for (const tenantId of tenants) {
-      for (const consumer of await listConsumers(pool, { tenantId })) {
+      for (const consumer of await listConsumers(await poolOf(tenantId), { tenantId })) {
         out.push({ tenantId, consumer });
       }
     }
@@ -94,7 +100,8 @@ async function reset(
   name: string,
   flags: { tenant: string; to: ConsumerStart; json?: boolean },
 ): Promise<void> {
-  const after = await withPool(async (pool) => {
+  const after = await withPools(async (poolOf) => {
+    const pool = await poolOf(flags.tenant);
     // An operator may reset agate's own consumers too (to rebuild what they derive).
     const ref = { tenantId: flags.tenant, name, reserved: true };
     await resetConsumer(pool, { ...ref, to: flags.to });

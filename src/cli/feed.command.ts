@@ -13,7 +13,7 @@ import {
 import type { FeedEvent, FeedPosition } from '../events/index.js';
 import { isAgateError } from '../errors/index.js';
 import { tenantArgument, wholeNumberArgument } from './cli-arguments.js';
-import { openAgate } from './open-agate.js';
+import { openAgateFor } from './open-agate.js';
 
 type From = 'start' | 'now' | FeedPosition;
 
@@ -134,7 +134,7 @@ export function addFeedCommands(program: Command): void {
       500,
     )
     .action(async (flags: TailFlags) => {
-      const { agate, close } = await openAgate(process.env, { inline: true });
+      const { agate, close } = await openAgateFor(process.env, flags.tenant, { inline: true });
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);

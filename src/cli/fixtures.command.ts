@@ -8,7 +8,7 @@ import { createAgate } from '../runtime/index.js';
 import type { Agate } from '../runtime/index.js';
 import { tenantArgument } from './cli-arguments.js';
 import { exitCodes } from './exit-codes.js';
-import { openAgate } from './open-agate.js';
+import { openAgateFor } from './open-agate.js';
 
 type ImportedSession = {
   fixture: string;
@@ -178,7 +178,7 @@ export function addFixturesCommands(program: Command): void {
           `No fixture files (*.json) under ${path}; check the folder.`,
         );
       }
-      const opened = await openAgate(process.env, { inline: true });
+      const opened = await openAgateFor(process.env, flags.tenant, { inline: true });
       const agate = importingAgate(opened.agate, loaded);
       try {
         for (const fixture of loaded) checkFixture(agate, fixture);

@@ -3,7 +3,7 @@ import { erasePlayer, exportPlayer, recordPlayerExported } from '../players/inde
 import type { ErasedPlayer } from '../players/index.js';
 import { tenantArgument } from './cli-arguments.js';
 import { cliActor } from './cli-audit.js';
-import { openAgate } from './open-agate.js';
+import { openAgateFor } from './open-agate.js';
 
 function describeErasure(erased: ErasedPlayer): string {
   const kept = `its ${erased.sessions} session(s) and their events stay under its id and still replay`;
@@ -24,7 +24,7 @@ export function addGdprCommands(program: Command): void {
     .argument('<playerId>', 'the player (a UUID)')
     .requiredOption('--tenant <id>', 'the tenant the player belongs to (a UUID)', tenantArgument)
     .action(async (playerId: string, flags: { tenant: string }) => {
-      const { agate, close } = await openAgate(process.env, { inline: true });
+      const { agate, close } = await openAgateFor(process.env, flags.tenant, { inline: true });
       try {
         const exported = await exportPlayer(agate.pool, {
           tenantId: flags.tenant,
@@ -51,7 +51,7 @@ export function addGdprCommands(program: Command): void {
     .requiredOption('--tenant <id>', 'the tenant the player belongs to (a UUID)', tenantArgument)
     .option('--json', 'print {id, erasedAt, sessions, clearedColumns, alreadyErased} as JSON')
     .action(async (playerId: string, flags: { tenant: string; json?: boolean }) => {
-      const { agate, close } = await openAgate(process.env, { inline: true });
+      const { agate, close } = await openAgateFor(process.env, flags.tenant, { inline: true });
       try {
         const erased = await erasePlayer(agate.pool, {
           tenantId: flags.tenant,

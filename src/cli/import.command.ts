@@ -8,7 +8,7 @@ import { AgateError, isAgateError } from '../errors/index.js';
 import { importSessions } from '../import/index.js';
 import type { ImportedSession, RecordedSession } from '../import/index.js';
 import { tenantArgument, wholeNumberArgument } from './cli-arguments.js';
-import { openAgate } from './open-agate.js';
+import { openAgateFor } from './open-agate.js';
 
 type ImportFlags = { tenant: string; concurrency: number; json?: boolean };
 
@@ -161,7 +161,7 @@ export function addImportCommand(program: Command): void {
     .action(async (file: string, flags: ImportFlags) => {
       const path = resolve(file);
       await checkReadable(path);
-      const { agate, close } = await openAgate(process.env, { inline: true });
+      const { agate, close } = await openAgateFor(process.env, flags.tenant, { inline: true });
       const lines: number[] = [];
       const sessions: ImportedLine[] = [];
       let failure: Error | null = null;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { rebuildLeaderboard } from '../cache/index.js';
 import { tenantArgument } from './cli-arguments.js';
-import { openAgate, requireRedis } from './open-agate.js';
+import { openAgateFor, requireRedis } from './open-agate.js';
 
 export function addLeaderboardCommand(program: Command): void {
   const leaderboard = program.command('leaderboard').description('verified leaderboards in Redis');
@@ -14,7 +14,7 @@ export function addLeaderboardCommand(program: Command): void {
     .option('--rules <name>', 'the game', 'archive-gate')
     .option('--json', 'print JSON')
     .action(async (flags: { tenant: string; rules: string; json?: boolean }) => {
-      const opened = await openAgate(process.env);
+      const opened = await openAgateFor(process.env, flags.tenant);
       try {
         const redis = requireRedis(opened, 'leaderboard rebuild');
         const result = await rebuildLeaderboard(opened.agate, redis.client, redis.health, {

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isAgateError } from '../errors/index.js';
 import { exitCodes } from './exit-codes.js';
-import { describeMigration, runMigrate } from './migrate.command.js';
+import { checkMigrated, describeMigrate, runMigrate } from './migrate.command.js';
 import { addLeaderboardCommand } from './leaderboard.command.js';
 import { addConsumersCommands } from './consumers.command.js';
 import { addKeysCommands } from './keys.command.js';
@@ -42,12 +42,13 @@ export function buildProgram(): Command {
   program
     .command('migrate')
     .description(
-      'apply pending database migrations (DATABASE_URL, else the embedded database), safe to run twice or at once',
+      'apply pending database migrations (DATABASE_URL, else the embedded database, then every AGATE_DATABASE_URL_<NAME> placement server), safe to run twice or at once',
     )
     .option('--json', 'print a JSON report')
     .action(async (options: { json?: boolean }) => {
       const report = await runMigrate(process.env);
-      console.log(options.json === true ? JSON.stringify(report) : describeMigration(report));
+      console.log(options.json === true ? JSON.stringify(report) : describeMigrate(report));
+      checkMigrated(report);
     });
   addPartitionsCommands(program);
   addNightlyCommand(program);

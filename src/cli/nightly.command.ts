@@ -70,19 +70,43 @@ export function addNightlyCommand(program: Command): void {
       defaultFullVerifyLimit,
     )
     .action(async (flags: { inline?: boolean; json?: boolean; fullVerifyLimit: number }) => {
-      const { agate, url, redis, close } = await openAgate(process.env, { inline: flags.inline });
+      const opened = await openAgate(process.env, { inline: flags.inline });
+      const { agate, url, redis, close } = opened;
       try {
         const tty = process.stderr.isTTY && flags.json !== true;
-        const result = await runNightly(agate, url, {
-          dispatch: redis === null ? undefined : queueDispatch(agate, redis.producer),
+        const options = {
           onProgress: tty ? progressLine : undefined,
           failpoint: process.env.AGATE_FAILPOINT,
           fullVerifyLimit: flags.fullVerifyLimit,
+        };
+        const result = await runNightly(agate, url, {
+          ...options,
+          dispatch: redis === null ? undefined : queueDispatch(agate, redis.producer),
         });
-        console.log(flags.json === true ? JSON.stringify(result) : describe(result));
+        // Each placement database server has its own partitions, audit and anchors; its
+        // day-boundary snapshots are written by this process (ADR 0032).
+        const placements: Record<string, NightlyResult> = {};
+        for (const [name, serverUrl] of opened.servers) {
+          const placement = `database:${name}` as const;
+          placements[placement] = await runNightly(
+            opened.placements.agateOf(placement),
+            serverUrl,
+            options,
+          );
+        }
+        console.log(
+          flags.json === true
+            ? JSON.stringify({ ...result, placements })
+            : [
+                describe(result),
+                ...Object.entries(placements).map(([p, r]) => `${p}:\n${describe(r)}`),
+              ].join('\n'),
+        );
         // New or recorded before: a divergence seen again is still unresolved.
-        if (result.ran && divergencesOf(result.summary).length > 0)
-          process.exitCode = exitCodes.divergence;
+        const diverged = [result, ...Object.values(placements)].some(
+          (r) => r.ran && divergencesOf(r.summary).length > 0,
+        );
+        if (diverged) process.exitCode = exitCodes.divergence;
       } finally {
         await close();
       }

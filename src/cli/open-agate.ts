@@ -7,12 +7,23 @@ import { createPool } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { createSnapshotProducer } from '../jobs/queue/index.js';
 import type { SnapshotProducer } from '../jobs/queue/index.js';
+import {
+  createPlacementRouter,
+  readDatabaseServers,
+  readReplicaUrls,
+} from '../placements/index.js';
+import type { PlacementRouter } from '../placements/index.js';
 import { createAgate } from '../runtime/index.js';
-import type { Agate, AgateConsumersOptions } from '../runtime/index.js';
+import type { Agate, AgateConsumersOptions, AgateOptions } from '../runtime/index.js';
 import { openDatabase } from './open-database.js';
 
 export type Opened = {
+  /** The control plane's Agate (DATABASE_URL): tenants, keys, placements, the shared tenants. */
   agate: Agate;
+  /** Each tenant's Agate by its placement; the control plane's alone when no server is configured. */
+  placements: PlacementRouter<Agate>;
+  /** The placement database servers of configuration (AGATE_DATABASE_URL_<NAME>), by name. */
+  servers: ReadonlyMap<string, string>;
   /** The games it runs and the configuration file they were listed in (null: archive-gate only). */
   games: LoadedCatalog;
   /** DATABASE_URL, or the embedded database's URL (valid in this process). */
@@ -65,33 +76,94 @@ export async function openAgate(
     if (options.consumers === undefined || options.consumers === false) return false;
     return { ...(options.consumers === true ? {} : options.consumers), redis };
   };
+  const servers = readDatabaseServers(env);
+  const replicaUrls = readReplicaUrls(env, servers);
+  if ((servers.size > 0 || replicaUrls.size > 0) && embedded) {
+    throw new AgateError(
+      'invalid_config',
+      'Placement servers (AGATE_DATABASE_URL_<NAME>) and replicas (AGATE_REPLICA_URL, AGATE_REPLICA_URL_<NAME>) need the control plane on a server too: set DATABASE_URL.',
+    );
+  }
   const redisUrl = options.inline === true ? undefined : env.REDIS_URL?.trim() || undefined;
+  const open = (redis: AgateConsumersOptions['redis']) => {
+    const settings: Omit<AgateOptions, 'pool'> = {
+      games: games.catalog,
+      consumers: consumers(redis),
+      ...(redis === null ? {} : { verdicts: { redis } }),
+    };
+    const control = createAgate({ pool, ...settings });
+    const databases = new Map(
+      [...servers].map(([name, serverUrl]) => [
+        name,
+        createAgate({
+          pool: createPool({
+            connectionString: serverUrl,
+            max: placementPoolMax(env),
+            applicationName: `agate ${name}`,
+          }),
+          ...settings,
+        }),
+      ]),
+    );
+    // Reads only (ADR 0033): no consumers, and nothing is ever appended through them.
+    const replicas = new Map(
+      [...replicaUrls].map(([placement, replicaUrl]) => [
+        placement,
+        createAgate({
+          pool: createPool({
+            connectionString: replicaUrl,
+            max: placementPoolMax(env),
+            applicationName: `agate replica ${placement}`,
+          }),
+          games: games.catalog,
+          consumers: false,
+        }),
+      ]),
+    );
+    return createPlacementRouter({
+      control,
+      databases,
+      replicas,
+      endPool: (agate) => agate.pool.end(),
+    });
+  };
   if (redisUrl === undefined) {
-    const agate = createAgate({ pool, games: games.catalog, consumers: consumers(null) });
+    const placements = open(null);
+    const agate = placements.control;
     const close = async () => {
+      await placements.close();
       await agate.close();
       await closeDatabase();
     };
-    return { agate, games, url, where, embedded, redis: null, close };
+    return { agate, placements, servers, games, url, where, embedded, redis: null, close };
   }
   const prefix = env.AGATE_QUEUE_PREFIX?.trim() || 'agate';
   const producer = createSnapshotProducer({ url: redisUrl, prefix });
   const health = createCacheHealth();
   const client = createRedis(redisUrl, { health });
-  const agate = createAgate({
-    pool,
-    games: games.catalog,
-    consumers: consumers({ client, health }),
-    verdicts: { redis: { client, health } },
-  });
+  const placements = open({ client, health });
+  const agate = placements.control;
   const close = async () => {
+    await placements.close();
     await agate.close();
     await producer.close();
     client.disconnect();
     await closeDatabase();
   };
   const redis = { url: redisUrl, prefix, client, health, producer };
-  return { agate, games, url, where, embedded, redis, close };
+  return { agate, placements, servers, games, url, where, embedded, redis, close };
+}
+
+/** Connections per placement database server and process (AGATE_PLACEMENT_POOL_MAX, default 10). */
+function placementPoolMax(env: NodeJS.ProcessEnv): number {
+  const raw = env.AGATE_PLACEMENT_POOL_MAX?.trim() || '10';
+  if (!/^[1-9]\d{0,3}$/.test(raw)) {
+    throw new AgateError(
+      'invalid_config',
+      `AGATE_PLACEMENT_POOL_MAX must be a whole number of connections from 1 to 9999, not "${raw}".`,
+    );
+  }
+  return Number(raw);
 }
 
 export function requireRedis(opened: Opened, command: string): NonNullable<Opened['redis']> {
@@ -102,4 +174,23 @@ export function requireRedis(opened: Opened, command: string): NonNullable<Opene
     );
   }
   return opened.redis;
+}
+
+/**
+ * `openAgate`, with `agate` the Agate over `tenantId`'s placement (ADR 0032): what a command
+ * about one tenant's data works on. The control plane stays reachable as `placements.control`.
+ */
+export async function openAgateFor(
+  env: NodeJS.ProcessEnv,
+  tenantId: string,
+  options: OpenAgateOptions = {},
+): Promise<Opened> {
+  const opened = await openAgate(env, options);
+  try {
+    const { agate } = await opened.placements.agateFor(tenantId);
+    return { ...opened, agate };
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
 }

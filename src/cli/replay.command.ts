@@ -1,3 +1,4 @@
+import { defaultReplicaWaitMs, readNearest } from '../placements/index.js';
 import type { Command } from 'commander';
 import { recordReplayed, replayAnswer } from '../../replay/index.js';
 import type { ReplayResult } from '../../replay/index.js';
@@ -80,20 +81,31 @@ export function addReplayCommand(program: Command): void {
       'print {sessionId, sequence, stateHash, state, verified, divergences, snapshotUsed} (and trace)',
     )
     .action(async (sessionId: string, flags: ReplayFlags) => {
-      const { agate, close } = await openAgate(process.env, { inline: true });
+      const opened = await openAgate(process.env, { inline: true });
+      const { close } = opened;
       try {
+        const placed = await opened.placements.agateFor(flags.tenant);
+        const { agate } = placed;
         const options = {
           to: flags.to,
           from: flags.from,
           verify: flags.verify,
           trace: flags.trace,
         };
-        const result = await agate.replay({
-          tenantId: flags.tenant,
-          sessionId,
-          role: 'agate_analyst',
-          ...options,
-        });
+        // On the placement's replica when it has one (ADR 0033), the primary otherwise.
+        const need = { tenantId: flags.tenant, sessionId, minSequence: flags.to };
+        const { value: result } = await readNearest(
+          placed,
+          need,
+          { waitMs: defaultReplicaWaitMs },
+          (reader) =>
+            reader.replay({
+              tenantId: flags.tenant,
+              sessionId,
+              role: 'agate_analyst',
+              ...options,
+            }),
+        );
         await recordReplayed(agate.pool, {
           tenantId: flags.tenant,
           actor: cliActor,

@@ -1,3 +1,4 @@
+import { defaultReplicaWaitMs } from '../placements/index.js';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { z } from 'zod';
@@ -15,6 +16,7 @@ const serveEnv = z.object({
   AGATE_BODY_LIMIT: z.coerce.number().int().min(1024).default(defaultBodyLimit),
   AGATE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(defaultRequestTimeoutMs),
   AGATE_KEY_CACHE_MS: z.coerce.number().int().min(0).default(defaultKeyCacheMs),
+  AGATE_REPLICA_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(defaultReplicaWaitMs),
   AGATE_RATE_LIMIT: z.coerce
     .number({ error: 'must be a number of requests per second per API key (0 turns it off)' })
     .min(0, { error: 'must be 0 (off) or more requests per second' })
@@ -55,6 +57,7 @@ function readEnv(env: NodeJS.ProcessEnv): ServeEnv {
     AGATE_BODY_LIMIT: blank(env.AGATE_BODY_LIMIT),
     AGATE_REQUEST_TIMEOUT_MS: blank(env.AGATE_REQUEST_TIMEOUT_MS),
     AGATE_KEY_CACHE_MS: blank(env.AGATE_KEY_CACHE_MS),
+    AGATE_REPLICA_WAIT_MS: blank(env.AGATE_REPLICA_WAIT_MS),
     AGATE_RATE_LIMIT: blank(env.AGATE_RATE_LIMIT),
     AGATE_RATE_BURST: blank(env.AGATE_RATE_BURST),
   });
@@ -104,6 +107,8 @@ export function addServeCommand(program: Command): void {
         }
         const app = createServer({
           agate: opened.agate,
+          placements: opened.placements,
+          replicaWaitMs: env.AGATE_REPLICA_WAIT_MS,
           redis: opened.redis && { client: opened.redis.client, health: opened.redis.health },
           logger,
           bodyLimit: env.AGATE_BODY_LIMIT,

@@ -5,7 +5,7 @@ import { sessions, withTenant } from '../db/index.js';
 import type { Pool } from '../db/index.js';
 import type { SessionStatus } from '../events/index.js';
 import { oneOfArgument, tenantArgument, wholeNumberArgument } from './cli-arguments.js';
-import { openAgate } from './open-agate.js';
+import { openAgateFor } from './open-agate.js';
 
 type ListedSession = {
   id: string;
@@ -85,7 +85,7 @@ export function addSessionsCommands(program: Command): void {
       'print {sessions: [{id, status, lastSequence, rules, rulesVersion, playerId, createdAt, updatedAt}]}',
     )
     .action(async (flags: ListFlags) => {
-      const { agate, close } = await openAgate(process.env, { inline: true });
+      const { agate, close } = await openAgateFor(process.env, flags.tenant, { inline: true });
       try {
         const listed = await listSessions(agate.pool, flags);
         console.log(

@@ -3,7 +3,7 @@ import { rebuildSnapshots } from '../snapshots/index.js';
 import type { RebuildSnapshotsResult } from '../snapshots/index.js';
 import { tenantArgument } from './cli-arguments.js';
 import { cliActor } from './cli-audit.js';
-import { openAgate } from './open-agate.js';
+import { openAgateFor } from './open-agate.js';
 
 function rebuildText(result: RebuildSnapshotsResult): string {
   const deleted = result.deleted.map((d) => `    ${d.sequence} (${d.reason}): ${d.problem}`);
@@ -39,7 +39,7 @@ function addRebuildCommand(snapshot: Command): void {
     )
     .action(async (sessionId: string, _flags: unknown, command: Command) => {
       const flags = command.optsWithGlobals<RebuildFlags>();
-      const { agate, close } = await openAgate(process.env, { inline: true });
+      const { agate, close } = await openAgateFor(process.env, flags.tenant, { inline: true });
       try {
         const result = await rebuildSnapshots(agate, {
           tenantId: flags.tenant,
@@ -67,7 +67,7 @@ export function addSnapshotCommand(program: Command): void {
       'print {sessionId, sequence, stateHash, created} as JSON (with rebuild: its report)',
     )
     .action(async (sessionId: string, flags: { tenant: string; json?: boolean }) => {
-      const { agate, close } = await openAgate(process.env, { inline: true });
+      const { agate, close } = await openAgateFor(process.env, flags.tenant, { inline: true });
       try {
         const written = await agate.snapshot({ tenantId: flags.tenant, sessionId });
         const id = sessionId.toLowerCase();

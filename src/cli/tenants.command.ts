@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { createTenant, listTenants, setTenantRateLimit } from '../tenants/index.js';
-import type { Tenant } from '../tenants/index.js';
+import { createPlacedTenant } from '../tenants/index.js';
+import { listTenants, setTenantRateLimit } from '../tenants/index.js';
+import type { ListedTenant } from '../tenants/index.js';
 import {
   describeRateLimit,
   rateBurstArgument,
@@ -22,11 +23,11 @@ async function withAgate<T>(work: (opened: Awaited<ReturnType<typeof openAgate>>
   }
 }
 
-function describeTenant(t: Tenant): string {
-  return `${t.id}  ${t.createdAt.toISOString()}  ${describeRateLimit(t.rateLimit, 'of the server')}  ${t.name}`;
+function describeTenant(t: ListedTenant): string {
+  return `${t.id}  ${t.createdAt.toISOString()}  ${t.placement}  ${describeRateLimit(t.rateLimit, 'of the server')}  ${t.name}`;
 }
 
-type CreateFlags = RateLimitFlags & { json?: boolean };
+type CreateFlags = RateLimitFlags & { json?: boolean; placement: string };
 type LimitFlags = RateLimitFlags & { json?: boolean };
 
 export function addTenantsCommands(program: Command): void {
@@ -45,22 +46,37 @@ export function addTenantsCommands(program: Command): void {
       'their burst (default: two seconds of --rate-limit)',
       rateBurstArgument,
     )
-    .option('--json', 'print {id, name, rateLimit} as JSON')
+    .option(
+      '--placement <placement>',
+      'where its data lives: shared (default) or database:<name>, a server named by AGATE_DATABASE_URL_<NAME>',
+      'shared',
+    )
+    .option('--json', 'print {id, name, rateLimit, placement} as JSON')
     .action(async (name: string, flags: CreateFlags, command: Command) => {
       const rateLimit = rateLimitOfFlags(flags, command);
-      const tenant = await withAgate(({ agate }) =>
-        createTenant(agate.pool, { name, rateLimit, actor: cliActor }),
+      const tenant = await withAgate(({ placements }) =>
+        createPlacedTenant(placements, {
+          name,
+          rateLimit,
+          placement: flags.placement,
+          actor: cliActor,
+        }),
       );
       console.log(
         flags.json === true
-          ? JSON.stringify({ id: tenant.id, name: tenant.name, rateLimit: tenant.rateLimit })
-          : `Created tenant ${tenant.name}: ${tenant.id}`,
+          ? JSON.stringify({
+              id: tenant.id,
+              name: tenant.name,
+              rateLimit: tenant.rateLimit,
+              placement: tenant.placement,
+            })
+          : `Created tenant ${tenant.name}: ${tenant.id} (${tenant.placement})`,
       );
     });
   tenants
     .command('list')
-    .description('list every tenant, oldest first, with its rate limit')
-    .option('--json', 'print {tenants: [{id, name, createdAt, rateLimit}]} as JSON')
+    .description('list every tenant, oldest first, with its placement and rate limit')
+    .option('--json', 'print {tenants: [{id, name, createdAt, rateLimit, placement}]} as JSON')
     .action(async (flags: { json?: boolean }) => {
       const all = await withAgate(({ agate }) => listTenants(agate.pool));
       console.log(

@@ -62,7 +62,14 @@ export function addWorkerCommand(program: Command): void {
         };
         const supervisor = new WorkerSupervisor([
           startSnapshotWorker({ ...connection, deps, concurrency: flags.concurrency }),
-          startNightlyWorker(connection, opened.agate, opened.url, redis.producer, { logger }),
+          startNightlyWorker(connection, opened.agate, opened.url, redis.producer, {
+            logger,
+            placements: [...opened.servers].map(([name, url]) => ({
+              placement: `database:${name}`,
+              agate: opened.placements.agateOf(`database:${name}`),
+              url,
+            })),
+          }),
         ]);
         console.log(
           `agate worker: agate's own feed consumers, snapshot jobs (concurrency ${flags.concurrency}) and the nightly job (${pattern} UTC) on queue prefix ${redis.prefix}, ${describeGames(opened.games)}; SIGTERM to stop`,

@@ -266,12 +266,15 @@ export class AgateClient {
     await this.#call({ method: 'DELETE', path, retry: true });
   }
 
-  /** Creates a tenant and its first admin key: for an operator key (`ago_…`) only. Never retried. */
-  async createTenant(name: string): Promise<CreatedTenant> {
+  /**
+   * Creates a tenant and its first admin key: for an operator key (`ago_…`) only. Never retried.
+   * `placement`: `shared` (default) or `database:<name>`, a server the API is configured with.
+   */
+  async createTenant(name: string, options: { placement?: string } = {}): Promise<CreatedTenant> {
     const answer = await this.#call({
       method: 'POST',
       path: '/v1/tenants',
-      body: { name },
+      body: options.placement === undefined ? { name } : { name, placement: options.placement },
       retry: false,
     });
     return answer.body as CreatedTenant;
@@ -287,7 +290,7 @@ export class AgateClient {
       const answer = await this.#call({
         method: 'GET',
         path: `${sessionPath(sessionId)}/events`,
-        query: { after, limit: options.pageSize },
+        query: { after, limit: options.pageSize, minSequence: options.minSequence },
         retry: true,
       });
       const page = answer.body as EventPage;
@@ -311,11 +314,11 @@ export class AgateClient {
 
   /** Replays the session on the server (analyst or admin keys); the server audits every replay. */
   async replay(sessionId: string, options: ReplayOptions = {}): Promise<ReplayResult> {
-    const { to, from, verify, trace } = options;
+    const { to, from, verify, trace, minSequence } = options;
     const answer = await this.#call({
       method: 'GET',
       path: `${sessionPath(sessionId)}/replay`,
-      query: { to, from, verify, trace },
+      query: { to, from, verify, trace, minSequence },
       retry: true,
     });
     return answer.body as ReplayResult;

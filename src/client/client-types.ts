@@ -168,12 +168,19 @@ export type ReadEventsOptions = {
   after?: number;
   /** Events per request; the server caps it. */
   pageSize?: number;
+  /**
+   * Read your writes: the session as of at least this sequence (what your append was told), even
+   * where the server reads from a replica (ADR 0033).
+   */
+  minSequence?: number;
 };
 
 export type SessionState = { sequence: number; stateHash: string; state: unknown };
 
 export type ReplayOptions = {
   to?: number;
+  /** Read your writes: a state at this sequence or later, even from a replica (ADR 0033). */
+  minSequence?: number;
   from?: 'genesis' | 'snapshot';
   verify?: boolean;
   /** `true`: the hash after every event; `'state'`: the state too. */
@@ -339,6 +346,8 @@ export type CreatedTenant = {
   id: string;
   name: string;
   createdAt: string;
+  /** Where its data lives: `shared` or `database:<name>` (ADR 0032). */
+  placement: string;
   /** The tenant's first admin key (shown only in this answer). */
   adminKey: CreatedApiKey;
 };

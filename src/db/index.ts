@@ -1,6 +1,6 @@
 export { connectClient, createClient, createPool } from './pool.js';
 export type { Pool, PoolClient, PoolOptions, Queryable } from './pool.js';
-export { fromPgError, violatedConstraint } from './pg-errors.js';
+export { fromPgError, isConnectionFailure, violatedConstraint } from './pg-errors.js';
 export { isUuid, requireTenantId, withMaintenance, withTenant } from './tenant-context.js';
 export type { TenantContext, TenantRole } from './tenant-context.js';
 export { defaultMigrationsDir, loadMigrations, migrate, schemaStatus } from './migrate.js';

@@ -114,3 +114,19 @@ function isConnectionError(error: unknown): boolean {
     )
   );
 }
+
+/**
+ * True when `error` (or the PostgreSQL error an AgateError carries) says the server could not be
+ * reached or would not take the work: a lost or refused connection, a shutdown, too many clients;
+ * not a conflict between transactions, which the same server reports while it answers.
+ */
+export function isConnectionFailure(error: unknown): boolean {
+  const original = error instanceof AgateError ? error.cause : error;
+  const state = sqlState(original);
+  if (
+    state !== undefined &&
+    (state.startsWith('08') || ['53300', '57P01', '57P03'].includes(state))
+  )
+    return true;
+  return isConnectionError(original);
+}

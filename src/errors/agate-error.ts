@@ -23,6 +23,7 @@ export const errorCodes = [
   'session_busy',
   'timeout',
   'unavailable',
+  'placement_unavailable',
   'forbidden',
   'unauthorized',
   'rate_limited',

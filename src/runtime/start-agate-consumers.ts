@@ -81,7 +81,7 @@ export function startAgateConsumers(
     });
   };
   const list = (): Promise<void> => {
-    listing ??= listTenants(deps.pool)
+    listing ??= listTenants(deps.pool, { dataHere: true })
       .then((found) => {
         for (const { id } of found) if (!stopped && !tenants.has(id)) startTenant(id);
       })

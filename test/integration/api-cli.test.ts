@@ -47,6 +47,7 @@ describe('agate tenants, keys and serve', () => {
       id: expect.stringMatching(/^[0-9a-f-]{36}$/) as string,
       name: 'Acme Games',
       rateLimit: null,
+      placement: 'shared',
     });
     const created = await cliJson([
       'keys',
@@ -190,6 +191,7 @@ describe('operator keys from the CLI', () => {
         name: 'made over HTTP',
         createdAt: expect.any(String) as string,
         rateLimit: null,
+        placement: 'shared',
       });
       const adminKey = tenant.json.adminKey as { id: string; key: string };
       const tenantListing = await runCli(

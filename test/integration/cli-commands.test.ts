@@ -522,8 +522,12 @@ describe.concurrent('the agate CLI', () => {
     });
 
     it('runs on the embedded database in memory when DATABASE_URL is unset', async () => {
-      const r = await runCli(['--memory', 'sessions', 'list', '--tenant', uuidv7(), '--json'], {});
-      expect(parsed<unknown>(r)).toEqual({ sessions: [] });
+      // A fresh in-memory database has no tenants: the command got there and says so.
+      const tenant = uuidv7();
+      const r = await runCli(['--memory', 'sessions', 'list', '--tenant', tenant, '--json'], {});
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`No tenant ${tenant}`);
+      expect(r.stderr).toMatch(/\[tenant_not_found\]/);
     });
   });
 });

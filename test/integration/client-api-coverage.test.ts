@@ -167,7 +167,17 @@ describe('AgateClient keys, tenants and analytics', () => {
   it('creates a tenant with an operator key, and refuses a tenant key with forbidden', async () => {
     const operator = await api.newOperatorKey();
     const tenant = await new AgateClient({ baseUrl, apiKey: operator.key }).createTenant('made');
-    expect(tenant).toMatchObject({ name: 'made', adminKey: { role: 'admin' } });
+    expect(tenant).toMatchObject({
+      name: 'made',
+      placement: 'shared',
+      adminKey: { role: 'admin' },
+    });
+    const nowhere = await refusal(
+      new AgateClient({ baseUrl, apiKey: operator.key }).createTenant('lost', {
+        placement: 'database:nowhere',
+      }),
+    );
+    expect([nowhere.code, nowhere.status]).toEqual(['invalid_request', 400]);
     const error = await refusal(client('admin').createTenant('not mine'));
     expect([error.code, error.status]).toEqual(['forbidden', 403]);
   });

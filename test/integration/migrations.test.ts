@@ -67,6 +67,7 @@ const migrationTags = [
   '0014_analytics_events',
   '0015_feed_consumer_grants',
   '0016_rate_limits',
+  '0017_tenant_placements',
 ];
 
 /** Every repeatable definition (migrations/repeatable), in the order they are applied. */
@@ -119,6 +120,7 @@ describe('agate migrate', () => {
       applied: migrationTags,
       alreadyApplied: 0,
       repeatable: repeatableNames,
+      placements: {},
     });
     const before = await fingerprint(url);
     const second = await runCli(['migrate'], { DATABASE_URL: url });

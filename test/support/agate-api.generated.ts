@@ -534,6 +534,18 @@ export type components = {
        * @enum {string}
        */
       redis: 'up' | 'down' | 'not_configured';
+      /** @description Each placement with a replica (`shared`, `database:<name>`): whether it answers, and the WAL bytes it has not replayed (null when down). Reported, not required: reads fall back to the primary. */
+      replicas: {
+        [key: string]: {
+          /** @enum {string} */
+          status: 'up' | 'down';
+          lagBytes: number | null;
+        };
+      };
+      /** @description Each placement database server this process is configured with (`database:<name>`), reported, not required: one that is down or behind on migrations fails only the tenants placed on it (503 placement_unavailable), so this process stays ready for the others. */
+      placements: {
+        [key: string]: 'up' | 'down' | 'out_of_date';
+      };
     };
     /** @description This document (OpenAPI 3.1). */
     OpenApiDocument: {
@@ -777,6 +789,7 @@ export type components = {
               | 'session_busy'
               | 'timeout'
               | 'unavailable'
+              | 'placement_unavailable'
               | 'forbidden'
               | 'unauthorized'
               | 'rate_limited'
@@ -903,6 +916,11 @@ export type components = {
       createdAt: string;
       /** @description The limit of its keys without their own; null: the server’s. */
       rateLimit: components['schemas']['RateLimit'] | null;
+      /**
+       * @description Where a tenant’s data lives (shared, or database:<name>).
+       * @example database:eu1
+       */
+      placement: string;
       adminKey: components['schemas']['CreatedApiKey'];
     };
     /** @description A rate limit per key: its own, else its tenant’s, else the server’s (AGATE_RATE_LIMIT). */
@@ -927,6 +945,11 @@ export type components = {
       name: string;
       /** @description The limit of its keys without their own; absent: the server’s. */
       rateLimit?: components['schemas']['RateLimit'];
+      /**
+       * @description Where its data lives: `shared` (default) or `database:<name>`, a server this API is configured with (AGATE_DATABASE_URL_<NAME>).
+       * @example database:eu1
+       */
+      placement?: string;
     };
     CreateApiKey: {
       /** @enum {string} */
@@ -1160,6 +1183,7 @@ export type components = {
         | 'session_busy'
         | 'timeout'
         | 'unavailable'
+        | 'placement_unavailable'
         | 'forbidden'
         | 'unauthorized'
         | 'rate_limited'
@@ -1988,6 +2012,7 @@ export interface operations {
       query?: {
         after?: number;
         limit?: number;
+        minSequence?: number;
       };
       header?: never;
       path: {
@@ -2242,6 +2267,7 @@ export interface operations {
     parameters: {
       query?: {
         to?: number;
+        minSequence?: number;
         from?: 'genesis' | 'snapshot';
         verify?: '0' | '1' | 'true' | 'false';
         trace?: '0' | '1' | 'true' | 'false' | 'state';

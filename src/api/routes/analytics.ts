@@ -1,3 +1,4 @@
+import { tenantAgate } from '../tenant-agate.js';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -99,8 +100,6 @@ async function* lines(
  * page with a keyset cursor, or the whole filtered range as NDJSON, streamed page by page.
  */
 export function registerAnalyticsRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
-
   defineRoute(
     app,
     {
@@ -121,6 +120,7 @@ export function registerAnalyticsRoutes(app: FastifyInstance, context: ApiContex
       },
     },
     async ({ query }, request, reply) => {
+      const { pool } = await tenantAgate(context, request);
       const input: ReadAnalyticsInput = {
         tenantId: principalOf(request).tenantId,
         role: 'agate_analyst',

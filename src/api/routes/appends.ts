@@ -1,3 +1,4 @@
+import { tenantAgate } from '../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { eventBatchSchema, keyWriter } from '../../events/index.js';
@@ -125,7 +126,6 @@ function record(metrics: ApiMetrics, results: readonly SessionAppendResult[], st
 }
 
 export function registerAppendsRoute(app: FastifyInstance, context: ApiContext): void {
-  const { store } = context.agate;
   defineRoute(
     app,
     {
@@ -136,7 +136,7 @@ export function registerAppendsRoute(app: FastifyInstance, context: ApiContext):
         'Append to many sessions in one request and one commit; a result per session, in order.',
       tag: 'events',
       access: ['game_server'],
-      body: appendsBody(store.deps.limits, context.agate.games),
+      body: appendsBody(context.agate.store.deps.limits, context.agate.games),
       bodyLimit: Math.max(appendsBodyLimit, app.initialConfig.bodyLimit ?? 0),
       responses: {
         200: {
@@ -148,6 +148,7 @@ export function registerAppendsRoute(app: FastifyInstance, context: ApiContext):
     },
     async ({ body }, request) => {
       const { tenantId, id: keyId } = principalOf(request);
+      const { store } = await tenantAgate(context, request);
       const startedAt = performance.now();
       const { results } = await store.appendMany({
         tenantId,

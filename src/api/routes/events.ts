@@ -1,3 +1,4 @@
+import { readSession, tenantAgate } from '../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { eventBatchSchema, keyWriter, verdictModes } from '../../events/index.js';
@@ -40,10 +41,13 @@ const pageQuery = z.strictObject({
   limit: queryIntegerIn(1)
     .optional()
     .meta({ description: 'Events per page (default 100); at most 1,000 are sent.' }),
+  minSequence: queryInteger.optional().meta({
+    description:
+      'Read your writes: the session as of at least this sequence (the last one your append was told). Where the placement has a replica, it answers once it has replayed that far (waited for briefly), else the primary does.',
+  }),
 });
 
 export function registerEventRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { store } = context.agate;
   const tag = 'events';
 
   defineRoute(
@@ -57,7 +61,7 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
       tag,
       access: ['game_server'],
       params: idParams,
-      body: appendBody(store.deps.limits, context.agate.games),
+      body: appendBody(context.agate.store.deps.limits, context.agate.games),
       responses: {
         201: { description: 'The batch was stored.', body: appendResultSchema },
         200: {
@@ -68,6 +72,7 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
     },
     async ({ params, body }, request, reply) => {
       const { tenantId, id: keyId } = principalOf(request);
+      const { store } = await tenantAgate(context, request);
       const result = await measureAppend(context.metrics, () =>
         store.appendEvents({
           tenantId,
@@ -95,15 +100,18 @@ export function registerEventRoutes(app: FastifyInstance, context: ApiContext): 
       query: pageQuery,
       responses: { 200: { description: 'A page of events.', body: eventPageSchema } },
     },
-    async ({ params, query }, request) => {
+    async ({ params, query }, request, reply) => {
       const principal = principalOf(request);
-      return store.readEvents({
-        tenantId: principal.tenantId,
-        sessionId: params.id,
-        role: readRoleOf(principal),
-        after: query.after,
-        limit: query.limit,
-      });
+      const need = { sessionId: params.id, minSequence: query.minSequence };
+      return readSession(context, request, reply, need, ({ store }) =>
+        store.readEvents({
+          tenantId: principal.tenantId,
+          sessionId: params.id,
+          role: readRoleOf(principal),
+          after: query.after,
+          limit: query.limit,
+        }),
+      );
     },
   );
 }

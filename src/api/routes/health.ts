@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { schemaStatus } from '../../db/index.js';
 import { AgateError, isAgateError } from '../../errors/index.js';
+import { replicaLagBytes } from '../../placements/index.js';
+import type { Agate } from '../../runtime/index.js';
 import type { ApiContext } from '../api-context.js';
 import { declaredRoutes, defineRoute } from '../define-route.js';
 import { openApiDocument } from '../openapi.js';
@@ -27,6 +29,22 @@ const readySchema = z
     migrations: z.number().int(),
     redis: z.enum(['up', 'down', 'not_configured']).meta({
       description: 'Reported, not required: without Redis, state and jobs come from PostgreSQL.',
+    }),
+    replicas: z
+      .record(
+        z.string(),
+        z.object({
+          status: z.enum(['up', 'down']),
+          lagBytes: z.number().int().nullable(),
+        }),
+      )
+      .meta({
+        description:
+          'Each placement with a replica (`shared`, `database:<name>`): whether it answers, and the WAL bytes it has not replayed (null when down). Reported, not required: reads fall back to the primary.',
+      }),
+    placements: z.record(z.string(), z.enum(['up', 'down', 'out_of_date'])).meta({
+      description:
+        'Each placement database server this process is configured with (`database:<name>`), reported, not required: one that is down or behind on migrations fails only the tenants placed on it (503 placement_unavailable), so this process stays ready for the others.',
     }),
   })
   .meta({ id: 'Ready' });
@@ -79,6 +97,38 @@ async function checkDatabase(
   return { status: 'ready', migrations: status.applied };
 }
 
+async function placementStatus(agate: Agate): Promise<'up' | 'down' | 'out_of_date'> {
+  return withDeadline(schemaStatus(agate.pool), readyTimeoutMs).then(
+    (status) => (status.pending.length > 0 ? ('out_of_date' as const) : ('up' as const)),
+    () => 'down' as const,
+  );
+}
+
+async function placementsStatus(
+  context: ApiContext,
+): Promise<Record<string, 'up' | 'down' | 'out_of_date'>> {
+  const servers = context.placements.all().filter((p) => p.placement !== 'shared');
+  const states = await Promise.all(servers.map((p) => placementStatus(p.agate)));
+  return Object.fromEntries(servers.map((p, i) => [p.placement, states[i] ?? 'down']));
+}
+
+async function replicasStatus(
+  context: ApiContext,
+): Promise<Record<string, { status: 'up' | 'down'; lagBytes: number | null }>> {
+  const replicated = context.placements.all().filter((p) => p.replica !== null);
+  const lags = await Promise.all(
+    replicated.map((p) =>
+      withDeadline(replicaLagBytes(p), readyTimeoutMs).then(
+        (lagBytes) => ({ status: 'up' as const, lagBytes }),
+        () => ({ status: 'down' as const, lagBytes: null }),
+      ),
+    ),
+  );
+  return Object.fromEntries(
+    replicated.map((p, i) => [p.placement, lags[i] ?? { status: 'down', lagBytes: null }]),
+  );
+}
+
 /**
  * `/healthz`: the process answers. `/readyz`: the database answers at the expected migration.
  * `/openapi.json`: the document of every declared route, written once on first request.
@@ -111,8 +161,13 @@ export function registerHealthRoutes(app: FastifyInstance, context: ApiContext):
       responses: { 200: { description: 'Ready to serve.', body: readySchema } },
     },
     async () => {
-      const [database, redis] = await Promise.all([checkDatabase(context), redisStatus(context)]);
-      return { ...database, redis };
+      const [database, redis, placements, replicas] = await Promise.all([
+        checkDatabase(context),
+        redisStatus(context),
+        placementsStatus(context),
+        replicasStatus(context),
+      ]);
+      return { ...database, redis, placements, replicas };
     },
   );
 

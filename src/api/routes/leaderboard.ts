@@ -1,3 +1,4 @@
+import { tenantAgate } from '../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { maxLeaderboardLimit, readLeaderboard } from '../../cache/index.js';
@@ -35,11 +36,16 @@ export function registerLeaderboardRoutes(app: FastifyInstance, context: ApiCont
     async ({ query }, request) => {
       const { tenantId } = principalOf(request);
       const rules = query.rules ?? defaultRules(context.agate.games);
-      const entries = await readLeaderboard(context.agate, context.redis, context.cacheHealth, {
-        tenantId,
-        rules,
-        limit: query.limit ?? 10,
-      });
+      const entries = await readLeaderboard(
+        await tenantAgate(context, request),
+        context.redis,
+        context.cacheHealth,
+        {
+          tenantId,
+          rules,
+          limit: query.limit ?? 10,
+        },
+      );
       return {
         rules,
         entries: entries.map((e) => ({ rank: e.rank, sessionId: e.sessionId, score: e.score })),

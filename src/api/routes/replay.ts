@@ -1,3 +1,4 @@
+import { readSession, tenantAgate } from '../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { recordReplayed, replayAnswer } from '../../../replay/index.js';
@@ -9,6 +10,10 @@ import { idParams, queryFlag, queryInteger, replaySchema } from '../schemas.js';
 
 const replayQuery = z.strictObject({
   to: queryInteger.optional(),
+  minSequence: queryInteger.optional().meta({
+    description:
+      'Read your writes: the answer includes at least this sequence (the last one your append was told). Where the placement has a replica, it serves the replay once it has replayed that far (waited for briefly), else the primary does; `to` counts as such a sequence too.',
+  }),
   from: z.enum(['genesis', 'snapshot']).optional(),
   verify: queryFlag.optional(),
   trace: z
@@ -22,8 +27,6 @@ const replayQuery = z.strictObject({
  * the answer is sent, so no replay result leaves the server unrecorded.
  */
 export function registerReplayRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { agate } = context;
-
   defineRoute(
     app,
     {
@@ -38,18 +41,22 @@ export function registerReplayRoutes(app: FastifyInstance, context: ApiContext):
       query: replayQuery,
       responses: { 200: { description: 'The replayed state.', body: replaySchema } },
     },
-    async ({ params, query }, request) => {
+    async ({ params, query: { minSequence, ...query } }, request, reply) => {
       const principal = principalOf(request);
       const from = query.verify === true ? 'genesis' : (query.from ?? 'snapshot');
+      const need = { sessionId: params.id, minSequence: minSequence ?? query.to };
       const result = await measureReplay(context.metrics, from, () =>
-        agate.replay({
-          tenantId: principal.tenantId,
-          sessionId: params.id,
-          role: 'agate_analyst',
-          ...query,
-        }),
+        readSession(context, request, reply, need, (agate) =>
+          agate.replay({
+            tenantId: principal.tenantId,
+            sessionId: params.id,
+            role: 'agate_analyst',
+            ...query,
+          }),
+        ),
       );
-      await recordReplayed(agate.pool, {
+      // The audit entry is a write: the primary's, wherever the replay ran.
+      await recordReplayed((await tenantAgate(context, request)).pool, {
         tenantId: principal.tenantId,
         actor: principal.id,
         query,

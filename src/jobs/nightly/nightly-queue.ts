@@ -72,6 +72,11 @@ export function logNightlyResult(logger: NightlyLogger, result: NightlyResult): 
 
 export type NightlyWorkerOptions = Pick<NightlyOptions, 'fullVerifyLimit'> & {
   logger: NightlyLogger;
+  /**
+   * The placement database servers (ADR 0032): each gets its own nightly run after the control
+   * plane's, in the same job, with its day-boundary snapshots written by this worker.
+   */
+  placements?: readonly { placement: string; agate: Agate; url: string }[];
 };
 
 /** Runs the nightly job when the scheduler fires; the run itself holds the lock that keeps it single. */
@@ -92,6 +97,17 @@ export function startNightlyWorker(
         fullVerifyLimit,
       });
       logNightlyResult(logger, result);
+      for (const server of options.placements ?? []) {
+        const placed = await runNightly(server.agate, server.url, { fullVerifyLimit });
+        const { placement } = server;
+        logNightlyResult(
+          {
+            error: (details, message) => logger.error({ ...details, placement }, message),
+            info: (details, message) => logger.info({ ...details, placement }, message),
+          },
+          placed,
+        );
+      }
       return result;
     },
     { connection: workerConnectionOptions(url), prefix, concurrency: 1 },

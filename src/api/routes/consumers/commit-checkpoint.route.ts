@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { parseFeedPosition } from '../../../events/index.js';
 import { checkpointConsumer } from '../../../feed/index.js';
@@ -8,7 +9,6 @@ import { checkpointBody, consumerParams } from './consumer-schemas.js';
 
 /** The fenced checkpoint of a receive's slots: written only by their owner under its epochs. */
 export function registerCommitCheckpointRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
   defineRoute(
     app,
     {
@@ -24,6 +24,7 @@ export function registerCommitCheckpointRoute(app: FastifyInstance, context: Api
       responses: { 204: { description: 'Checkpointed.' } },
     },
     async ({ params, body }, request, reply) => {
+      const { pool } = await tenantAgate(context, request);
       await checkpointConsumer(pool, {
         ...consumerCaller(request),
         name: params.name,

@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { deleteConsumer } from '../../../feed/index.js';
 import type { ApiContext } from '../../api-context.js';
@@ -7,7 +8,6 @@ import { consumerParams } from './consumer-schemas.js';
 
 /** Deletes a consumer with its checkpoints and members; its members' next calls are 404. */
 export function registerDeleteConsumerRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
   defineRoute(
     app,
     {
@@ -22,6 +22,7 @@ export function registerDeleteConsumerRoute(app: FastifyInstance, context: ApiCo
       responses: { 204: { description: 'Deleted.' } },
     },
     async ({ params }, request, reply) => {
+      const { pool } = await tenantAgate(context, request);
       await deleteConsumer(pool, { ...consumerCaller(request), name: params.name });
       return reply.code(204).send();
     },

@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { getConsumer } from '../../../feed/index.js';
 import type { ApiContext } from '../../api-context.js';
@@ -7,7 +8,6 @@ import { consumerParams, consumerSchema } from './consumer-schemas.js';
 
 /** One consumer with its slots and live members (agate's own may be read too). */
 export function registerGetConsumerRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
   defineRoute(
     app,
     {
@@ -21,7 +21,11 @@ export function registerGetConsumerRoute(app: FastifyInstance, context: ApiConte
       params: consumerParams,
       responses: { 200: { description: 'The consumer.', body: consumerSchema } },
     },
-    async ({ params }, request) =>
-      consumerJson(await getConsumer(pool, { ...consumerCaller(request), name: params.name })),
+    async ({ params }, request) => {
+      const { pool } = await tenantAgate(context, request);
+      return consumerJson(
+        await getConsumer(pool, { ...consumerCaller(request), name: params.name }),
+      );
+    },
   );
 }

@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { joinConsumer } from '../../../feed/index.js';
@@ -11,7 +12,6 @@ const defaultLeaseMs = 30_000;
 
 /** Joins a consumer's group, or heartbeats: renews the lease and rebalances the slots. */
 export function registerJoinConsumerRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
   defineRoute(
     app,
     {
@@ -30,6 +30,7 @@ export function registerJoinConsumerRoute(app: FastifyInstance, context: ApiCont
       },
     },
     async ({ params, body }, request) => {
+      const { pool } = await tenantAgate(context, request);
       const leaseMs = body?.leaseMs ?? defaultLeaseMs;
       const started = Date.now();
       const membership = await joinConsumer(pool, {

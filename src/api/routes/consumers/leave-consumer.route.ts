@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { leaveConsumer } from '../../../feed/index.js';
 import type { ApiContext } from '../../api-context.js';
@@ -7,7 +8,6 @@ import { memberParams } from './consumer-schemas.js';
 
 /** Leaves the group: the member's slots are free at once for the others' next join. */
 export function registerLeaveConsumerRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
   defineRoute(
     app,
     {
@@ -22,6 +22,7 @@ export function registerLeaveConsumerRoute(app: FastifyInstance, context: ApiCon
       responses: { 204: { description: 'Left.' } },
     },
     async ({ params }, request, reply) => {
+      const { pool } = await tenantAgate(context, request);
       await leaveConsumer(pool, {
         ...consumerCaller(request),
         name: params.name,

@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { listConsumers } from '../../../feed/index.js';
 import type { ApiContext } from '../../api-context.js';
@@ -7,7 +8,6 @@ import { consumerListSchema } from './consumer-schemas.js';
 
 /** Every consumer of the tenant, agate's own included, with slots and live members. */
 export function registerListConsumersRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
   defineRoute(
     app,
     {
@@ -21,6 +21,7 @@ export function registerListConsumersRoute(app: FastifyInstance, context: ApiCon
       responses: { 200: { description: 'The consumers, by name.', body: consumerListSchema } },
     },
     async (_input, request) => {
+      const { pool } = await tenantAgate(context, request);
       const consumers = await listConsumers(pool, consumerCaller(request));
       return { consumers: consumers.map(consumerJson) };
     },

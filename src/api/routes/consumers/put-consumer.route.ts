@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { ensureConsumer, getConsumer } from '../../../feed/index.js';
 import type { ApiContext } from '../../api-context.js';
@@ -7,7 +8,6 @@ import { consumerParams, consumerSchema, putConsumerBody } from './consumer-sche
 
 /** Creates a durable consumer, or confirms the one of that name has this definition. */
 export function registerPutConsumerRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
   defineRoute(
     app,
     {
@@ -27,6 +27,7 @@ export function registerPutConsumerRoute(app: FastifyInstance, context: ApiConte
       },
     },
     async ({ params, body }, request, reply) => {
+      const { pool } = await tenantAgate(context, request);
       const caller = consumerCaller(request);
       const info = await ensureConsumer(pool, {
         ...caller,

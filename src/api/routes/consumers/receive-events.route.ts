@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { formatFeedPosition } from '../../../events/index.js';
 import { readMembership, receiveEvents } from '../../../feed/index.js';
@@ -9,7 +10,6 @@ import { consumerParams, receivedSchema, receiveQuery } from './consumer-schemas
 
 /** The next events of the member's slots after their checkpoints; reads only. */
 export function registerReceiveEventsRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
   defineRoute(
     app,
     {
@@ -27,6 +27,7 @@ export function registerReceiveEventsRoute(app: FastifyInstance, context: ApiCon
       },
     },
     async ({ params, query }, request) => {
+      const { pool } = await tenantAgate(context, request);
       const caller = consumerCaller(request);
       const membership = await readMembership(pool, {
         ...caller,

@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { getConsumer, resetConsumer } from '../../../feed/index.js';
 import type { ApiContext } from '../../api-context.js';
@@ -7,7 +8,6 @@ import { consumerParams, consumerSchema, resetConsumerBody } from './consumer-sc
 
 /** Moves every slot's checkpoint and fences the current members. */
 export function registerResetConsumerRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
   defineRoute(
     app,
     {
@@ -23,6 +23,7 @@ export function registerResetConsumerRoute(app: FastifyInstance, context: ApiCon
       responses: { 200: { description: 'The consumer after the reset.', body: consumerSchema } },
     },
     async ({ params, body }, request) => {
+      const { pool } = await tenantAgate(context, request);
       const caller = consumerCaller(request);
       const to = parseStart(body.to, 'to');
       await resetConsumer(pool, { ...caller, name: params.name, to });

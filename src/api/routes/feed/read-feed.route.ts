@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { readFeed } from '../../../events/index.js';
 import type { ApiContext } from '../../api-context.js';
@@ -19,7 +20,6 @@ function wantsStream(request: FastifyRequest): boolean {
  * Game servers, analysts and admins may read it; analysts and admins read as agate_analyst.
  */
 export function registerReadFeedRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
   defineRoute(
     app,
     {
@@ -41,6 +41,7 @@ export function registerReadFeedRoute(app: FastifyInstance, context: ApiContext)
       },
     },
     async ({ query }, request, reply) => {
+      const { pool } = await tenantAgate(context, request);
       const principal = principalOf(request);
       const feed = await feedRequestOf(pool, query, request);
       const read = (after: typeof feed.after) =>

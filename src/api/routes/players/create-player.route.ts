@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createPlayer, playerLimits } from '../../../players/index.js';
@@ -18,8 +19,6 @@ const createdPlayerSchema = z.object({ id: uuid }).meta({ id: 'CreatedPlayer' })
 
 /** A player, created by a game server or an admin; its fields are PII. */
 export function registerCreatePlayerRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
-
   defineRoute(
     app,
     {
@@ -34,6 +33,7 @@ export function registerCreatePlayerRoute(app: FastifyInstance, context: ApiCont
       responses: { 201: { description: 'The new player.', body: createdPlayerSchema } },
     },
     async ({ body = {} }, request, reply) => {
+      const { pool } = await tenantAgate(context, request);
       const { tenantId } = principalOf(request);
       const player = await createPlayer(pool, { tenantId, ...body });
       return reply.code(201).send({ id: player.id });

@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { erasePlayer } from '../../../players/index.js';
@@ -17,8 +18,6 @@ const erasedPlayerSchema = z
 
 /** A player's erasure, for admins: audited (`player.erased`) in its own transaction. */
 export function registerErasePlayerRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
-
   defineRoute(
     app,
     {
@@ -39,6 +38,7 @@ export function registerErasePlayerRoute(app: FastifyInstance, context: ApiConte
       },
     },
     async ({ params }, request) => {
+      const { pool } = await tenantAgate(context, request);
       const principal = principalOf(request);
       const erased = await erasePlayer(pool, {
         tenantId: principal.tenantId,

@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { exportPlayer, recordPlayerExported } from '../../../players/index.js';
@@ -39,8 +40,6 @@ const playerExportSchema = z
 
 /** A player's export, for admins: never cached, audited (`player.exported`) before it is sent. */
 export function registerExportPlayerRoute(app: FastifyInstance, context: ApiContext): void {
-  const { pool } = context.agate;
-
   defineRoute(
     app,
     {
@@ -57,6 +56,7 @@ export function registerExportPlayerRoute(app: FastifyInstance, context: ApiCont
       },
     },
     async ({ params }, request, reply) => {
+      const { pool } = await tenantAgate(context, request);
       const principal = principalOf(request);
       const exported = await exportPlayer(pool, {
         tenantId: principal.tenantId,

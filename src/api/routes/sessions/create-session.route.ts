@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { keyWriter, maxSeedLength } from '../../../events/index.js';
@@ -28,8 +29,6 @@ const createBody = z
 
 /** A new session for a game server: its seed recorded (drawn when not given), its rules pinned. */
 export function registerCreateSessionRoute(app: FastifyInstance, context: ApiContext): void {
-  const { agate } = context;
-
   defineRoute(
     app,
     {
@@ -44,6 +43,7 @@ export function registerCreateSessionRoute(app: FastifyInstance, context: ApiCon
       responses: { 201: { description: 'The new session.', body: createdSessionSchema } },
     },
     async ({ body = {} }, request, reply) => {
+      const agate = await tenantAgate(context, request);
       const { tenantId, id: keyId } = principalOf(request);
       const session = await agate.store.createSession({
         tenantId,

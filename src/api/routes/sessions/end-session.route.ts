@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { keyWriter } from '../../../events/index.js';
@@ -18,8 +19,6 @@ const endBody = z
 
 /** Ends a session by appending `session.ended`; a retry with the same eventId is a 200. */
 export function registerEndSessionRoute(app: FastifyInstance, context: ApiContext): void {
-  const { agate } = context;
-
   defineRoute(
     app,
     {
@@ -38,6 +37,7 @@ export function registerEndSessionRoute(app: FastifyInstance, context: ApiContex
       },
     },
     async ({ params, body = {} }, request, reply) => {
+      const agate = await tenantAgate(context, request);
       const { tenantId, id: keyId } = principalOf(request);
       const result = await measureAppend(context.metrics, () =>
         agate.store.endSession({

@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import type { Session } from '../../../events/index.js';
 import type { ApiContext } from '../../api-context.js';
@@ -28,8 +29,6 @@ function sessionJson(session: Session): Record<string, unknown> {
 
 /** A session as its tenant's readers see it. */
 export function registerGetSessionRoute(app: FastifyInstance, context: ApiContext): void {
-  const { agate } = context;
-
   defineRoute(
     app,
     {
@@ -43,6 +42,7 @@ export function registerGetSessionRoute(app: FastifyInstance, context: ApiContex
       responses: { 200: { description: 'The session.', body: sessionSchema } },
     },
     async ({ params }, request) => {
+      const agate = await tenantAgate(context, request);
       const principal = principalOf(request);
       const session = await agate.store.getSession({
         tenantId: principal.tenantId,

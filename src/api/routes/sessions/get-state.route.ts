@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { currentState } from '../../../cache/index.js';
 import type { ApiContext } from '../../api-context.js';
@@ -8,8 +9,6 @@ import { sessionReaders } from './session-readers.js';
 
 /** A session's current state, from the hot cache or a replay (`currentState`). */
 export function registerGetStateRoute(app: FastifyInstance, context: ApiContext): void {
-  const { agate } = context;
-
   defineRoute(
     app,
     {
@@ -23,6 +22,7 @@ export function registerGetStateRoute(app: FastifyInstance, context: ApiContext)
       responses: { 200: { description: 'The current state.', body: stateSchema } },
     },
     async ({ params }, request) => {
+      const agate = await tenantAgate(context, request);
       const principal = principalOf(request);
       const state = await currentState(agate, context.redis, context.cacheHealth, {
         tenantId: principal.tenantId,

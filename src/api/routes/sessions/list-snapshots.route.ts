@@ -1,3 +1,4 @@
+import { tenantAgate } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { listSessionSnapshots } from '../../../events/index.js';
 import type { ApiContext } from '../../api-context.js';
@@ -8,8 +9,6 @@ import { sessionReaders } from './session-readers.js';
 
 /** A session's snapshots without their states (`listSessionSnapshots`: one transaction with the session). */
 export function registerListSnapshotsRoute(app: FastifyInstance, context: ApiContext): void {
-  const { agate } = context;
-
   defineRoute(
     app,
     {
@@ -23,6 +22,7 @@ export function registerListSnapshotsRoute(app: FastifyInstance, context: ApiCon
       responses: { 200: { description: 'The snapshots.', body: snapshotListSchema } },
     },
     async ({ params }, request) => {
+      const agate = await tenantAgate(context, request);
       const principal = principalOf(request);
       const snapshots = await listSessionSnapshots(agate, {
         tenantId: principal.tenantId,

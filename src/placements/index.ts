@@ -1,0 +1,18 @@
+export {
+  databaseUrlVariable,
+  readDatabaseServers,
+  readReplicaUrls,
+  replicaUrlVariable,
+} from './database-servers.js';
+export { databaseNameOf, databaseNamePattern, parsePlacement } from './placement.js';
+export type { Placement } from './placement.js';
+export { createPlacementRouter } from './placement-router.js';
+export type {
+  PlacedAgate,
+  PlacementRouter,
+  PlacementRouterOptions,
+  PlacementStore,
+} from './placement-router.js';
+export { updatePlacement } from './placements.queries.js';
+export { defaultReplicaWaitMs, readNearest, replicaLagBytes } from './replica-read.js';
+export type { ReadFrom, ReplicaReadNeed, ReplicaReadOptions } from './replica-read.js';
