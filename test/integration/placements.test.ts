@@ -246,6 +246,28 @@ describe('the CLI with placement servers configured', () => {
   });
 });
 
+describe('the golden fixtures on a placement server', () => {
+  it('import and replay to their recorded hashes, all on that server', async () => {
+    const tenant = await newTenant('database:eu1');
+    const imported = await runCli(
+      ['fixtures', 'import', 'fixtures/archive-gate-v1', '--tenant', tenant.id, '--json'],
+      { DATABASE_URL: control.url, AGATE_DATABASE_URL_EU1: server.url('agate') },
+    );
+    expect(imported.stderr).toBe('');
+    const report = JSON.parse(imported.stdout) as {
+      sessions: { matchesRecording: boolean }[];
+      events: number;
+    };
+    expect(report.sessions).toHaveLength(25);
+    expect(report.sessions.every((s) => s.matchesRecording)).toBe(true);
+    expect(await count(eu1Pool, 'game.sessions WHERE tenant_id = $1', [tenant.id])).toBe(25);
+    expect(await count(eu1Pool, 'game.events WHERE tenant_id = $1', [tenant.id])).toBe(
+      report.events,
+    );
+    expect(await count(control.pool, 'game.sessions WHERE tenant_id = $1', [tenant.id])).toBe(0);
+  });
+});
+
 describe('agate migrate over placements', () => {
   it('migrates the others and reports a server that does not answer, exiting non-zero', async () => {
     const migrated = await runCli(['migrate', '--json'], {
