@@ -4,7 +4,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/api/index.js';
-import { createPool } from '../../src/db/index.js';
+import { createPool, withTenant } from '../../src/db/index.js';
 import type { Pool } from '../../src/db/index.js';
 import { createKey, createOperatorKey } from '../../src/keys/index.js';
 import { createPlacementRouter } from '../../src/placements/index.js';
@@ -243,6 +243,62 @@ describe('the CLI with placement servers configured', () => {
     expect(result.ran).toBe(true);
     expect(result.placements['database:eu1']?.ran).toBe(true);
     expect(result.placements['database:eu1']?.summary?.audit.sessions).toBeGreaterThan(0);
+  });
+});
+
+describe('the tenant battery across tiers', () => {
+  const tables = [
+    'public.players',
+    'game.sessions',
+    'game.events',
+    'game.snapshots',
+    'analytics.events',
+    'admin.audit_log',
+  ];
+
+  it('shows a tenant none of another tenant’s rows, on its own server or any other', async () => {
+    const tenants = await Promise.all([
+      newTenant('database:eu1'),
+      newTenant('database:eu1'),
+      newTenant('shared'),
+    ]);
+    for (const t of tenants) {
+      const sessionId = await newSession(t.key);
+      const events = Array.from({ length: 50 }, (_, i) => inc(i + 1));
+      expect(
+        (await call('POST', `/v1/sessions/${sessionId}/events`, t.key, { events })).status,
+      ).toBe(201);
+      expect((await call('POST', '/v1/players', t.key, { displayName: 'p' })).status).toBe(201);
+    }
+    await Promise.all([eu1Agate.idle(), controlAgate.idle()]);
+    for (const pool of [eu1Pool, control.pool]) {
+      for (const t of tenants) {
+        for (const role of ['agate_app', 'agate_analyst'] as const) {
+          await withTenant(pool, { tenantId: t.id, role }, async (tx) => {
+            for (const table of tables) {
+              const others = await tx.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM ${table} WHERE tenant_id <> $1`,
+                [t.id],
+              );
+              expect([pool === eu1Pool ? 'eu1' : 'control', table, others.rows[0]?.n]).toEqual([
+                pool === eu1Pool ? 'eu1' : 'control',
+                table,
+                0,
+              ]);
+            }
+          });
+        }
+      }
+    }
+    // And each tenant's own rows are where its placement says, and nowhere else.
+    for (const t of tenants) {
+      const home = (await router.placementOf(t.id)) === 'shared' ? control.pool : eu1Pool;
+      const away = home === eu1Pool ? control.pool : eu1Pool;
+      expect(await count(home, 'game.events WHERE tenant_id = $1', [t.id])).toBe(50);
+      expect(await count(away, 'game.events WHERE tenant_id = $1', [t.id])).toBe(0);
+      expect(await count(home, 'public.players WHERE tenant_id = $1', [t.id])).toBe(1);
+      expect(await count(away, 'public.players WHERE tenant_id = $1', [t.id])).toBe(0);
+    }
   });
 });
 
