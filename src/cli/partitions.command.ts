@@ -3,6 +3,12 @@ import type { Command } from 'commander';
 import { AgateError } from '../errors/index.js';
 import { maintainPartitions, partitionStatus } from '../../partitions/index.js';
 import type { MaintainReport, PartitionStatus } from '../../partitions/index.js';
+import {
+  databaseNameOf,
+  databaseUrlVariable,
+  parsePlacement,
+  readDatabaseServers,
+} from '../placements/index.js';
 import { openDatabase } from './open-database.js';
 
 function wholeNumber(flag: string) {
@@ -58,7 +64,37 @@ function describeMaintenance(report: MaintainReport): string {
   return lines.join('\n');
 }
 
+/**
+ * The database URL of `--placement` (ADR 0032): the control plane's (DATABASE_URL, or the embedded
+ * database) for `shared`, else the configured server's; `run` gets it and closes nothing of it.
+ */
+async function withPlacementUrl<T>(
+  placement: string | undefined,
+  run: (url: string) => Promise<T>,
+): Promise<T> {
+  const parsed = parsePlacement(placement ?? 'shared');
+  const name = databaseNameOf(parsed);
+  if (name === null) {
+    const target = await openDatabase(process.env);
+    return run(target.url).finally(() => target.close());
+  }
+  const url = readDatabaseServers(process.env).get(name);
+  if (url === undefined) {
+    throw new AgateError(
+      'invalid_request',
+      `No database server ${name} is configured: set ${databaseUrlVariable(name)} to reach ${parsed}.`,
+    );
+  }
+  return run(url);
+}
+
+const placementOption = [
+  '--placement <placement>',
+  'shared (default: the database of DATABASE_URL) or database:<name> (AGATE_DATABASE_URL_<NAME>)',
+] as const;
+
 type MaintainFlags = {
+  placement?: string;
   premake?: number;
   retentionMonths?: number;
   keepAll?: boolean;
@@ -77,10 +113,10 @@ export function addPartitionsCommands(program: Command): void {
     .description(
       'every partition with bounds, size and rows, months ahead, default rows, gaps, retention',
     )
+    .option(...placementOption)
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }) => {
-      const target = await openDatabase(process.env);
-      const status = await partitionStatus(target.url).finally(() => target.close());
+    .action(async (flags: { json?: boolean; placement?: string }) => {
+      const status = await withPlacementUrl(flags.placement, (url) => partitionStatus(url));
       console.log(flags.json === true ? JSON.stringify(status) : describeStatus(status));
     });
   partitions
@@ -105,20 +141,22 @@ export function addPartitionsCommands(program: Command): void {
     )
     .option('--dry-run', 'show what would be done, change nothing')
     .option('--backend <backend>', 'auto (default), native or pg_partman')
+    .option(...placementOption)
     .option('--json', 'print JSON')
     .action(async (flags: MaintainFlags) => {
       const backend = flags.backend ?? 'auto';
       if (backend !== 'auto' && backend !== 'native' && backend !== 'pg_partman') {
         throw new AgateError('invalid_request', '--backend must be auto, native or pg_partman.');
       }
-      const target = await openDatabase(process.env);
-      const report = await maintainPartitions(target.url, {
-        premake: flags.premake,
-        retentionMonths: flags.keepAll === true ? null : flags.retentionMonths,
-        drop: flags.drop,
-        dryRun: flags.dryRun,
-        backend,
-      }).finally(() => target.close());
+      const report = await withPlacementUrl(flags.placement, (url) =>
+        maintainPartitions(url, {
+          premake: flags.premake,
+          retentionMonths: flags.keepAll === true ? null : flags.retentionMonths,
+          drop: flags.drop,
+          dryRun: flags.dryRun,
+          backend,
+        }),
+      );
       console.log(flags.json === true ? JSON.stringify(report) : describeMaintenance(report));
     });
 }

@@ -346,6 +346,32 @@ describe('agate migrate over placements', () => {
     expect(text.stdout).toMatch(/^database:eu1: Schema is up to date/m);
   });
 
+  it('maintains and reports the partitions of a placement server by --placement', async () => {
+    const env = { DATABASE_URL: control.url, AGATE_DATABASE_URL_EU1: server.url('agate') };
+    const maintained = await runCli(
+      ['partitions', 'maintain', '--premake', '4', '--placement', 'database:eu1', '--json'],
+      env,
+    );
+    expect(maintained.stderr).toBe('');
+    const status = await runCli(
+      ['partitions', 'status', '--placement', 'database:eu1', '--json'],
+      env,
+    );
+    const onEu1 = JSON.parse(status.stdout) as { tables: { table: string; monthsAhead: number }[] };
+    expect(onEu1.tables.map((t) => [t.table, t.monthsAhead])).toEqual([
+      ['game.events', 4],
+      ['admin.audit_log', 4],
+      ['analytics.events', 4],
+    ]);
+    // The control plane's own partitions were not touched by it.
+    const controlStatus = await runCli(['partitions', 'status', '--json'], env);
+    const onControl = JSON.parse(controlStatus.stdout) as { tables: { monthsAhead: number }[] };
+    expect(onControl.tables.map((t) => t.monthsAhead)).toEqual([3, 3, 3]);
+    const unknown = await runCli(['partitions', 'status', '--placement', 'database:nope'], env);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/AGATE_DATABASE_URL_NOPE.*\[invalid_request\]/);
+  });
+
   it('refuses a malformed server variable before touching any database', async () => {
     const refused = await runCli(['migrate'], {
       DATABASE_URL: control.url,
