@@ -4,15 +4,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from 'uuidv7';
 import { maintainPartitions } from '../../partitions/index.js';
+import { createPool } from '../../src/db/index.js';
+import type { Pool } from '../../src/db/index.js';
 import type { Session } from '../../src/events/index.js';
 import { chainLink, eventContentHash, sessionRootHash } from '../../src/hashing/index.js';
+import { createKey } from '../../src/keys/index.js';
 import { createPlayer } from '../../src/players/index.js';
+import { createAgate } from '../../src/runtime/index.js';
 import { tenantExportKinds } from '../../src/tenants/index.js';
 import type { TenantExportKind } from '../../src/tenants/index.js';
 import { appendAt, tinyEvents } from '../support/append-at.js';
 import { createApiFixture, inc } from '../support/api.js';
 import type { ApiFixture, TestKey } from '../support/api.js';
+import { startPostgres } from '../support/pg-servers.js';
+import type { PgServer } from '../support/pg-servers.js';
 import { runCli } from '../support/run-cli.js';
+import { tinyGames } from '../support/tiny-rules.js';
 
 // Spawns the built binary: `npm run build` first.
 
@@ -66,11 +73,14 @@ async function playedOverMonths(tenantId: string): Promise<string> {
 }
 
 /** What `SELECT count(*)` finds of the tenant in each table the export covers (live + archive). */
-async function countsInDatabase(tenantId: string): Promise<Record<TenantExportKind, number>> {
+async function countsInDatabase(
+  tenantId: string,
+  pool: Pool = api.db.pool,
+): Promise<Record<TenantExportKind, number>> {
   const count = async (tables: string[], column = 'tenant_id') => {
     let n = 0;
     for (const table of tables) {
-      const r = await api.db.pool.query<{ n: number }>(
+      const r = await pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`,
         [tenantId],
       );
@@ -294,4 +304,91 @@ describe('agate tenants export', () => {
       'public.players',
     ]);
   });
+});
+
+describe('agate tenants export of a tenant on a database server of its own', () => {
+  let server: PgServer;
+  let eu1: Pool;
+  const env = () => ({ DATABASE_URL: api.db.url, AGATE_DATABASE_URL_EU1: server.url('agate') });
+
+  beforeAll(async () => {
+    server = await startPostgres({ name: 'export-placement' });
+    await server.createDatabase('agate');
+    const migrated = await runCli(['migrate', '--json'], env());
+    expect(migrated.code).toBe(0);
+    eu1 = createPool({ connectionString: server.url('agate'), max: 4 });
+  }, 120_000);
+  afterAll(async () => {
+    await eu1.end();
+    await server.stop();
+  });
+
+  it('reads the data from the placement and the tenant, keys and their audit entries from the control plane', async () => {
+    const created = await runCli(
+      ['tenants', 'create', 'placed', '--placement', 'database:eu1', '--json'],
+      env(),
+    );
+    expect(created.code).toBe(0);
+    const tenantId = (JSON.parse(created.stdout) as { id: string }).id;
+    await createKey(api.db.pool, { tenantId, role: 'analyst', actor: 'test' });
+    const placed = createAgate({ pool: eu1, games: tinyGames });
+    let sessionId: string;
+    try {
+      await createPlayer(eu1, { tenantId, email: 'placed@example.com' });
+      const session = await placed.store.createSession({ tenantId, rules: 'tiny', seed: 'eu1' });
+      sessionId = session.id;
+      const events = Array.from({ length: 60 }, (_, i) => inc(i));
+      expect((await placed.store.appendEvents({ tenantId, sessionId, events })).ok).toBe(true);
+      await placed.idle();
+    } finally {
+      await placed.close();
+    }
+
+    const onPlacement = await countsInDatabase(tenantId, eu1);
+    const onControl = await countsInDatabase(tenantId);
+    expect(onControl.session + onControl.event + onControl.player).toBe(0);
+    expect(onControl.audit_entry).toBeGreaterThan(0);
+    const expected = {
+      ...onPlacement,
+      tenant: onControl.tenant,
+      api_key: onControl.api_key,
+      audit_entry: onControl.audit_entry + onPlacement.audit_entry,
+    };
+    expect(expected).toMatchObject({ tenant: 1, api_key: 1, session: 1, event: 60 });
+
+    const out = join(dir, 'placed.ndjson');
+    const r = await runCli(['tenants', 'export', tenantId, '--out', out, '--json'], env());
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      tenantId,
+      placement: 'database:eu1',
+      counts: expected,
+      out,
+    });
+    const text = await readFile(out, 'utf8');
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Line);
+    expect(lines.at(-1)?.counts).toEqual(expected);
+    expect(lines.filter((l) => l.kind === 'event').map((l) => l.row?.sequence)).toEqual(
+      Array.from({ length: 60 }, (_, i) => i + 1),
+    );
+    expect(text).toContain('placed@example.com');
+    for (const other of [tenantA, tenantB, ...sessionsA, ...sessionsB]) {
+      expect(text).not.toContain(other);
+    }
+    const audited = async (pool: Pool) =>
+      (
+        await pool.query(
+          `SELECT 1 FROM admin.audit_log WHERE tenant_id = $1 AND action = 'tenant.exported'`,
+          [tenantId],
+        )
+      ).rowCount;
+    expect({ placement: await audited(eu1), control: await audited(api.db.pool) }).toEqual({
+      placement: 1,
+      control: 0,
+    });
+  }, 120_000);
 });
