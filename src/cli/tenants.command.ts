@@ -12,6 +12,7 @@ import {
 import type { RateLimitFlags } from './cli-arguments.js';
 import { cliActor } from './cli-audit.js';
 import { openAgate } from './open-agate.js';
+import { addTenantExportCommand } from './tenant-export.command.js';
 
 /** Runs `work` on the database of the environment and closes it, whatever happens. */
 async function withAgate<T>(work: (opened: Awaited<ReturnType<typeof openAgate>>) => Promise<T>) {
@@ -116,4 +117,5 @@ export function addTenantsCommands(program: Command): void {
           : `Tenant ${changed.tenantId}: ${describeRateLimit(changed.rateLimit, 'of the server')}`,
       );
     });
+  addTenantExportCommand(tenants);
 }

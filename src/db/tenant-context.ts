@@ -6,7 +6,15 @@ import { fromPgError } from './pg-errors.js';
 export type TenantRole = 'agate_app' | 'agate_analyst';
 const tenantRoles: readonly TenantRole[] = ['agate_app', 'agate_analyst'];
 
-export type TenantContext = { tenantId: string; role?: TenantRole };
+export type TenantContext = {
+  tenantId: string;
+  role?: TenantRole;
+  /**
+   * One snapshot for the whole transaction (REPEATABLE READ, READ ONLY), for reads that span
+   * many statements and must agree with each other (an export). Default: READ COMMITTED.
+   */
+  snapshot?: boolean;
+};
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -34,6 +42,7 @@ async function inTransaction<T>(
   pool: pg.Pool,
   setup: string,
   work: (tx: pg.PoolClient) => Promise<T>,
+  begin = 'BEGIN',
 ): Promise<T> {
   let client: pg.PoolClient;
   try {
@@ -50,7 +59,7 @@ async function inTransaction<T>(
   };
   client.on('error', onLost);
   try {
-    await client.query(`BEGIN; ${setup}`);
+    await client.query(`${begin}; ${setup}`);
     const result = await work(client);
     await client.query('COMMIT');
     return result;
@@ -86,6 +95,7 @@ export function withTenant<T>(
     pool,
     `SELECT set_config('role', '${role}', true), set_config('app.tenant_id', '${tenantId}', true)`,
     work,
+    context.snapshot === true ? 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY' : 'BEGIN',
   );
 }
 

@@ -122,3 +122,5 @@ export type { Session, SessionStatus } from './session.js';
 export type { AfterAppend, AppendedBatch, StoreDeps } from './store-deps.js';
 export { checkWrittenBy, keyWriter } from './written-by.js';
 export type { WrittenBy } from './written-by.js';
+export { selectEventRows, selectSessionRows, selectSnapshotRows } from './tenant-export.queries.js';
+export type { ExportedSessionRow } from './tenant-export.queries.js';

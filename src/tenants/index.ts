@@ -5,3 +5,12 @@ export { listTenants } from './list-tenants.js';
 export type { ListedTenant } from './list-tenants.js';
 export { readTenantRateLimit, setTenantRateLimit } from './set-tenant-rate-limit.js';
 export type { SetTenantRateLimitInput, TenantRateLimitChange } from './set-tenant-rate-limit.js';
+export { exportTenant, tenantExportFormat, tenantExportKinds } from './export-tenant.js';
+export type {
+  ExportLineSink,
+  ExportTenantInput,
+  TenantExportCounts,
+  TenantExportKind,
+} from './export-tenant.js';
+export { recordTenantExported } from './record-tenant-exported.js';
+export type { TenantExportedAudit } from './record-tenant-exported.js';

@@ -38,6 +38,7 @@ describe('the SQL of sessions, events, snapshots and anchors', () => {
       'src/events/feed.queries.ts',
       'src/events/sessions.queries.ts',
       'src/events/snapshots.queries.ts',
+      'src/events/tenant-export.queries.ts',
     ]);
     for (const file of modules) expect(storeSql.test(readFileSync(file, 'utf8'))).toBe(true);
   });
