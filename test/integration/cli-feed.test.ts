@@ -139,9 +139,13 @@ describe('agate feed tail', () => {
   });
 
   it('runs on the embedded database when DATABASE_URL is not set', async () => {
-    // A fresh in-memory database: migrated on open, no events; "now" reads its horizon.
+    // A fresh in-memory database, migrated on open, has no tenants: the command got there and
+    // says the tenant is unknown rather than tailing nothing (ADR 0032 routes by tenant first).
     const tenant = '0190d7a0-0000-7000-8000-000000000001';
     const args = ['--memory', 'feed', 'tail', '--tenant', tenant, '--json', '--from', 'now'];
-    expect(await runCli(args, {})).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    const r = await runCli(args, {});
+    expect([r.code, r.stdout]).toEqual([1, '']);
+    expect(r.stderr).toContain(`No tenant ${tenant}`);
+    expect(r.stderr).toMatch(/\[tenant_not_found\]/);
   });
 });
