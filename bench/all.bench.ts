@@ -23,6 +23,7 @@ import { measureImport } from './support/import-section.js';
 import { measureNightly } from './support/nightly-section.js';
 import { measureReplay } from './support/replay-section.js';
 import { measureVerdicts } from './support/verdicts-section.js';
+import { measureReplicaReads, replicaOptions } from './support/replica-section.js';
 import { machineInfo, shownUrl, writeResultsFile } from './support/results-file.js';
 import { scenarios } from './support/scenarios.js';
 import {
@@ -32,11 +33,12 @@ import {
   importSummary,
   nightlySummary,
   replaySummary,
+  replicaSummary,
   verdictsSummary,
 } from './support/summary.js';
 import type { SummaryRow } from './support/summary.js';
 
-const parts = ['append', 'import', 'replay', 'nightly', 'feed', 'verdicts'] as const;
+const parts = ['append', 'import', 'replay', 'nightly', 'feed', 'verdicts', 'replica'] as const;
 type Part = (typeof parts)[number];
 
 type PartResult = { details: unknown; summary: SummaryRow[]; problems: string[]; ms: number };
@@ -79,6 +81,10 @@ async function runPart(args: BenchArgs, part: Part): Promise<Omit<PartResult, 'm
       const { rows, problems } = await measureVerdicts(verdictsOptions(args), log);
       return { details: rows, summary: verdictsSummary(rows), problems };
     }
+    case 'replica': {
+      const { rows, problems } = await measureReplicaReads(replicaOptions(args), log);
+      return { details: rows, summary: replicaSummary(rows), problems };
+    }
   }
 }
 
@@ -96,6 +102,7 @@ function optionsShown(args: BenchArgs): Record<string, unknown> {
     nightly: { ...hide(nightly), redisUrl: shownUrl(nightly.redisUrl) },
     feed: { ...hide(feed), redisUrl: shownUrl(feed.redisUrl) },
     verdicts: hide(verdictsOptions(args)),
+    replica: replicaOptions(args),
   };
 }
 

@@ -182,7 +182,8 @@ async function minimalOnce(
   }
 }
 
-function libraryTransport(agate: Agate, tenantId: string): GateTransport {
+/** The library as a game server without HTTP uses it, with the bot's recorded seeds. */
+export function libraryTransport(agate: Agate, tenantId: string): GateTransport {
   return {
     createSession: async (seed) =>
       (await agate.store.createSession({ tenantId, rules: 'archive-gate', seed })).id,

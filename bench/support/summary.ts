@@ -5,6 +5,7 @@ import type { FeedRow } from './feed-report.js';
 import type { ImportRow } from './import-section.js';
 import type { NightlyMeasured } from './nightly-section.js';
 import type { ReplayRow } from './replay-report.js';
+import type { ReplicaRow } from './replica-section.js';
 import { cpuText, fixed, whole } from './report.js';
 import type { Row } from './report.js';
 import { warmTargetMet } from './verdicts-section.js';
@@ -264,4 +265,24 @@ export function verdictsSummary(rows: readonly VerdictsRow[]): SummaryRow[] {
       targets: r.mode === 'warm' ? [target('verdict extra p50 <= 2 ms', warmTargetMet(r))] : [],
     }),
   );
+}
+
+/** The replica part (issue 19): appends beside replays, and the replica's replay rate. */
+export function replicaSummary(rows: readonly ReplicaRow[]): SummaryRow[] {
+  const onPrimary = rows.find((r) => r.phase.endsWith('primary'))?.replaysPerSec ?? null;
+  return rows.map((r) => {
+    const onReplica = r.phase.endsWith('replica');
+    return row('replica', r.phase, {
+      eventsPerSec: r.appendsPerSec,
+      note: r.replaysPerSec === null ? '' : `${fixed(r.replaysPerSec, 1)} replays/s`,
+      ratio:
+        `appends x alone ${fixed(r.appendRatio, 2)}` +
+        (onReplica && onPrimary !== null && r.replaysPerSec !== null
+          ? `, replays replica/primary ${fixed(r.replaysPerSec / onPrimary, 2)}`
+          : ''),
+      targets: onReplica
+        ? [target(`appends >= 0.9x alone (${fixed(r.appendRatio, 2)}x)`, r.appendRatio >= 0.9)]
+        : [],
+    });
+  });
 }

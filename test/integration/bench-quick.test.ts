@@ -34,7 +34,16 @@ describe('npm run bench -- --quick', () => {
     const r = await quickBench();
     expect(r.stderr).not.toMatch(/checks: FAILED/);
     expect(r.code, r.stderr).toBe(0);
-    for (const part of ['append', 'import', 'replay', 'nightly', 'current', 'feed', 'verdicts']) {
+    for (const part of [
+      'append',
+      'import',
+      'replay',
+      'nightly',
+      'current',
+      'feed',
+      'verdicts',
+      'replica',
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^${part} `, 'm'));
     }
     expect(r.stdout).toMatch(/^checks: ok/m);
