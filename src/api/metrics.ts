@@ -1,5 +1,4 @@
-import { schemaStatus } from '../db/index.js';
-import { replicaLagBytes } from '../placements/index.js';
+import { placementState, replicaLagBytes } from '../placements/index.js';
 import type { PlacedAgate } from '../placements/index.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CacheHealth } from '../cache/index.js';
@@ -294,8 +293,8 @@ function placementGauge(registry: Registry, placements: () => readonly PlacedAga
       const servers = placements().filter((p) => p.placement !== 'shared');
       const up = await Promise.all(
         servers.map((p) =>
-          withDeadline(schemaStatus(p.agate.pool), gaugeDeadlineMs).then(
-            (status) => (status.pending.length === 0 ? 1 : 0),
+          withDeadline(placementState(p.agate), gaugeDeadlineMs).then(
+            (state) => (state === 'up' ? 1 : 0),
             () => 0,
           ),
         ),

@@ -85,6 +85,9 @@ export async function openAgate(
     );
   }
   const redisUrl = options.inline === true ? undefined : env.REDIS_URL?.trim() || undefined;
+  const poolMax = servers.size + replicaUrls.size > 0 ? placementPoolMax(env) : 0;
+  const serverPool = (connectionString: string, applicationName: string) =>
+    createPool({ connectionString, max: poolMax, applicationName });
   const open = (redis: AgateConsumersOptions['redis']) => {
     const settings: Omit<AgateOptions, 'pool'> = {
       games: games.catalog,
@@ -95,14 +98,7 @@ export async function openAgate(
     const databases = new Map(
       [...servers].map(([name, serverUrl]) => [
         name,
-        createAgate({
-          pool: createPool({
-            connectionString: serverUrl,
-            max: placementPoolMax(env),
-            applicationName: `agate ${name}`,
-          }),
-          ...settings,
-        }),
+        createAgate({ pool: serverPool(serverUrl, `agate ${name}`), ...settings }),
       ]),
     );
     // Reads only (ADR 0033): no consumers, and nothing is ever appended through them.
@@ -110,11 +106,7 @@ export async function openAgate(
       [...replicaUrls].map(([placement, replicaUrl]) => [
         placement,
         createAgate({
-          pool: createPool({
-            connectionString: replicaUrl,
-            max: placementPoolMax(env),
-            applicationName: `agate replica ${placement}`,
-          }),
+          pool: serverPool(replicaUrl, `agate replica ${placement}`),
           games: games.catalog,
           consumers: false,
         }),

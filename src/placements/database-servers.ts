@@ -1,5 +1,5 @@
 import { AgateError } from '../errors/index.js';
-import { databaseNameOf, databaseNamePattern } from './placement.js';
+import { databaseNamePattern } from './placement.js';
 import type { Placement } from './placement.js';
 
 /** The variable that names database server `name`'s URL: `AGATE_DATABASE_URL_EU1` for `eu1`. */
@@ -9,7 +9,15 @@ export function databaseUrlVariable(name: string): string {
 
 const prefix = 'AGATE_DATABASE_URL_';
 
-function checkedUrl(variable: string, value: string): string {
+/** The trimmed value of `variable`, a postgres:// URL, or `invalid_config` saying what to set. */
+function configuredUrl(variable: string, raw: string | undefined): string {
+  const value = raw?.trim() ?? '';
+  if (value === '') {
+    throw new AgateError(
+      'invalid_config',
+      `${variable} is empty; set it to postgres://user@host:port/database or unset it.`,
+    );
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -46,22 +54,9 @@ export function readDatabaseServers(env: NodeJS.ProcessEnv): ReadonlyMap<string,
         `${variable}: a database server's name is 1 to 40 upper-case letters, digits or _ after ${prefix}, starting with a letter (${prefix}EU1 names database:eu1).`,
       );
     }
-    const value = raw?.trim() ?? '';
-    if (value === '') {
-      throw new AgateError(
-        'invalid_config',
-        `${variable} is empty; set it to postgres://user@host:port/database or unset it.`,
-      );
-    }
-    servers.set(name, checkedUrl(variable, value));
+    servers.set(name, configuredUrl(variable, raw));
   }
   return servers;
-}
-
-/** The variable that names the streaming replica of `placement`'s database (ADR 0033). */
-export function replicaUrlVariable(placement: Placement): string {
-  const name = databaseNameOf(placement);
-  return name === null ? 'AGATE_REPLICA_URL' : `AGATE_REPLICA_URL_${name.toUpperCase()}`;
 }
 
 const replicaPrefix = 'AGATE_REPLICA_URL';
@@ -86,16 +81,9 @@ export function readReplicaUrls(
         `${variable} names the replica of database server ${name}, which is not configured: set ${databaseUrlVariable(name)} too, or unset ${variable}.`,
       );
     }
-    const value = raw?.trim() ?? '';
-    if (value === '') {
-      throw new AgateError(
-        'invalid_config',
-        `${variable} is empty; set it to the replica's postgres://user@host:port/database or unset it.`,
-      );
-    }
     replicas.set(
       variable === replicaPrefix ? 'shared' : `database:${name}`,
-      checkedUrl(variable, value),
+      configuredUrl(variable, raw),
     );
   }
   return replicas;

@@ -1,16 +1,12 @@
-export {
-  databaseUrlVariable,
-  readDatabaseServers,
-  readReplicaUrls,
-  replicaUrlVariable,
-} from './database-servers.js';
+export { databaseUrlVariable, readDatabaseServers, readReplicaUrls } from './database-servers.js';
 export { databaseNameOf, databaseNamePattern, parsePlacement } from './placement.js';
 export type { Placement } from './placement.js';
-export { createPlacementRouter } from './placement-router.js';
+export { createPlacementRouter, placementState } from './placement-router.js';
 export type {
   PlacedAgate,
   PlacementRouter,
   PlacementRouterOptions,
+  PlacementState,
   PlacementStore,
 } from './placement-router.js';
 export { updatePlacement } from './placements.queries.js';

@@ -1,4 +1,4 @@
-import { withMaintenance } from '../db/index.js';
+import { schemaStatus, withMaintenance } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import type { Pool } from '../db/index.js';
 import { databaseUrlVariable } from './database-servers.js';
@@ -83,20 +83,6 @@ export function createPlacementRouter<A extends PlacementStore>(
     return placement;
   };
 
-  const agateOf = (placement: Placement): A => {
-    const name = databaseNameOf(placement);
-    if (name === null) return control;
-    const agate = databases.get(name);
-    if (agate === undefined) {
-      throw new AgateError(
-        'placement_unavailable',
-        `This process has no database server ${name} (placement ${placement}); its operator must set ${databaseUrlVariable(name)} and restart it.`,
-        { details: { placement } },
-      );
-    }
-    return agate;
-  };
-
   const replicas = options.replicas ?? new Map<Placement, A>();
   const all: PlacedAgate<A>[] = [
     { placement: 'shared', agate: control, replica: replicas.get('shared') ?? null },
@@ -108,14 +94,22 @@ export function createPlacementRouter<A extends PlacementStore>(
   ];
   const byPlacement = new Map(all.map((p) => [p.placement, p]));
 
+  const placed = (placement: Placement): PlacedAgate<A> => {
+    const found = byPlacement.get(placement);
+    if (found !== undefined) return found;
+    const name = databaseNameOf(placement) ?? '';
+    throw new AgateError(
+      'placement_unavailable',
+      `This process has no database server ${name} (placement ${placement}); its operator must set ${databaseUrlVariable(name)} and restart it.`,
+      { details: { placement } },
+    );
+  };
+
   return {
     control,
     placementOf,
-    agateOf,
-    async agateFor(tenantId) {
-      const placement = await placementOf(tenantId);
-      return byPlacement.get(placement) ?? { placement, agate: agateOf(placement), replica: null };
-    },
+    agateOf: (placement) => placed(placement).agate,
+    agateFor: async (tenantId) => placed(await placementOf(tenantId)),
     all: () => all,
     async close() {
       for (const agate of [...databases.values(), ...replicas.values()]) {
@@ -124,4 +118,15 @@ export function createPlacementRouter<A extends PlacementStore>(
       }
     },
   };
+}
+
+/** Where a placement's database is: `up` at the expected migration, `out_of_date`, or `down`. */
+export type PlacementState = 'up' | 'down' | 'out_of_date';
+
+/** The state of `store`'s database, for `/readyz` and `agate_placement_up`; never rejects. */
+export function placementState(store: PlacementStore): Promise<PlacementState> {
+  return schemaStatus(store.pool).then(
+    (status): PlacementState => (status.pending.length > 0 ? 'out_of_date' : 'up'),
+    (): PlacementState => 'down',
+  );
 }

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { schemaStatus } from '../../db/index.js';
 import { AgateError, isAgateError } from '../../errors/index.js';
-import { replicaLagBytes } from '../../placements/index.js';
-import type { Agate } from '../../runtime/index.js';
+import { placementState, replicaLagBytes } from '../../placements/index.js';
+import type { PlacementState } from '../../placements/index.js';
 import type { ApiContext } from '../api-context.js';
 import { declaredRoutes, defineRoute } from '../define-route.js';
 import { openApiDocument } from '../openapi.js';
@@ -97,18 +97,13 @@ async function checkDatabase(
   return { status: 'ready', migrations: status.applied };
 }
 
-async function placementStatus(agate: Agate): Promise<'up' | 'down' | 'out_of_date'> {
-  return withDeadline(schemaStatus(agate.pool), readyTimeoutMs).then(
-    (status) => (status.pending.length > 0 ? ('out_of_date' as const) : ('up' as const)),
-    () => 'down' as const,
-  );
-}
-
-async function placementsStatus(
-  context: ApiContext,
-): Promise<Record<string, 'up' | 'down' | 'out_of_date'>> {
+async function placementsStatus(context: ApiContext): Promise<Record<string, PlacementState>> {
   const servers = context.placements.all().filter((p) => p.placement !== 'shared');
-  const states = await Promise.all(servers.map((p) => placementStatus(p.agate)));
+  const states = await Promise.all(
+    servers.map((p) =>
+      withDeadline(placementState(p.agate), readyTimeoutMs).catch((): PlacementState => 'down'),
+    ),
+  );
   return Object.fromEntries(servers.map((p, i) => [p.placement, states[i] ?? 'down']));
 }
 
