@@ -56,6 +56,8 @@ BEGIN
   PERFORM set_config('role', 'agate_app', true),
           set_config('app.tenant_id', p_tenant::text, true),
           set_config('lock_timeout', p_lock_timeout_ms::text || 'ms', true);
+  -- A tenant being moved: hold its write fence shared, or wait for the switch (migration 0018).
+  PERFORM admin.check_tenant_fence(p_tenant);
 
   PERFORM pg_advisory_xact_lock(hashtextextended('agate.append:' || p_session::text, 0));
   -- NO KEY UPDATE, the lock the UPDATE below takes anyway (it changes no key): the key-share

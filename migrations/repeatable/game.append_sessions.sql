@@ -55,6 +55,8 @@ BEGIN
   END IF;
   PERFORM set_config('role', 'agate_app', true),
           set_config('app.tenant_id', p_tenant::text, true);
+  -- A tenant being moved: hold its write fence shared, or wait for the switch (migration 0018).
+  PERFORM admin.check_tenant_fence(p_tenant);
 
   FOR v_item IN
     SELECT (b.n - 1)::integer AS i, (b.j->>'sessionId')::uuid AS session_id

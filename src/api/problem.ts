@@ -43,6 +43,7 @@ const statusOf: Record<ProblemCode, number> = {
   timeout: 503,
   unavailable: 503,
   placement_unavailable: 503,
+  tenant_moving: 503,
   schema_out_of_date: 503,
   consumer_not_found: 404,
   consumer_conflict: 409,

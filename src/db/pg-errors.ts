@@ -18,6 +18,12 @@ function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** The DETAIL of a PostgreSQL error (agate's own SQLSTATEs put a placement there). */
+function detailOf(error: unknown): string {
+  const detail = (driverError(error) as { detail?: unknown } | undefined)?.detail;
+  return typeof detail === 'string' ? detail : 'unknown';
+}
+
 /** The constraint a PostgreSQL error names, if any. */
 export function violatedConstraint(error: unknown): string | undefined {
   const constraint = driverError(error instanceof AgateError ? error.cause : error)?.constraint;
@@ -46,6 +52,18 @@ export function fromPgError(error: unknown): AgateError {
         'session_busy',
         'This transaction wrote before it appended, and a newer transaction appended to the session meanwhile: the feed would deliver the events before their predecessors. Roll back and retry with the append as the first write of the transaction (or in a transaction of its own).',
         { cause: error },
+      );
+    case 'AG004':
+      return new AgateError(
+        'tenant_moving',
+        `This tenant has moved to placement ${detailOf(error)}; retry the same request (the new placement takes it; appends with the same event ids are idempotent).`,
+        { cause: error, details: { placement: detailOf(error), moved: true } },
+      );
+    case 'AG005':
+      return new AgateError(
+        'tenant_moving',
+        `This tenant is being moved to placement ${detailOf(error)} and its writes are held for the switch; nothing was stored. Retry the same request after Retry-After (appends with the same event ids are idempotent).`,
+        { cause: error, details: { placement: detailOf(error), moved: false } },
       );
     case '55P03':
       return new AgateError(

@@ -24,6 +24,7 @@ export const errorCodes = [
   'timeout',
   'unavailable',
   'placement_unavailable',
+  'tenant_moving',
   'forbidden',
   'unauthorized',
   'rate_limited',

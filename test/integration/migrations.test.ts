@@ -68,10 +68,12 @@ const migrationTags = [
   '0015_feed_consumer_grants',
   '0016_rate_limits',
   '0017_tenant_placements',
+  '0018_tenant_moves',
 ];
 
 /** Every repeatable definition (migrations/repeatable), in the order they are applied. */
 const repeatableNames = [
+  'admin.check_tenant_fence',
   'admin.find_api_key',
   'admin.find_operator_key',
   'game.append_events',
