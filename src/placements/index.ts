@@ -12,3 +12,4 @@ export type {
 export { updatePlacement } from './placements.queries.js';
 export { defaultReplicaWaitMs, readNearest, replicaLagBytes } from './replica-read.js';
 export type { ReadFrom, ReplicaReadNeed, ReplicaReadOptions } from './replica-read.js';
+export { announcePlacementChange, placementChannel } from './placement-channel.js';
