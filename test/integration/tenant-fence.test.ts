@@ -229,7 +229,6 @@ describe('a tenant whose writes are fenced for a move', () => {
         return response;
       },
     });
-    const sent = performance.now();
     const result = await client.append(sessionId, [
       { type: 'counter.incremented', version: 1, data: { by: 1 } },
     ]);
@@ -237,7 +236,6 @@ describe('a tenant whose writes are fenced for a move', () => {
     expect(answers.map((a) => a.status)).toEqual([503, 201]);
     // Backoff alone is about a millisecond: only the Retry-After of 1 s explains the gap.
     expect(answers[1]!.at - answers[0]!.at).toBeGreaterThanOrEqual(950);
-    expect(answers[0]!.at - sent).toBeLessThan(5_000);
     expect(await count(control.pool, 'game.events WHERE session_id = $1', [sessionId])).toBe(1);
   });
 
@@ -297,7 +295,7 @@ describe('a tenant that has moved away from a placement', () => {
       [tenant.id],
     );
     expect(await router.placementOf(tenant.id)).toBe('database:eu1');
-    // ... until the old placement's refusal makes it forget, and the next request goes there.
+    // ... until the old placement's refusal makes it forget: the next request goes to shared.
     expectMoving(
       await call('POST', `/v1/sessions/${sessionId}/events`, tenant.key, { events: [inc(1)] }),
       true,
