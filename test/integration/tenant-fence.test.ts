@@ -358,6 +358,36 @@ describe('placement changes announced on the control plane', () => {
     }
   });
 
+  it('do not let a lookup in flight across a forget be remembered', async () => {
+    const tenant = await newTenant();
+    const fresh = createPlacementRouter({ control: controlAgate });
+    const blocker = await control.pool.connect();
+    let looked: Promise<unknown>;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE admin.tenant_placements IN ACCESS EXCLUSIVE MODE');
+      looked = fresh.placementOf(tenant.id);
+      await waitFor('the lookup waiting on the control plane', async () => {
+        return (
+          (await count(
+            control.pool,
+            `pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+               AND position('tenant_placements' in query) > 0`,
+            [],
+          )) === 1
+        );
+      });
+      // An announcement heard while the lookup is out.
+      fresh.forget(tenant.id);
+    } finally {
+      await blocker.query('ROLLBACK');
+      blocker.release();
+    }
+    expect(await looked).toBe('shared');
+    await place(tenant.id, 'database:eu1');
+    expect(await fresh.placementOf(tenant.id)).toBe('database:eu1');
+  });
+
   it('are listened to by agate serve on the control plane', async () => {
     const serve = await spawnServe({ DATABASE_URL: control.url });
     try {
