@@ -149,7 +149,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   }
   registerRateLimit(app, rateLimit);
   app.setErrorHandler((error, request, reply) =>
-    sendProblem(placedError(error, request), request, reply),
+    sendProblem(placedError(error, request, placements), request, reply),
   );
   app.setNotFoundHandler((request, reply) =>
     sendProblem(

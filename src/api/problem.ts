@@ -70,6 +70,12 @@ const titles: Partial<Record<number, string>> = {
   503: 'Service Unavailable',
 };
 
+/** Codes whose request is worth sending again after this many seconds (Retry-After). */
+const retryAfterOf: Partial<Record<ProblemCode, number>> = {
+  // A move's switch holds writes for moments; a moved tenant's retry goes to its new placement.
+  tenant_moving: 1,
+};
+
 /** Fastify's own refusals of a request (parsing, limits): status and what to tell the caller. */
 const fastifyRefusals: Partial<Record<string, [number, ProblemCode, string]>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [
@@ -134,7 +140,11 @@ export function toProblem(error: unknown, requestId: string): Problem {
   if (isAgateError(error)) {
     const opaque = opaqueDetail(error.code, requestId);
     if (opaque !== undefined) return problem(statusOf[error.code], error.code, opaque);
-    return problem(statusOf[error.code], error.code, error.message, publicDetails(error.details));
+    const retryAfter = retryAfterOf[error.code];
+    return problem(statusOf[error.code], error.code, error.message, {
+      ...publicDetails(error.details),
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+    });
   }
   const code = (error as { code?: unknown } | null)?.code;
   const refusal = typeof code === 'string' ? fastifyRefusals[code] : undefined;
@@ -159,5 +169,8 @@ export function sendProblem(
     request.log.warn({ err: error, code: body.code }, 'request not served');
   } else request.log.info({ code: body.code, status: body.status }, 'request refused');
   if (body.status === 401) void reply.header('www-authenticate', 'Bearer');
+  if (typeof body.retryAfter === 'number') {
+    void reply.header('retry-after', String(body.retryAfter));
+  }
   return reply.code(body.status).type('application/problem+json').send(body);
 }

@@ -107,6 +107,14 @@ export const problemSchema = z
     version: detailInteger.nullable().optional(),
     currentSequence: detailInteger.optional(),
     retryAfter: detailInteger.optional().meta({ description: 'Seconds, as in Retry-After.' }),
+    placement: z.string().optional().meta({
+      description:
+        'placement_unavailable: the placement that does not answer; tenant_moving: the one the tenant is moving or has moved to.',
+    }),
+    moved: z.boolean().optional().meta({
+      description:
+        'tenant_moving: true when the tenant has moved (the retry goes to its new placement), false while its writes are held for the switch.',
+    }),
     rateLimit: z
       .object({
         perSecond: detailInteger,

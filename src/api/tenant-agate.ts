@@ -2,12 +2,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isConnectionFailure } from '../db/index.js';
 import { AgateError, isAgateError } from '../errors/index.js';
 import { databaseNameOf, readNearest } from '../placements/index.js';
-import type { PlacedAgate, Placement } from '../placements/index.js';
+import type { PlacedAgate, Placement, PlacementRouter } from '../placements/index.js';
 import type { Agate } from '../runtime/index.js';
 import type { ApiContext } from './api-context.js';
 import { principalOf } from './auth.js';
 
-const placedRequests = new WeakMap<FastifyRequest, Placement>();
+const placedRequests = new WeakMap<FastifyRequest, { tenantId: string; placement: Placement }>();
 
 /**
  * The Agate over the calling key's tenant's placement (ADR 0032): the control plane's for a
@@ -23,8 +23,9 @@ export async function tenantPlacement(
   context: ApiContext,
   request: FastifyRequest,
 ): Promise<PlacedAgate<Agate>> {
-  const placed = await context.placements.agateFor(principalOf(request).tenantId);
-  placedRequests.set(request, placed.placement);
+  const { tenantId } = principalOf(request);
+  const placed = await context.placements.agateFor(tenantId);
+  placedRequests.set(request, { tenantId, placement: placed.placement });
   return placed;
 }
 
@@ -57,9 +58,20 @@ export async function readSession<T>(
 /**
  * `unavailable` from a request whose placement's own server cannot be reached becomes
  * `placement_unavailable` naming the placement (never its host): the other tenants are served.
+ * `tenant_moving` from the placement a tenant has moved away from (`moved`) makes `placements`
+ * forget the tenant, so the retry asks the control plane where it lives now.
  */
-export function placedError(error: unknown, request: FastifyRequest): unknown {
-  const placement = placedRequests.get(request);
+export function placedError(
+  error: unknown,
+  request: FastifyRequest,
+  placements: Pick<PlacementRouter, 'forget'>,
+): unknown {
+  const placed = placedRequests.get(request);
+  if (isAgateError(error, 'tenant_moving')) {
+    if (placed !== undefined && error.details.moved === true) placements.forget(placed.tenantId);
+    return error;
+  }
+  const placement = placed?.placement;
   const name = placement === undefined ? null : databaseNameOf(placement);
   if (name === null || !isAgateError(error, 'unavailable') || !isConnectionFailure(error)) {
     return error;

@@ -9,6 +9,7 @@ import { createSnapshotProducer } from '../jobs/queue/index.js';
 import type { SnapshotProducer } from '../jobs/queue/index.js';
 import {
   createPlacementRouter,
+  listenForPlacementChanges,
   readDatabaseServers,
   readReplicaUrls,
 } from '../placements/index.js';
@@ -50,6 +51,12 @@ export type OpenAgateOptions = {
    * state and leaderboards when Redis is configured. Default false: another process derives.
    */
   consumers?: boolean | Omit<AgateConsumersOptions, 'redis'>;
+  /**
+   * Listen on the control plane for tenants a move switched (serve, worker), so the router asks
+   * again where they are (`listenForPlacementChanges`); `onError` hears of a lost connection.
+   * Not with the embedded database: it has no placement servers, so no tenant moves.
+   */
+  placementChanges?: { onError: (error: unknown) => void };
 };
 
 /**
@@ -119,10 +126,22 @@ export async function openAgate(
       endPool: (agate) => agate.pool.end(),
     });
   };
+  const follow = async (placements: PlacementRouter<Agate>) => {
+    if (options.placementChanges === undefined || embedded) return () => Promise.resolve();
+    const changes = listenForPlacementChanges({
+      connectionString: url,
+      router: placements,
+      onError: options.placementChanges.onError,
+    });
+    await changes.ready();
+    return () => changes.close();
+  };
   if (redisUrl === undefined) {
     const placements = open(null);
+    const unfollow = await follow(placements);
     const agate = placements.control;
     const close = async () => {
+      await unfollow();
       await placements.close();
       await agate.close();
       await closeDatabase();
@@ -134,8 +153,10 @@ export async function openAgate(
   const health = createCacheHealth();
   const client = createRedis(redisUrl, { health });
   const placements = open({ client, health });
+  const unfollow = await follow(placements);
   const agate = placements.control;
   const close = async () => {
+    await unfollow();
     await placements.close();
     await agate.close();
     await producer.close();

@@ -94,7 +94,13 @@ export function addServeCommand(program: Command): void {
         onError: (error: unknown, where: { tenantId: string | null; consumer: string | null }) =>
           logger.warn({ err: error, ...where }, 'agate consumer failed; it retries'),
       };
-      const opened = await openAgate(process.env, { consumers });
+      const opened = await openAgate(process.env, {
+        consumers,
+        placementChanges: {
+          onError: (error) =>
+            logger.warn({ err: error }, 'agate placement changes: not listening; reconnecting'),
+        },
+      });
       try {
         const status = await schemaStatus(opened.agate.pool).catch((error: unknown) => {
           throw fromPgError(error);

@@ -45,6 +45,10 @@ export function addWorkerCommand(program: Command): void {
           onError: (error, where) =>
             logger.warn({ err: error, ...where }, 'agate consumer failed; it retries'),
         },
+        placementChanges: {
+          onError: (error) =>
+            logger.warn({ err: error }, 'agate placement changes: not listening; reconnecting'),
+        },
       });
       try {
         const redis = requireRedis(opened, 'worker');

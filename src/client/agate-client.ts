@@ -70,9 +70,10 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * `AgateClientError` with the API's `code`.
  *
  * Retries: reads, `append`, `appendMany` and `endSession` are retried on network errors and
- * 502/503/504, up to `retries` times with exponential backoff; they are idempotent because event
- * ids are fixed before the first attempt. `createSession` is never retried: a lost answer could otherwise
- * create two sessions.
+ * 502/503/504, up to `retries` times with exponential backoff, or after the answer's Retry-After
+ * when longer (`tenant_moving` names one while a move switches the tenant); they are idempotent
+ * because event ids are fixed before the first attempt. `createSession` is never retried: a lost
+ * answer could otherwise create two sessions.
  *
  * Every call, `createSession` too, waits out a 429 (`rate_limited`: nothing was done) for the
  * Retry-After it names and is sent again, up to 30 s of waiting in all; then the 429 is thrown.
@@ -389,7 +390,7 @@ export class AgateClient {
         continue;
       }
       if (canRetry && retryableStatuses.has(answer.status)) {
-        await delay(this.#backoff(attempt));
+        await delay(this.#retryDelay(attempt, answer.retryAfter));
         attempt += 1;
         continue;
       }
@@ -416,6 +417,16 @@ export class AgateClient {
       ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
       ...(call.signal === undefined ? {} : { signal: call.signal }),
     });
+  }
+
+  /**
+   * The backoff, or the answer's Retry-After when that is longer (a 503 `tenant_moving` names
+   * when the move's switch is worth trying again), at most the 429 budget of 30 s.
+   */
+  #retryDelay(attempt: number, retryAfter: string | null): number {
+    const backoff = this.#backoff(attempt);
+    if (retryAfter === null) return backoff;
+    return Math.max(backoff, Math.min(retryAfterMs(retryAfter), maxRateLimitedWaitMs));
   }
 
   /** Exponential, with jitter so that many clients refused together do not return together. */

@@ -11,7 +11,10 @@ export type AgateClientOptions = {
   /** Where the API is served, e.g. `https://agate.example.com` (no trailing `/v1`). */
   baseUrl: string;
   apiKey: string;
-  /** Extra attempts after the first, for network errors and 502/503/504 (default 3). */
+  /**
+   * Extra attempts after the first, for network errors and 502/503/504 (default 3); each waits
+   * the backoff, or the answer's Retry-After when that is longer.
+   */
   retries?: number;
   /** The first retry waits about this long; each later one twice as long (default 100 ms). */
   backoffMs?: number;

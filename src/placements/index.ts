@@ -13,3 +13,5 @@ export { updatePlacement } from './placements.queries.js';
 export { defaultReplicaWaitMs, readNearest, replicaLagBytes } from './replica-read.js';
 export type { ReadFrom, ReplicaReadNeed, ReplicaReadOptions } from './replica-read.js';
 export { announcePlacementChange, placementChannel } from './placement-channel.js';
+export { listenForPlacementChanges } from './placement-changes.js';
+export type { PlacementChanges, PlacementChangesOptions } from './placement-changes.js';

@@ -27,8 +27,18 @@ export type PlacementStore = { pool: Pool; close(): Promise<void> };
  */
 export type PlacementRouter<A extends PlacementStore = PlacementStore> = {
   readonly control: A;
-  /** The tenant's placement, from the control plane (remembered: it changes only by a move). */
+  /**
+   * The tenant's placement, from the control plane (remembered: it changes only by a move, which
+   * announces it; see `forget` and `listenForPlacementChanges`).
+   */
   placementOf(tenantId: string): Promise<Placement>;
+  /**
+   * Drops what is remembered of the tenant's placement: its next request asks the control plane
+   * again. A lookup in flight meanwhile answers its caller but is not remembered.
+   */
+  forget(tenantId: string): void;
+  /** Drops every remembered placement (after notifications of moves may have been missed). */
+  forgetAll(): void;
   /** The tenant's placement and its Agates; `placement_unavailable` when this process has none. */
   agateFor(tenantId: string): Promise<PlacedAgate<A>>;
   /** The Agate of a placement by name; `placement_unavailable` when it is not configured here. */
@@ -60,8 +70,11 @@ export function createPlacementRouter<A extends PlacementStore>(
   const databases = options.databases ?? new Map<string, A>();
   const capacity = options.capacity ?? defaultCapacity;
   const known = new Map<string, Placement>();
+  // Counts forgets, so that a lookup which started before one is not remembered after it.
+  let forgets = 0;
 
-  const remember = (tenantId: string, placement: Placement) => {
+  const remember = (tenantId: string, placement: Placement, since: number) => {
+    if (since !== forgets) return;
     known.delete(tenantId);
     known.set(tenantId, placement);
     if (known.size > capacity) {
@@ -74,12 +87,13 @@ export function createPlacementRouter<A extends PlacementStore>(
     const key = tenantId.toLowerCase();
     const cached = known.get(key);
     if (cached !== undefined) return cached;
+    const since = forgets;
     const stored = await withMaintenance(control.pool, (tx) => selectPlacement(tx, key));
     if (stored === undefined) {
       throw new AgateError('tenant_not_found', `No tenant ${key}; check the tenant id.`);
     }
     const placement = parsePlacement(stored);
-    remember(key, placement);
+    remember(key, placement, since);
     return placement;
   };
 
@@ -108,6 +122,14 @@ export function createPlacementRouter<A extends PlacementStore>(
   return {
     control,
     placementOf,
+    forget(tenantId) {
+      forgets += 1;
+      known.delete(tenantId.toLowerCase());
+    },
+    forgetAll() {
+      forgets += 1;
+      known.clear();
+    },
     agateOf: (placement) => placed(placement).agate,
     agateFor: async (tenantId) => placed(await placementOf(tenantId)),
     all: () => all,

@@ -790,6 +790,7 @@ export type components = {
               | 'timeout'
               | 'unavailable'
               | 'placement_unavailable'
+              | 'tenant_moving'
               | 'forbidden'
               | 'unauthorized'
               | 'rate_limited'
@@ -1184,6 +1185,7 @@ export type components = {
         | 'timeout'
         | 'unavailable'
         | 'placement_unavailable'
+        | 'tenant_moving'
         | 'forbidden'
         | 'unauthorized'
         | 'rate_limited'
@@ -1210,6 +1212,10 @@ export type components = {
       currentSequence?: number;
       /** @description Seconds, as in Retry-After. */
       retryAfter?: number;
+      /** @description placement_unavailable: the placement that does not answer; tenant_moving: the one the tenant is moving or has moved to. */
+      placement?: string;
+      /** @description tenant_moving: true when the tenant has moved (the retry goes to its new placement), false while its writes are held for the switch. */
+      moved?: boolean;
       /** @description rate_limited: the limit that applied, and whether it was set on the key, on its tenant, or is the server’s. */
       rateLimit?: {
         perSecond: number;
