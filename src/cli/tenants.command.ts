@@ -13,6 +13,7 @@ import type { RateLimitFlags } from './cli-arguments.js';
 import { cliActor } from './cli-audit.js';
 import { openAgate } from './open-agate.js';
 import { addTenantExportCommand } from './tenant-export.command.js';
+import { addTenantMoveCommand } from './tenant-move.command.js';
 
 /** Runs `work` on the database of the environment and closes it, whatever happens. */
 async function withAgate<T>(work: (opened: Awaited<ReturnType<typeof openAgate>>) => Promise<T>) {
@@ -118,4 +119,5 @@ export function addTenantsCommands(program: Command): void {
       );
     });
   addTenantExportCommand(tenants);
+  addTenantMoveCommand(tenants);
 }

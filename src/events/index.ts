@@ -124,3 +124,23 @@ export { checkWrittenBy, keyWriter } from './written-by.js';
 export type { WrittenBy } from './written-by.js';
 export { selectEventRows, selectSessionRows, selectSnapshotRows } from './tenant-export.queries.js';
 export type { ExportedSessionRow } from './tenant-export.queries.js';
+export {
+  copyMoveEventGroups,
+  countAuditEntries,
+  deleteMovedTenantRows,
+  insertMoveRows,
+  moveAudit,
+  moveDerived,
+  movePlayers,
+  moveSecrets,
+  moveSessions,
+  moveStart,
+  selectEventAtOrBefore,
+  selectEventTransaction,
+  selectMoveDigest,
+  selectMoveEvents,
+  selectMovePage,
+  selectMoveRowsById,
+  selectMoveSessionIds,
+} from './tenant-move.queries.js';
+export type { MoveDigest, MoveEvent, MoveRow, MoveTable } from './tenant-move.queries.js';

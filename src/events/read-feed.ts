@@ -1,5 +1,5 @@
 import { isUuid, requireTenantId, withTenant } from '../db/index.js';
-import type { TenantRole } from '../db/index.js';
+import type { PoolClient, TenantRole } from '../db/index.js';
 import { AgateError } from '../errors/index.js';
 import { feedStart } from './feed-position.js';
 import { checkFeedTypes } from './feed-types.js';
@@ -7,6 +7,7 @@ import type { FeedPosition } from './feed-position.js';
 import { selectFeedPage } from './feed.queries.js';
 import type { FeedPage, FeedPageInput } from './feed.queries.js';
 import type { StoreDeps } from './store-deps.js';
+import { selectEventTransaction } from './tenant-move.queries.js';
 
 export type ReadFeedInput = {
   tenantId: string;
@@ -38,6 +39,27 @@ function checkSlots(slots: ReadFeedInput['slots']): FeedPageInput['slots'] {
 }
 
 /**
+ * `after` in this placement's feed: a position that names an event is that event's position
+ * here. The same after a move (ADR 0034): the target's order is the source's but its transaction
+ * ids are its own, so a cursor a consumer kept from the source resumes at its event, neither
+ * before (repeats) nor after (skips). A position that names no event (the start, `from=now`)
+ * is taken as it is.
+ */
+async function placedPosition(
+  tx: PoolClient,
+  tenantId: string,
+  after: FeedPosition,
+): Promise<FeedPosition> {
+  if (after.sequence < 1) return after;
+  const transactionId = await selectEventTransaction(tx, {
+    tenantId,
+    sessionId: after.sessionId,
+    sequence: after.sequence,
+  });
+  return transactionId === null ? after : { ...after, transactionId };
+}
+
+/**
  * The next page of the tenant's feed after `after` (ADR 0021): committed events only, never one
  * skipped. One statement in a tenant transaction, so it is safe behind a transaction-mode pooler.
  */
@@ -61,8 +83,8 @@ export async function readFeed(
     sessionId: sessionId?.toLowerCase() ?? null,
     slots: checkSlots(input.slots),
   };
-  const { events, held } = await withTenant(deps.pool, { tenantId, role: input.role }, (tx) =>
-    selectFeedPage(tx, page),
+  const { events, held } = await withTenant(deps.pool, { tenantId, role: input.role }, async (tx) =>
+    selectFeedPage(tx, { ...page, after: await placedPosition(tx, tenantId, page.after) }),
   );
   return { events, held };
 }

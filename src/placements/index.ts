@@ -9,7 +9,7 @@ export type {
   PlacementState,
   PlacementStore,
 } from './placement-router.js';
-export { updatePlacement } from './placements.queries.js';
+export { selectPlacement, updatePlacement } from './placements.queries.js';
 export { defaultReplicaWaitMs, readNearest, replicaLagBytes } from './replica-read.js';
 export type { ReadFrom, ReplicaReadNeed, ReplicaReadOptions } from './replica-read.js';
 export { announcePlacementChange, placementChannel } from './placement-channel.js';

@@ -74,6 +74,7 @@ const migrationTags = [
 /** Every repeatable definition (migrations/repeatable), in the order they are applied. */
 const repeatableNames = [
   'admin.check_tenant_fence',
+  'admin.copy_event_groups',
   'admin.find_api_key',
   'admin.find_operator_key',
   'game.append_events',

@@ -39,6 +39,7 @@ describe('the SQL of sessions, events, snapshots and anchors', () => {
       'src/events/sessions.queries.ts',
       'src/events/snapshots.queries.ts',
       'src/events/tenant-export.queries.ts',
+      'src/events/tenant-move.queries.ts',
     ]);
     for (const file of modules) expect(storeSql.test(readFileSync(file, 'utf8'))).toBe(true);
   });
