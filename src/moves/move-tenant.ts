@@ -487,9 +487,8 @@ export async function moveTenant(input: MoveTenantInput): Promise<MoveReport> {
       await copyConsumers(sides, counts);
       // From here the source refuses the tenant's writes; the rest completes on a rerun.
       await putFence(sides.source, { tenantId, moveId: move.id, state: 'moved', placement: to });
-      if (source !== 'shared') {
-        await markDataElsewhere(sides.source, tenantId, to === 'shared' ? source : to);
-      }
+      if (source !== 'shared') await markDataElsewhere(sides.source, tenantId, notHere(source, to));
+      if (to !== 'shared') await markDataHere(sides.target, tenantId);
       progress({
         step: 'switch',
         events: copier.copied,
@@ -524,6 +523,7 @@ export async function moveTenant(input: MoveTenantInput): Promise<MoveReport> {
     // complete on the target and nothing writes either side; verify again and switch.
     progress({ step: 'verify', events: 0, message: 'resuming after the fence: verifying again' });
     const verified = await verifySides(sides);
+    if (to !== 'shared') await markDataHere(sides.target, tenantId);
     await switchPlacement(control, { move, to, actor, counts, verified });
     await updateMove(control, move.id, { step: 'switched' });
     await deleteFence(sides.target, tenantId);
@@ -566,7 +566,16 @@ async function prepareTarget(
     }
   }
   await putFence(target, { tenantId, moveId: move.id, state: 'arriving', placement: to });
-  if (to !== 'shared') await markDataHere(target, tenantId);
+  // Not the tenant's data yet: the target's consumers and nightly pass it over until the switch.
+  if (to !== 'shared') await markDataElsewhere(target, tenantId, notHere(to, move.source));
+}
+
+/**
+ * What a placement database's own admin.tenant_placements says of a tenant whose data is not in
+ * it: any placement but `shared` (ADR 0032); the other side of the move, or itself.
+ */
+function notHere(here: Placement, other: string): string {
+  return other === 'shared' ? here : other;
 }
 
 /** Waits (bounded) until no transaction that began before the fence row existed is open. */
