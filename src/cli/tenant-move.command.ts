@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { abortMove, finishMove, moveTenant } from '../moves/index.js';
-import type { MoveProgress, MoveReport } from '../moves/index.js';
+import { abortMove, finishMove, moveTenant, selectMoves } from '../moves/index.js';
+import type { MoveProgress, MoveRecord, MoveReport } from '../moves/index.js';
 import { parsePlacement } from '../placements/index.js';
 import type { Placement } from '../placements/index.js';
 import { tenantArgument } from './cli-arguments.js';
@@ -12,6 +12,7 @@ type MoveFlags = {
   to?: Placement;
   finish?: boolean;
   abort?: boolean;
+  status?: boolean;
   json?: boolean;
   fenceWaitMs?: number;
 };
@@ -60,6 +61,11 @@ function describeMove(report: MoveReport): string {
   ].join('\n');
 }
 
+function describeRecord(move: MoveRecord): string {
+  const fence = move.longestFenceMs === null ? '' : `, fence ${move.longestFenceMs} ms`;
+  return `${move.id}  ${move.startedAt.toISOString()}  ${move.source} -> ${move.target}  ${move.step}${fence}`;
+}
+
 export function addTenantMoveCommand(tenants: Command): void {
   tenants
     .command('move')
@@ -70,6 +76,7 @@ export function addTenantMoveCommand(tenants: Command): void {
     .option('--to <placement>', 'shared or database:<name>', placementArgument)
     .option('--finish', 'remove the tenant’s rows from the placement a switched move left')
     .option('--abort', 'roll back a move that has not switched: the tenant stays where it is')
+    .option('--status', 'list the tenant’s moves, newest first, with their step and longest fence (--json: counts too)')
     .option(
       '--fence-wait-ms <ms>',
       'how long a write held by the fence waits before it is refused with tenant_moving, retryable (default 2000)',
@@ -77,15 +84,34 @@ export function addTenantMoveCommand(tenants: Command): void {
     )
     .option('--json', 'print the report as JSON')
     .action(async (tenantId: string, flags: MoveFlags, command: Command) => {
-      const modes = [flags.to !== undefined, flags.finish === true, flags.abort === true];
+      const modes = [
+        flags.to !== undefined,
+        flags.finish === true,
+        flags.abort === true,
+        flags.status === true,
+      ];
       if (modes.filter(Boolean).length !== 1) {
-        command.error('error: give exactly one of --to <placement>, --finish or --abort', {
-          exitCode: 2,
-        });
+        command.error(
+          'error: give exactly one of --to <placement>, --finish, --abort or --status',
+          {
+            exitCode: 2,
+          },
+        );
       }
       const opened = await openAgate(process.env, { inline: true });
       try {
         const base = { tenantId, router: opened.placements, actor: cliActor };
+        if (flags.status === true) {
+          const moves = await selectMoves(opened.placements.control.pool, tenantId);
+          console.log(
+            flags.json === true
+              ? JSON.stringify(moves)
+              : moves.length === 0
+                ? `Tenant ${tenantId} has never moved.`
+                : moves.map(describeRecord).join('\n'),
+          );
+          return;
+        }
         if (flags.to !== undefined) {
           const report = await moveTenant({
             ...base,

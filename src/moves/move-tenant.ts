@@ -502,7 +502,7 @@ export async function moveTenant(input: MoveTenantInput): Promise<MoveReport> {
       progress({
         step: 'switched',
         events: copier.copied,
-        message: `switched; fence held ${fenceMs} ms`,
+        message: `fence held ${fenceMs} ms`,
       });
       await deleteFence(sides.target, tenantId);
       await copyDerived(sides, counts, progress);
@@ -663,5 +663,5 @@ async function copyDerived(
 ): Promise<void> {
   progress({ step: 'derived', events: 0, message: 'copying snapshots, analytics rows, findings' });
   for (const table of moveDerived) await copyTable(sides, table, counts);
-  progress({ step: 'done', events: 0, message: 'done; run --finish to remove the source’s rows' });
+  progress({ step: 'done', events: 0, message: 'run --finish to remove the source’s rows' });
 }
