@@ -76,7 +76,10 @@ export function addTenantMoveCommand(tenants: Command): void {
     .option('--to <placement>', 'shared or database:<name>', placementArgument)
     .option('--finish', 'remove the tenant’s rows from the placement a switched move left')
     .option('--abort', 'roll back a move that has not switched: the tenant stays where it is')
-    .option('--status', 'list the tenant’s moves, newest first, with their step and longest fence (--json: counts too)')
+    .option(
+      '--status',
+      'list the tenant’s moves, newest first, with their step and longest fence (--json: counts too)',
+    )
     .option(
       '--fence-wait-ms <ms>',
       'how long a write held by the fence waits before it is refused with tenant_moving, retryable (default 2000)',
