@@ -19,6 +19,8 @@ import type { Placement, PlacementRouter } from '../../src/placements/index.js';
 import { createAgate } from '../../src/runtime/index.js';
 import type { Agate } from '../../src/runtime/index.js';
 import { createTenant } from '../../src/tenants/index.js';
+import { maintainPartitions } from '../../partitions/index.js';
+import { appendAt, tinyEvents } from '../support/append-at.js';
 import { inc } from '../support/api.js';
 import { startPostgres } from '../support/pg-servers.js';
 import type { PgServer } from '../support/pg-servers.js';
@@ -31,13 +33,15 @@ const games = createGameCatalog([tinyRules, archiveGateV1]);
 
 let control: TestDatabase;
 let server: PgServer;
-let pools: Record<'eu1' | 'eu2', Pool>;
+let pools: Record<'eu1' | 'eu2' | 'eu3', Pool>;
 let agates: Agate[] = [];
 let router: PlacementRouter<Agate>;
 let app: ReturnType<typeof createServer>;
 
 const poolOf = (placement: Placement): Pool =>
-  placement === 'shared' ? control.pool : pools[placement === 'database:eu1' ? 'eu1' : 'eu2'];
+  placement === 'shared'
+    ? control.pool
+    : pools[placement.slice('database:'.length) as 'eu1' | 'eu2' | 'eu3'];
 
 type Reply = { status: number; json: Record<string, unknown> };
 
@@ -116,25 +120,30 @@ beforeAll(async () => {
   server = await startPostgres({ name: 'moves' });
   await server.createDatabase('eu1');
   await server.createDatabase('eu2');
+  await server.createDatabase('eu3');
   const migrated = await runCli(['migrate', '--json'], {
     DATABASE_URL: control.url,
     AGATE_DATABASE_URL_EU1: server.url('eu1'),
     AGATE_DATABASE_URL_EU2: server.url('eu2'),
+    AGATE_DATABASE_URL_EU3: server.url('eu3'),
   });
   expect(migrated.code).toBe(0);
   pools = {
     eu1: createPool({ connectionString: server.url('eu1'), max: 8 }),
     eu2: createPool({ connectionString: server.url('eu2'), max: 8 }),
+    eu3: createPool({ connectionString: server.url('eu3'), max: 4 }),
   };
   const controlAgate = createAgate({ pool: control.pool, games });
   const eu1 = createAgate({ pool: pools.eu1, games });
   const eu2 = createAgate({ pool: pools.eu2, games });
-  agates = [controlAgate, eu1, eu2];
+  const eu3 = createAgate({ pool: pools.eu3, games, consumers: false });
+  agates = [controlAgate, eu1, eu2, eu3];
   router = createPlacementRouter({
     control: controlAgate,
     databases: new Map([
       ['eu1', eu1],
       ['eu2', eu2],
+      ['eu3', eu3],
     ]),
   });
   app = createServer({
@@ -150,7 +159,7 @@ afterAll(async () => {
   await app.close();
   await router.close();
   for (const agate of agates) await agate.close();
-  await Promise.all([pools.eu1.end(), pools.eu2.end()]);
+  await Promise.all([pools.eu1.end(), pools.eu2.end(), pools.eu3.end()]);
   await server.stop();
   await control.drop();
 });
@@ -331,6 +340,48 @@ describe('agate tenants move', () => {
     const digest = await selectMoveDigest(pools.eu1, tenant.id);
     expect(digest.events).toBe(appended);
   }, 240_000);
+
+  it('carries the months retention archived, and the months the target has no partition for', async () => {
+    // eu3 alone plays a session over six months and archives the oldest four (as retention
+    // would five months on); the move reads live and archived months in one feed order.
+    const now = new Date();
+    const at = (months: number) =>
+      new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + months, 15, 12));
+    const placed = await createTenant(
+      control.pool,
+      { name: 'archived', actor: 'test', placement: 'database:eu3' },
+      pools.eu3,
+    );
+    const session = await router
+      .agateOf('database:eu3')
+      .store.createSession({ tenantId: placed.id, rules: 'tiny', seed: 'archived' });
+    for (const month of [0, 1, 2, 3, 4, 5]) {
+      await appendAt(pools.eu3, session, at(month), tinyEvents(25));
+    }
+    const maintained = await maintainPartitions(server.url('eu3'), {
+      backend: 'native',
+      now: at(5),
+      retentionMonths: 2,
+    });
+    expect(maintained.ran).toBe(true);
+    expect(await count(pools.eu3, 'archive.events WHERE tenant_id = $1', [placed.id])).toBe(75);
+    const report = await moveTenant({
+      tenantId: placed.id,
+      to: 'database:eu2',
+      router,
+      actor: 'test',
+    });
+    expect(report.verified).toMatchObject({ sessions: 1, events: 150 });
+    expect(await count(pools.eu2, 'game.events WHERE session_id = $1', [session.id])).toBe(150);
+    await finishMove({ tenantId: placed.id, router, actor: 'test' });
+    expect(await tenantRows(pools.eu3, placed.id)).toBe(0);
+    const replayed = await router.agateOf('database:eu2').replay({
+      tenantId: placed.id,
+      sessionId: session.id,
+      verify: true,
+    });
+    expect(replayed).toMatchObject({ sequence: 150, verified: true, divergences: [] });
+  });
 
   it('refuses what it cannot do, storing nothing', async () => {
     const tenant = await newTenant('refused');
