@@ -268,15 +268,6 @@ const slotsTable: MoveTable = {
     ['slot', 'integer'],
   ],
 };
-const membersTable: MoveTable = {
-  kind: 'consumer_member',
-  sources: ['feed.consumer_members'],
-  target: 'feed.consumer_members',
-  key: [
-    ['consumer_id', 'uuid'],
-    ['member', 'text'],
-  ],
-};
 
 /** The target position of a source checkpoint: that of the last event at or before it. */
 async function remapCheckpoint(sides: Sides, checkpoint: FeedPosition): Promise<FeedPosition> {
@@ -325,10 +316,8 @@ async function copyConsumers(sides: Sides, counts: MoveCounts): Promise<void> {
     ).map((c) => String(c.id)),
   );
   counts.consumer = kept.size;
-  for (const [table, remap] of [
-    [slotsTable, true],
-    [membersTable, false],
-  ] as const) {
+  // Members are the source's processes, not the target's: they are not carried over.
+  for (const [table, remap] of [[slotsTable, true]] as const) {
     for (let after: readonly string[] | null = moveStart(table); after !== null;) {
       const page = await selectMovePage(source, table, table.sources[0] ?? '', {
         tenantId,
@@ -347,8 +336,11 @@ async function copyConsumers(sides: Sides, counts: MoveCounts): Promise<void> {
           sessionId: String(row.checkpoint_session),
           sequence: Number(row.checkpoint_sequence),
         });
+        // The lease was the source's: a member here claims the slot at once, not at its expiry.
         rows.push({
           ...row,
+          owner: null,
+          lease_expires_at: null,
           checkpoint_transaction: mapped.transactionId,
           checkpoint_session: mapped.sessionId,
           checkpoint_sequence: mapped.sequence,

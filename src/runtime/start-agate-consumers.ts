@@ -1,4 +1,5 @@
 import { setTimeout as pause } from 'node:timers/promises';
+import { isAgateError } from '../errors/index.js';
 import { startConsumer } from '../feed/index.js';
 import type { ConsumerDefinition, ConsumerHandle, FeedWake } from '../feed/index.js';
 import { listTenants } from '../tenants/index.js';
@@ -68,7 +69,20 @@ export function startAgateConsumers(
       leaseMs: options.leaseMs,
       pollMs: options.pollMs,
       batchSize: options.batchSize,
-      onError: (error) => onError(error, { tenantId, consumer: definition.name }),
+      onError: (error) => {
+        // Its rows gone: the tenant may have moved away (ADR 0034). List again, which stops
+        // its consumers here if so; only a tenant still here has a failure to report.
+        if (!isAgateError(error, 'consumer_not_found')) {
+          onError(error, { tenantId, consumer: definition.name });
+          return;
+        }
+        list().then(
+          () => {
+            if (tenants.has(tenantId)) onError(error, { tenantId, consumer: definition.name });
+          },
+          (listed: unknown) => onError(listed, { tenantId: null, consumer: null }),
+        );
+      },
     }),
   });
   const startTenant = (tenantId: string) => {
@@ -84,6 +98,15 @@ export function startAgateConsumers(
     listing ??= listTenants(deps.pool, { dataHere: true })
       .then((found) => {
         for (const { id } of found) if (!stopped && !tenants.has(id)) startTenant(id);
+        // A tenant whose data left this database (moved, ADR 0034): its consumers stop here.
+        const here = new Set(found.map((t) => t.id));
+        for (const [id, tenant] of tenants) {
+          if (here.has(id)) continue;
+          tenants.delete(id);
+          tenant.running
+            .then((all) => Promise.all(all.map((r) => r.handle.stop())))
+            .catch((error: unknown) => onError(error, { tenantId: id, consumer: null }));
+        }
       })
       .finally(() => {
         listing = null;
