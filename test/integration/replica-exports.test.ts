@@ -296,6 +296,33 @@ describe('agate tenants export with a replica', () => {
       await proxy.close();
     }
   });
+
+  it('reads the primary, without waiting, when the replica was promoted (it may have diverged)', async () => {
+    const promoted = await startReplica(primary);
+    try {
+      const client = await connectClient({ connectionString: promoted.url('postgres') });
+      try {
+        await client.query('SELECT pg_promote(true, 60)');
+        const recovering = await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
+        expect(recovering.rows[0]?.r).toBe(false);
+      } finally {
+        await client.end();
+      }
+      const ids = await newTenant(15);
+      const out = join(dir, `promoted-${uuidv7()}.ndjson`);
+      const startedAt = performance.now();
+      const r = await cli(['tenants', 'export', ids.tenantId, '--out', out, '--json'], {
+        AGATE_REPLICA_URL: promoted.url('agate'),
+        AGATE_REPLICA_WAIT_MS: '60000',
+      });
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      expect((JSON.parse(r.stdout) as Summary).readFrom).toBe('primary');
+      expect(performance.now() - startedAt).toBeLessThan(30_000);
+      expect(eventSequences(await exportLines(out), ids.sessionId)).toEqual(oneTo(15));
+    } finally {
+      await promoted.stop();
+    }
+  });
 });
 
 describe('the player export with a replica', () => {
