@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isConnectionFailure } from '../db/index.js';
 import { AgateError, isAgateError } from '../errors/index.js';
-import { databaseNameOf, readNearest } from '../placements/index.js';
+import { databaseNameOf, readCaughtUp, readNearest } from '../placements/index.js';
 import type { PlacedAgate, Placement, PlacementRouter } from '../placements/index.js';
 import type { Agate } from '../runtime/index.js';
 import type { ApiContext } from './api-context.js';
@@ -53,6 +53,26 @@ export async function readSession<T>(
   }
   void reply.header('x-agate-read-from', from);
   return value;
+}
+
+/**
+ * Runs a read of the tenant's data that must see everything committed before it started (an
+ * export) on the placement's replica once it has replayed that far (`readCaughtUp`), else on the
+ * primary; says where in `x-agate-read-from` and counts it in `agate_replica_reads_total`.
+ */
+export async function readTenantCaughtUp<T>(
+  context: ApiContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  work: (agate: Agate) => Promise<T>,
+): Promise<{ value: T; primary: Agate }> {
+  const placed = await tenantPlacement(context, request);
+  const { value, from } = await readCaughtUp(placed, { waitMs: context.replicaWaitMs }, work);
+  if (placed.replica !== null) {
+    context.metrics.replicaReads.inc({ placement: placed.placement, from });
+  }
+  void reply.header('x-agate-read-from', from);
+  return { value, primary: placed.agate };
 }
 
 /**

@@ -11,6 +11,7 @@ export type {
 } from './placement-router.js';
 export { selectPlacement, updatePlacement } from './placements.queries.js';
 export { defaultReplicaWaitMs, readNearest, replicaLagBytes } from './replica-read.js';
+export { caughtUpReplica, isReplicaFailure, readCaughtUp } from './replica-catch-up.js';
 export type { ReadFrom, ReplicaReadNeed, ReplicaReadOptions } from './replica-read.js';
 export { announcePlacementChange, placementChannel } from './placement-channel.js';
 export { listenForPlacementChanges } from './placement-changes.js';

@@ -179,6 +179,7 @@ describe('agate tenants export', () => {
       placement: 'shared',
       counts: expected,
       out,
+      readFrom: 'primary',
     });
     // Kinds come in the documented order, each in one run.
     const order = rows.map((line) => tenantExportKinds.indexOf(line.kind as TenantExportKind));
@@ -213,7 +214,7 @@ describe('agate tenants export', () => {
     const r = await cli(['tenants', 'export', tenantA]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(
-      /^Exported tenant .* \(shared\): 1 tenant, 1 api_key, 1 player, 3 session/,
+      /^Exported tenant .* \(shared\), read from the primary: 1 tenant, 1 api_key, 1 player, 3 session/,
     );
     const lines = r.stdout
       .trimEnd()
@@ -365,6 +366,7 @@ describe('agate tenants export of a tenant on a database server of its own', () 
       placement: 'database:eu1',
       counts: expected,
       out,
+      readFrom: 'primary',
     });
     const text = await readFile(out, 'utf8');
     const lines = text

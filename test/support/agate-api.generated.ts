@@ -2639,7 +2639,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The export (cache-control: no-store). */
+      /** @description The export (cache-control: no-store); x-agate-read-from says whether the replica or the primary served it. */
       200: {
         headers: {
           [name: string]: unknown;

@@ -1,4 +1,4 @@
-import { tenantAgate } from '../../tenant-agate.js';
+import { readTenantCaughtUp } from '../../tenant-agate.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { exportPlayer, recordPlayerExported } from '../../../players/index.js';
@@ -52,18 +52,28 @@ export function registerExportPlayerRoute(app: FastifyInstance, context: ApiCont
       access: ['admin'],
       params: idParams,
       responses: {
-        200: { description: 'The export (cache-control: no-store).', body: playerExportSchema },
+        200: {
+          description:
+            'The export (cache-control: no-store); x-agate-read-from says whether the replica or the primary served it.',
+          body: playerExportSchema,
+        },
       },
     },
     async ({ params }, request, reply) => {
-      const { pool } = await tenantAgate(context, request);
       const principal = principalOf(request);
-      const exported = await exportPlayer(pool, {
-        tenantId: principal.tenantId,
-        playerId: params.id,
-        role: readRoleOf(principal),
-      });
-      await recordPlayerExported(pool, {
+      // From the placement's replica once it has everything committed before now (ADR 0033).
+      const { value: exported, primary } = await readTenantCaughtUp(
+        context,
+        request,
+        reply,
+        (reader) =>
+          exportPlayer(reader.pool, {
+            tenantId: principal.tenantId,
+            playerId: params.id,
+            role: readRoleOf(principal),
+          }),
+      );
+      await recordPlayerExported(primary.pool, {
         tenantId: principal.tenantId,
         actor: principal.id,
         exported,
