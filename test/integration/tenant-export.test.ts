@@ -275,7 +275,7 @@ describe('agate tenants export', () => {
     expect(json.stderr).toMatch(/give --out <file> too/);
   });
 
-  it('covers every table with a tenant_id column but the session secrets and the placements', async () => {
+  it('covers every table with a tenant_id column but the session secrets, the placements and the moves', async () => {
     const r = await api.db.pool.query<{ name: string }>(
       `SELECT n.nspname || '.' || c.relname AS name
          FROM pg_attribute a
@@ -289,6 +289,8 @@ describe('agate tenants export', () => {
       'admin.audit_log',
       'admin.integrity_findings',
       'admin.session_audits',
+      'admin.tenant_fences',
+      'admin.tenant_moves',
       'admin.tenant_placements',
       'analytics.events',
       'analytics_archive.events',
