@@ -570,7 +570,13 @@ function notHere(here: Placement, other: string): string {
   return other === 'shared' ? here : other;
 }
 
-/** Waits (bounded) until no transaction that began before the fence row existed is open. */
+/**
+ * Waits (bounded) until no transaction that began before the fence row existed is open. A
+ * write's check reads the fence row with its statement's snapshot, so a REPEATABLE READ
+ * transaction begun before the row existed would never see it, take no share of the fence, and
+ * write through it; every transaction begun later sees the row. Read-only ones are waited for
+ * too: nothing tells a transaction that will not write from one that has not written yet.
+ */
 async function waitForEarlierWriters(source: PoolClient): Promise<void> {
   const since = await source.query<{ now: Date }>('SELECT now() AS now');
   const t0 = since.rows[0]?.now;
