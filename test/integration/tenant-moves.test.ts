@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../src/api/index.js';
 import { createPool } from '../../src/db/index.js';
 import type { Pool } from '../../src/db/index.js';
-import { selectMoveDigest } from '../../src/events/index.js';
+import { appendEventsInTransaction, selectMoveDigest } from '../../src/events/index.js';
 import { archiveGateV1, createGameCatalog } from '../../src/game/index.js';
 import { createKey } from '../../src/keys/index.js';
 import { abortMove, finishMove, moveTenant } from '../../src/moves/index.js';
@@ -403,6 +403,51 @@ describe('agate tenants move', () => {
       verify: true,
     });
     expect(replayed).toMatchObject({ sequence: 150, verified: true, divergences: [] });
+  });
+
+  it('waits for a REPEATABLE READ transaction older than the move, whose append it then carries', async () => {
+    // Its snapshot predates the fence row, so its append's check cannot see the fence: the move
+    // must not copy past it before it ends.
+    const tenant = await newTenant('old snapshot');
+    const sessionId = await newSession(tenant.key);
+    const tx = await control.pool.connect();
+    try {
+      await tx.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await tx.query('SELECT 1');
+      const moving = moveTenant({ tenantId: tenant.id, to: 'database:eu1', router, actor: 'test' });
+      // The mover waits for this transaction (its pg_stat_activity row stays until it ends).
+      for (let polls = 0; polls < 400; polls += 1) {
+        const fenced = await count(control.pool, 'admin.tenant_fences WHERE tenant_id = $1', [
+          tenant.id,
+        ]);
+        if (fenced === 1) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Without that wait the move would switch now, and the append below would land on the
+      // placement it left (its snapshot has no fence row): look for 1 s that it does not.
+      const until = performance.now() + 1_000;
+      while (performance.now() < until) {
+        const switched = await count(
+          control.pool,
+          `admin.tenant_moves WHERE tenant_id = $1 AND step <> 'copying'`,
+          [tenant.id],
+        );
+        expect(switched).toBe(0);
+      }
+      const appended = await appendEventsInTransaction(router.control.store.deps, tx, {
+        tenantId: tenant.id,
+        sessionId,
+        events: [inc(1), inc(2)],
+      });
+      expect(appended).toMatchObject({ lastSequence: 2 });
+      await tx.query('COMMIT');
+      const report = await moving;
+      expect(report.verified.events).toBe(2);
+      expect(await count(pools.eu1, 'game.events WHERE session_id = $1', [sessionId])).toBe(2);
+    } finally {
+      tx.release();
+    }
+    await finishMove({ tenantId: tenant.id, router, actor: 'test' });
   });
 
   it('refuses what it cannot do, storing nothing', async () => {
