@@ -570,7 +570,7 @@ async function prepareTarget(
 }
 
 /** Waits (bounded) until no transaction that began before the fence row existed is open. */
-async function waitForEarlierWriters(source: PoolClient): Promise<void> {
+export async function waitForEarlierWriters(source: PoolClient): Promise<void> {
   const since = await source.query<{ now: Date }>('SELECT now() AS now');
   const t0 = since.rows[0]?.now;
   const deadline = Date.now() + 30_000;
