@@ -274,7 +274,7 @@ describe('agate tenants export', () => {
     expect(json.stderr).toMatch(/give --out <file> too/);
   });
 
-  it('covers every table with a tenant_id column but the session secrets and the placements', async () => {
+  it('covers every table with a tenant_id column but the session secrets, the placements, and the bookkeeping of moves and deletions', async () => {
     const r = await api.db.pool.query<{ name: string }>(
       `SELECT n.nspname || '.' || c.relname AS name
          FROM pg_attribute a
@@ -288,7 +288,10 @@ describe('agate tenants export', () => {
       'admin.audit_log',
       'admin.integrity_findings',
       'admin.session_audits',
+      'admin.tenant_fences',
+      'admin.tenant_moves',
       'admin.tenant_placements',
+      'admin.tenant_tombstones',
       'analytics.events',
       'analytics_archive.events',
       'archive.audit_log',
