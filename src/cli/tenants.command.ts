@@ -12,6 +12,7 @@ import {
 import type { RateLimitFlags } from './cli-arguments.js';
 import { cliActor } from './cli-audit.js';
 import { openAgate } from './open-agate.js';
+import { addTenantDeleteCommands } from './tenant-delete.command.js';
 import { addTenantExportCommand } from './tenant-export.command.js';
 import { addTenantMoveCommand } from './tenant-move.command.js';
 
@@ -119,5 +120,6 @@ export function addTenantsCommands(program: Command): void {
       );
     });
   addTenantExportCommand(tenants);
+  addTenantDeleteCommands(tenants);
   addTenantMoveCommand(tenants);
 }

@@ -54,6 +54,14 @@ export function fromPgError(error: unknown): AgateError {
         { cause: error },
       );
     case 'AG004':
+      // `deleted`: the fence of `agate tenants delete`, whose tenant lives nowhere any more.
+      if (detailOf(error) === 'deleted') {
+        return new AgateError(
+          'tenant_not_found',
+          'This tenant is being deleted by its operator (agate tenants delete); its writes are refused and nothing was stored.',
+          { cause: error },
+        );
+      }
       return new AgateError(
         'tenant_moving',
         `This tenant has moved to placement ${detailOf(error)}; retry the same request (the new placement takes it; appends with the same event ids are idempotent).`,

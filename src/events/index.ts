@@ -128,6 +128,7 @@ export {
   copyMoveEventGroups,
   countAuditEntries,
   deleteMovedTenantRows,
+  deleteTenantRows,
   insertMoveRows,
   moveAudit,
   moveDerived,
@@ -142,5 +143,12 @@ export {
   selectMovePage,
   selectMoveRowsById,
   selectMoveSessionIds,
+  tenantDataTables,
 } from './tenant-move.queries.js';
-export type { MoveDigest, MoveEvent, MoveRow, MoveTable } from './tenant-move.queries.js';
+export type {
+  MoveDigest,
+  MoveEvent,
+  MoveRow,
+  MoveTable,
+  TenantDataTable,
+} from './tenant-move.queries.js';

@@ -374,6 +374,47 @@ export async function countAuditEntries(
   return Number(r.rows[0]?.n ?? 0);
 }
 
+/** Every table of a tenant's data in a placement, children first (the order rows are removed). */
+export const tenantDataTables = [
+  'feed.consumer_members',
+  'feed.consumer_slots',
+  'feed.consumers',
+  'analytics.events',
+  'analytics_archive.events',
+  'game.snapshots',
+  'admin.integrity_findings',
+  'admin.session_audits',
+  'game.events',
+  'archive.events',
+  'game.session_secrets',
+  'game.sessions',
+  'public.players',
+  'admin.audit_log',
+  'archive.audit_log',
+] as const;
+
+export type TenantDataTable = (typeof tenantDataTables)[number];
+
+/**
+ * Removes the tenant's rows of `tables` (in that order), in the caller's transaction, whose
+ * session must be in the tenant's context (app.tenant_id); the append-only guards let the
+ * deletes through only while the tenant's fence in this database says `moved` (migration 0018).
+ * Returns the rows removed from each table.
+ */
+export async function deleteTenantRows(
+  db: Queryable,
+  input: { tenantId: string; tables: readonly TenantDataTable[] },
+): Promise<Partial<Record<TenantDataTable, number>>> {
+  await db.query(`SELECT set_config('agate.removing_tenant', $1, true)`, [input.tenantId]);
+  const removed: Partial<Record<TenantDataTable, number>> = {};
+  for (const table of tenantDataTables) {
+    if (!input.tables.includes(table)) continue;
+    const r = await db.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [input.tenantId]);
+    removed[table] = r.rowCount ?? 0;
+  }
+  return removed;
+}
+
 /**
  * Removes the tenant's rows from a placement it has left (its fence there says `moved`; the
  * append-only guards let these deletes through only then, migration 0018), children first. In
@@ -384,27 +425,10 @@ export async function deleteMovedTenantRows(
   db: Queryable,
   input: { tenantId: string; keepAudit: boolean },
 ): Promise<number> {
-  await db.query(`SELECT set_config('agate.removing_tenant', $1, true)`, [input.tenantId]);
-  const tables = [
-    'feed.consumer_members',
-    'feed.consumer_slots',
-    'feed.consumers',
-    'analytics.events',
-    'analytics_archive.events',
-    'game.snapshots',
-    'admin.integrity_findings',
-    'admin.session_audits',
-    'game.events',
-    'archive.events',
-    'game.session_secrets',
-    'game.sessions',
-    'public.players',
-    ...(input.keepAudit ? [] : ['admin.audit_log', 'archive.audit_log']),
-  ];
-  let removed = 0;
-  for (const table of tables) {
-    const r = await db.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [input.tenantId]);
-    removed += r.rowCount ?? 0;
-  }
-  return removed;
+  const audit: readonly string[] = ['admin.audit_log', 'archive.audit_log'];
+  const removed = await deleteTenantRows(db, {
+    tenantId: input.tenantId,
+    tables: tenantDataTables.filter((t) => !input.keepAudit || !audit.includes(t)),
+  });
+  return Object.values(removed).reduce((sum, n) => sum + n, 0);
 }

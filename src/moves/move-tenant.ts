@@ -577,7 +577,7 @@ function notHere(here: Placement, other: string): string {
  * write through it; every transaction begun later sees the row. Read-only ones are waited for
  * too: nothing tells a transaction that will not write from one that has not written yet.
  */
-async function waitForEarlierWriters(source: PoolClient): Promise<void> {
+export async function waitForEarlierWriters(source: PoolClient): Promise<void> {
   const since = await source.query<{ now: Date }>('SELECT now() AS now');
   const t0 = since.rows[0]?.now;
   const deadline = Date.now() + 30_000;

@@ -46,7 +46,9 @@ const defaultSlots = 16;
  * Runs agate's own consumers for every tenant (ADR 0025): tenants are listed as
  * agate_maintenance, each consumer is kept per tenant (its checkpoints move with the tenant) and
  * run as a member of its group, so the processes that run them (serve, worker) share the work by
- * session. Tenants created later are picked up by the next listing, or at once on `notice`.
+ * session. Tenants created later are picked up by the next listing, or at once on `notice`; a
+ * tenant the listing no longer finds (its data moved away, or it was deleted) has its consumers
+ * here stopped.
  */
 export function startAgateConsumers(
   deps: ReplayDeps,
@@ -97,14 +99,17 @@ export function startAgateConsumers(
   const list = (): Promise<void> => {
     listing ??= listTenants(deps.pool, { dataHere: true })
       .then((found) => {
-        for (const { id } of found) if (!stopped && !tenants.has(id)) startTenant(id);
-        // A tenant whose data left this database (moved, ADR 0034): its consumers stop here.
         const here = new Set(found.map((t) => t.id));
+        for (const id of here) if (!stopped && !tenants.has(id)) startTenant(id);
+        // A tenant whose data left (a move) or that was deleted: its consumers here stop.
         for (const [id, tenant] of tenants) {
           if (here.has(id)) continue;
           tenants.delete(id);
           tenant.running
-            .then((all) => Promise.all(all.map((r) => r.handle.stop())))
+            .then(
+              (all) => Promise.all(all.map((r) => r.handle.stop())),
+              () => undefined, // it never started: reported already
+            )
             .catch((error: unknown) => onError(error, { tenantId: id, consumer: null }));
         }
       })

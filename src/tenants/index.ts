@@ -14,3 +14,7 @@ export type {
 } from './export-tenant.js';
 export { recordTenantExported } from './record-tenant-exported.js';
 export type { TenantExportedAudit } from './record-tenant-exported.js';
+export { deleteTenant } from './delete-tenant.js';
+export type { DeleteStep, DeleteTenantInput, DeleteTenantReport } from './delete-tenant.js';
+export { selectTombstones } from './delete-tenant.queries.js';
+export type { TenantTombstone } from './delete-tenant.queries.js';

@@ -69,6 +69,7 @@ const migrationTags = [
   '0016_rate_limits',
   '0017_tenant_placements',
   '0018_tenant_moves',
+  '0019_tenant_tombstones',
 ];
 
 /** Every repeatable definition (migrations/repeatable), in the order they are applied. */

@@ -275,7 +275,7 @@ describe('agate tenants export', () => {
     expect(json.stderr).toMatch(/give --out <file> too/);
   });
 
-  it('covers every table with a tenant_id column but the session secrets, the placements and the moves', async () => {
+  it('covers every table with a tenant_id column but the session secrets, the placements, and the bookkeeping of moves and deletions', async () => {
     const r = await api.db.pool.query<{ name: string }>(
       `SELECT n.nspname || '.' || c.relname AS name
          FROM pg_attribute a
@@ -292,6 +292,7 @@ describe('agate tenants export', () => {
       'admin.tenant_fences',
       'admin.tenant_moves',
       'admin.tenant_placements',
+      'admin.tenant_tombstones',
       'analytics.events',
       'analytics_archive.events',
       'archive.audit_log',
