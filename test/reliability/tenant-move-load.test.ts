@@ -31,8 +31,11 @@ import { startMoveLoad, waitFor } from './support/move-load.js';
 import type { MoveLoad, Span } from './support/move-load.js';
 import { scaled, soak } from './support/soak.js';
 
-// 12 in CI: each move and --finish scales with the tenant's events, and the file keeps to ~80 s.
-const writers = scaled(12, 32);
+const writers = scaled(16, 32);
+// In CI each writer pauses between appends, as a game server does: a move and its --finish take
+// time in proportion to the tenant's events, and the file keeps to about a minute and a half.
+// Under test:soak they append as fast as the servers take it.
+const pauseMs = scaled(100, 0);
 const testMs = scaled(240_000, 600_000);
 /** Events acknowledged between the steps of a move, so that every step runs under load. */
 const between = scaled(60, 400);
@@ -256,6 +259,7 @@ describe('agate tenants move under load, across processes', () => {
         // Three writers of four on the moving tenant.
         tenants: [tenant, tenant, tenant, bystander],
         writers,
+        pauseMs,
         read: { url: urls[0] ?? '', key: tenant.analystKey, tenantId: tenant.id },
       });
       const spans: Span[] = [];
@@ -326,6 +330,7 @@ describe('agate tenants move under load, across processes', () => {
         urls,
         tenants: [tenant, tenant, tenant, bystander],
         writers: scaled(8, 16),
+        pauseMs,
         read: { url: urls[1] ?? '', key: tenant.analystKey, tenantId: tenant.id },
       });
       const hops: ['copy' | 'fence' | 'verify' | 'switch', Placement][] = soak

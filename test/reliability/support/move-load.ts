@@ -66,6 +66,8 @@ export async function startMoveLoad(input: {
   urls: readonly string[];
   tenants: readonly WriterTenant[];
   writers: number;
+  /** A pause after each append (a game server's pace); 0: append again at once. */
+  pauseMs: number;
   read: { url: string; key: string; tenantId: string };
 }): Promise<MoveLoad> {
   const { urls, tenants } = input;
@@ -102,6 +104,7 @@ export async function startMoveLoad(input: {
         const code = isAgateClientError(error) ? error.code : String(error);
         errors.set(code, (errors.get(code) ?? 0) + 1);
       }
+      if (input.pauseMs > 0) await pause(input.pauseMs);
     }
   });
 
