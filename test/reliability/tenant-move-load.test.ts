@@ -262,6 +262,28 @@ describe('agate tenants move under load, across processes', () => {
         pauseMs,
         read: { url: urls[0] ?? '', key: tenant.analystKey, tenantId: tenant.id },
       });
+      // A durable consumer (server-side checkpoints) read before the moves and after them: its
+      // checkpoint moves with the tenant (remapped into each target's feed).
+      const durable = new AgateClient({
+        baseUrl: urls[1] ?? '',
+        apiKey: tenant.analystKey,
+        retries: 30,
+        backoffMs: 20,
+      }).consumer('moves-with-its-tenant', { slots: 4, batchSize: 500, member: 'test' });
+      const durableSeen: string[] = [];
+      const drain = async () => {
+        await durable.join();
+        for (;;) {
+          const received = await durable.receive();
+          durableSeen.push(...received.events.map((e) => e.eventId));
+          if (received.through !== null) await durable.checkpoint(received);
+          if (received.events.length === 0 && !received.held) return;
+        }
+      };
+      await durable.ensure();
+      await load.moreAcks(tenant.id, between);
+      await drain();
+      expect(durableSeen.length).toBeGreaterThan(0);
       const spans: Span[] = [];
       const fences: number[] = [];
       let from: Placement = 'shared';
@@ -287,6 +309,16 @@ describe('agate tenants move under load, across processes', () => {
           expect(moved.stderr).toContain(`move: ${step}: `);
         }
         expect(moved.stderr).toMatch(/^move: done: /m);
+        // Agate's own consumers of the tenant (the worker's) move too; this one among them.
+        expect(moved.report.counts.consumer).toBeGreaterThanOrEqual(1);
+        expect(
+          await count(
+            poolOf(to),
+            `feed.consumer_slots s JOIN feed.consumers c ON c.id = s.consumer_id
+              WHERE c.tenant_id = $1 AND c.name = 'moves-with-its-tenant'`,
+            [tenant.id],
+          ),
+        ).toBe(4);
         fences.push(moved.report.fenceMs);
         await load.moreAcks(tenant.id, between);
         const finished = await move<{ step: string; removed: number }>(tenant.id, ['--finish']);
@@ -302,6 +334,10 @@ describe('agate tenants move under load, across processes', () => {
 
       await expectComplete(load, tenant, 'shared');
       await expectUntouched(load, bystander);
+      // The durable consumer resumed where its checkpoint was: each event once over both reads.
+      await drain();
+      expect(durableSeen.length).toBe(new Set(durableSeen).size);
+      expect(new Set(durableSeen)).toEqual(new Set(idsOf(load, tenant.id)));
       // The worker derived for the tenant where it lives now, and nothing of it is left elsewhere.
       await waitFor('snapshots of the moved tenant on shared', async () => {
         return (await count(control.pool, 'game.snapshots WHERE tenant_id = $1', [tenant.id])) > 0;
