@@ -126,9 +126,12 @@ export const inc = (by: number, eventId?: string): NewEvent => ({
 
 export type ServeProcess = { url: string; output(): string; stop(): Promise<number | null> };
 
-/** Runs the built `agate serve` on a free port and waits until it listens. */
-export async function spawnServe(env: Record<string, string>): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [`${repoRoot}/bin/agate.js`, 'serve'], {
+/** Runs the built `agate serve` (with `args`) on a free port and waits until it listens. */
+export async function spawnServe(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [`${repoRoot}/bin/agate.js`, 'serve', ...args], {
     env: { PATH: process.env.PATH, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
