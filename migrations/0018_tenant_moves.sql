@@ -12,7 +12,8 @@
 --   written in the same transaction as the rows it covers), removed when the placement switches.
 -- admin.check_tenant_fence (repeatable) holds that logic; the trigger below calls it for the
 -- writes that do not go through the append functions. Only the login that owns the schema (the
--- mover's) reads or writes these tables: row-level security is on with no policy, not forced.
+-- mover's) reads or writes these tables: row-level security is forced, with a policy for that
+-- login alone.
 CREATE TABLE "admin"."tenant_moves" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"tenant_id" uuid NOT NULL REFERENCES "public"."tenants"("id"),
@@ -48,7 +49,17 @@ CREATE TABLE "admin"."tenant_fences" (
 --> statement-breakpoint
 ALTER TABLE admin.tenant_moves ENABLE ROW LEVEL SECURITY;
 --> statement-breakpoint
+ALTER TABLE admin.tenant_moves FORCE ROW LEVEL SECURITY;
+--> statement-breakpoint
 ALTER TABLE admin.tenant_fences ENABLE ROW LEVEL SECURITY;
+--> statement-breakpoint
+ALTER TABLE admin.tenant_fences FORCE ROW LEVEL SECURITY;
+--> statement-breakpoint
+-- The owner (the login migrating now, which moves tenants and owns admin.check_tenant_fence)
+-- sees every row; no other role has a policy or a grant.
+CREATE POLICY owner_only ON admin.tenant_moves TO CURRENT_USER USING (true) WITH CHECK (true);
+--> statement-breakpoint
+CREATE POLICY owner_only ON admin.tenant_fences TO CURRENT_USER USING (true) WITH CHECK (true);
 --> statement-breakpoint
 REVOKE ALL ON admin.tenant_moves, admin.tenant_fences FROM PUBLIC;
 --> statement-breakpoint

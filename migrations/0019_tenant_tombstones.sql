@@ -5,7 +5,7 @@
 -- each step commits) and completed (deleted_at set) in the control-plane transaction that
 -- removes the tenant's keys, placement and row. No foreign key: the tenant is gone by then.
 -- Only the login that owns the schema (the operator's) reads or writes it: row-level security
--- is on with no policy, not forced, and agate's roles have no grant.
+-- is forced, with a policy for that login alone, and agate's roles have no grant.
 CREATE TABLE "admin"."tenant_tombstones" (
 	"tenant_id" uuid PRIMARY KEY NOT NULL,
 	"name" text NOT NULL,
@@ -17,6 +17,10 @@ CREATE TABLE "admin"."tenant_tombstones" (
 );
 --> statement-breakpoint
 ALTER TABLE admin.tenant_tombstones ENABLE ROW LEVEL SECURITY;
+--> statement-breakpoint
+ALTER TABLE admin.tenant_tombstones FORCE ROW LEVEL SECURITY;
+--> statement-breakpoint
+CREATE POLICY owner_only ON admin.tenant_tombstones TO CURRENT_USER USING (true) WITH CHECK (true);
 --> statement-breakpoint
 REVOKE ALL ON admin.tenant_tombstones FROM PUBLIC;
 --> statement-breakpoint

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { fromPgError } from '../db/index.js';
 import { isAgateError } from '../errors/index.js';
 import { exitCodes } from './exit-codes.js';
 import { checkMigrated, describeMigrate, runMigrate } from './migrate.command.js';
@@ -81,8 +82,11 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
     }
-    if (isAgateError(error)) {
-      console.error(`agate: ${error.message} [${error.code}]`);
+    // A database error a command did not map itself (a refused connection, a timeout) is still
+    // said as agate says it everywhere else; only what fromPgError does not know is unexpected.
+    const known = isAgateError(error) ? error : fromPgError(error);
+    if (known.code !== 'internal' || isAgateError(error)) {
+      console.error(`agate: ${known.message} [${known.code}]`);
       return exitCodes.failure;
     }
     console.error('agate: unexpected failure:', error);

@@ -1,3 +1,4 @@
+import { fromPgError } from '../db/index.js';
 import type { Command } from 'commander';
 import { deleteTenant, selectTombstones } from '../tenants/index.js';
 import type { DeleteTenantReport, TenantTombstone } from '../tenants/index.js';
@@ -64,6 +65,8 @@ export function addTenantDeleteCommands(tenants: Command): void {
           router: opened.placements,
           actor: cliActor,
           confirm: { tenantId: flags.confirm, name: flags.confirmName },
+        }).catch((error: unknown) => {
+          throw fromPgError(error);
         });
         console.log(flags.json === true ? JSON.stringify(report) : describeDeletion(report));
       } finally {
@@ -80,7 +83,9 @@ export function addTenantDeleteCommands(tenants: Command): void {
     .action(async (flags: { json?: boolean }) => {
       const opened = await openAgate(process.env, { inline: true });
       try {
-        const all = await selectTombstones(opened.agate.pool);
+        const all = await selectTombstones(opened.agate.pool).catch((error: unknown) => {
+          throw fromPgError(error);
+        });
         console.log(
           flags.json === true
             ? JSON.stringify({ tombstones: all })

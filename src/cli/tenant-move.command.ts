@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { fromPgError } from '../db/index.js';
 import { abortMove, finishMove, moveTenant, selectMoves } from '../moves/index.js';
 import type { MoveProgress, MoveRecord, MoveReport } from '../moves/index.js';
 import { parsePlacement } from '../placements/index.js';
@@ -103,38 +104,49 @@ export function addTenantMoveCommand(tenants: Command): void {
       }
       const opened = await openAgate(process.env, { inline: true });
       try {
-        const base = { tenantId, router: opened.placements, actor: cliActor };
-        if (flags.status === true) {
-          const moves = await selectMoves(opened.placements.control.pool, tenantId);
-          console.log(
-            flags.json === true
-              ? JSON.stringify(moves)
-              : moves.length === 0
-                ? `Tenant ${tenantId} has never moved.`
-                : moves.map(describeRecord).join('\n'),
-          );
-          return;
-        }
-        if (flags.to !== undefined) {
-          const report = await moveTenant({
-            ...base,
-            to: flags.to,
-            ...(flags.fenceWaitMs === undefined ? {} : { fenceWaitMs: flags.fenceWaitMs }),
-            onProgress: progressLines(),
-          });
-          console.log(flags.json === true ? JSON.stringify(report) : describeMove(report));
-          return;
-        }
-        const report = await (flags.finish === true ? finishMove(base) : abortMove(base));
-        console.log(
-          flags.json === true
-            ? JSON.stringify(report)
-            : report.step === 'finished'
-              ? `Finished move ${report.moveId}: removed ${report.removed} rows of tenant ${tenantId} from ${report.source}.`
-              : `Rolled back move ${report.moveId}: tenant ${tenantId} stays on ${report.source}; removed ${report.removed} copied rows from ${report.target}.`,
-        );
+        await runMove(tenantId, flags, opened);
+      } catch (error) {
+        // The move's own statements (its records, fences, copy) reach the driver directly.
+        throw fromPgError(error);
       } finally {
         await opened.close();
       }
     });
+}
+
+async function runMove(
+  tenantId: string,
+  flags: MoveFlags,
+  opened: Awaited<ReturnType<typeof openAgate>>,
+): Promise<void> {
+  const base = { tenantId, router: opened.placements, actor: cliActor };
+  if (flags.status === true) {
+    const moves = await selectMoves(opened.placements.control.pool, tenantId);
+    console.log(
+      flags.json === true
+        ? JSON.stringify(moves)
+        : moves.length === 0
+          ? `Tenant ${tenantId} has never moved.`
+          : moves.map(describeRecord).join('\n'),
+    );
+    return;
+  }
+  if (flags.to !== undefined) {
+    const report = await moveTenant({
+      ...base,
+      to: flags.to,
+      ...(flags.fenceWaitMs === undefined ? {} : { fenceWaitMs: flags.fenceWaitMs }),
+      onProgress: progressLines(),
+    });
+    console.log(flags.json === true ? JSON.stringify(report) : describeMove(report));
+    return;
+  }
+  const report = await (flags.finish === true ? finishMove(base) : abortMove(base));
+  console.log(
+    flags.json === true
+      ? JSON.stringify(report)
+      : report.step === 'finished'
+        ? `Finished move ${report.moveId}: removed ${report.removed} rows of tenant ${tenantId} from ${report.source}.`
+        : `Rolled back move ${report.moveId}: tenant ${tenantId} stays on ${report.source}; removed ${report.removed} copied rows from ${report.target}.`,
+  );
 }

@@ -416,12 +416,28 @@ export async function moveTenant(input: MoveTenantInput): Promise<MoveReport> {
     target: await tenantClient(targetStore.pool, tenantId),
     tenantId,
   };
+  const counts: MoveCounts = {};
+  // Switched: the target takes the tenant's writes; its derived rows follow from the frozen source.
+  const afterSwitch = async (done: { fenceMs: number; verified: MoveDigest }) => {
+    await deleteFence(sides.target, tenantId);
+    await copyDerived(sides, counts, progress);
+    await updateMove(control, move.id, { step: 'switched', counts });
+    const report: MoveReport = {
+      moveId: move.id,
+      tenantId,
+      source,
+      target: to,
+      step: 'switched',
+      resumed,
+      counts,
+      ...done,
+    };
+    return report;
+  };
   try {
     progress({ step: 'prepare', events: 0, message: `move ${move.id}: ${source} -> ${to}` });
     const sourceFence = await selectFence(sides.source, tenantId);
     const alreadyMoved = sourceFence?.state === 'moved' && sourceFence.moveId === move.id;
-    const counts: MoveCounts = {};
-    let fenceMs = 0;
     let copier: EventCopier;
     if (!alreadyMoved) {
       await prepareTarget(control, sides, move, to);
@@ -489,27 +505,14 @@ export async function moveTenant(input: MoveTenantInput): Promise<MoveReport> {
       counts.event = copier.copied;
       await switchPlacement(control, { move, to, actor, counts, verified });
       await sides.source.query(`SELECT pg_advisory_unlock(${fenceKey})`, [tenantId]);
-      fenceMs = Math.round(performance.now() - fenceStart);
+      const fenceMs = Math.round(performance.now() - fenceStart);
       await updateMove(control, move.id, { step: 'switched', longestFenceMs: fenceMs });
       progress({
         step: 'switched',
         events: copier.copied,
         message: `fence held ${fenceMs} ms`,
       });
-      await deleteFence(sides.target, tenantId);
-      await copyDerived(sides, counts, progress);
-      await updateMove(control, move.id, { step: 'switched', counts });
-      return {
-        moveId: move.id,
-        tenantId,
-        source,
-        target: to,
-        step: 'switched',
-        resumed,
-        counts,
-        fenceMs,
-        verified,
-      };
+      return await afterSwitch({ fenceMs, verified });
     }
     // Killed after the source refused the tenant's writes and before the switch: the data is
     // complete on the target and nothing writes either side; verify again and switch.
@@ -518,20 +521,7 @@ export async function moveTenant(input: MoveTenantInput): Promise<MoveReport> {
     if (to !== 'shared') await markDataHere(sides.target, tenantId);
     await switchPlacement(control, { move, to, actor, counts, verified });
     await updateMove(control, move.id, { step: 'switched' });
-    await deleteFence(sides.target, tenantId);
-    await copyDerived(sides, counts, progress);
-    await updateMove(control, move.id, { step: 'switched', counts });
-    return {
-      moveId: move.id,
-      tenantId,
-      source,
-      target: to,
-      step: 'switched',
-      resumed,
-      counts,
-      fenceMs,
-      verified,
-    };
+    return await afterSwitch({ fenceMs: 0, verified });
   } finally {
     // Connections in the tenant's context are not reused; ending the source's lifts the fence
     // lock whatever happened.

@@ -273,6 +273,7 @@ describe('the tenant isolation battery, in the database', () => {
     );
     // A new SECURITY DEFINER function crosses RLS: it must join this battery before it lands.
     expect(definers.rows.map((r) => r.fn)).toEqual([
+      'admin.check_tenant_fence(uuid)',
       'admin.find_api_key(bytea)',
       'admin.find_operator_key(bytea)',
       'game.event_seeds(uuid,uuid,uuid[])',
@@ -306,6 +307,18 @@ describe('the tenant isolation battery, in the database', () => {
           );
           hold(`${actor.name}: event_seeds(${tenant}, A's ${session})`, seeds, countOf(seeds, 'n'));
         }
+      }
+      // The fence check of tenant A's writes, called from B's context: A's fence lets writes
+      // through (arriving), so it answers nothing, or the role may not call it at all.
+      for (const tenant of [a.id, a.id.toUpperCase()]) {
+        const fence = await actor.run(b.id, 'SELECT admin.check_tenant_fence($1)::text AS v', [
+          tenant,
+        ]);
+        attempts += 1;
+        expect(
+          refused(fence) || (fence.ok && fence.rows.length === 1 && fence.rows[0]?.v === ''),
+          `${actor.name}: check_tenant_fence(A): ${JSON.stringify(fence)}`,
+        ).toBe(true);
       }
       const forgedHash = createHash('sha256')
         .update(`agk_${randomBytes(32).toString('base64url')}`)

@@ -427,7 +427,7 @@ describe('agate tenants move under load, across processes', () => {
   it('refuses a move it cannot make, with the reason, storing nothing', async () => {
     const tenant = await newTenant('refused move');
     const run = (args: string[]) => runCli(['tenants', 'move', ...args], env);
-    const exactlyOne = 'give exactly one of --to <placement>, --finish or --abort';
+    const exactlyOne = 'give exactly one of --to <placement>, --finish, --abort or --status';
     // Each refused before anything is stored, so they may run at once.
     const [none, two, badPlacement, nowhere, unknown, nothing, noAbort] = await Promise.all([
       run([tenant.id]),

@@ -116,6 +116,23 @@ export async function seedTenant(api: ApiFixture, label: string): Promise<Seeded
      VALUES ($1, $2, 0, '\\x00', '\\x00', 3)`,
     [liveSession, id],
   );
+  // What moves and deletions keep per tenant (operator state: no tenant role has a grant): a
+  // rolled-back move, an `arriving` fence (which holds no write back) and a tombstone row.
+  await api.db.pool.query(
+    `INSERT INTO admin.tenant_moves (id, tenant_id, source, target, step, ended_at)
+     VALUES ($1, $2, 'shared', 'database:isolation', 'rolled_back', now())`,
+    [uuidv7(), id],
+  );
+  await api.db.pool.query(
+    `INSERT INTO admin.tenant_fences (tenant_id, move_id, state, placement)
+     VALUES ($1, $2, 'arriving', 'shared')`,
+    [id, uuidv7()],
+  );
+  await api.db.pool.query(
+    `INSERT INTO admin.tenant_tombstones (tenant_id, name, placement, deleted_by)
+     VALUES ($1, $2, 'shared', 'isolation')`,
+    [id, `tombstone-${mark}`],
+  );
   const ids = await api.db.pool.query<{ id: string }>(
     `SELECT event_id::text AS id FROM game.events WHERE tenant_id = $1
      UNION ALL SELECT id::text FROM public.api_keys WHERE tenant_id = $1
