@@ -1,8 +1,8 @@
 // An online move of a tenant between placements (issue 19, ADR 0034), while its game servers
 // keep appending. Invariants:
-// - Nothing is lost: events are copied in the source's feed order, one source transaction per
-//   target statement that also records the progress, so a rerun resumes after the last one
-//   written; the switch happens only after the tenant's writes were held (the fence), the last
+// - Nothing is lost: events are copied in the source's feed order, each source transaction
+//   committed by itself on the target with the copy's progress (admin.copy_event_groups), so a
+//   rerun resumes after the last one written; the switch happens only after the tenant's writes were held (the fence), the last
 //   events copied, and every session's chain head and event count and every anchor verified
 //   equal on both sides; the source refuses the tenant's writes from then on (fence `moved`),
 //   so a process that still routes there is told to ask again, never stores there.
@@ -317,39 +317,34 @@ async function copyConsumers(sides: Sides, counts: MoveCounts): Promise<void> {
   );
   counts.consumer = kept.size;
   // Members are the source's processes, not the target's: they are not carried over.
-  for (const [table, remap] of [[slotsTable, true]] as const) {
-    for (let after: readonly string[] | null = moveStart(table); after !== null;) {
-      const page = await selectMovePage(source, table, table.sources[0] ?? '', {
-        tenantId,
-        after,
-        limit: pageSize,
+  const table = slotsTable;
+  for (let after: readonly string[] | null = moveStart(table); after !== null;) {
+    const page = await selectMovePage(source, table, table.sources[0] ?? '', {
+      tenantId,
+      after,
+      limit: pageSize,
+    });
+    const rows: MoveRow[] = [];
+    for (const row of page.rows) {
+      if (!kept.has(String(row.consumer_id))) continue;
+      const mapped = await remapCheckpoint(sides, {
+        transactionId: String(row.checkpoint_transaction),
+        sessionId: String(row.checkpoint_session),
+        sequence: Number(row.checkpoint_sequence),
       });
-      const rows: MoveRow[] = [];
-      for (const row of page.rows) {
-        if (!kept.has(String(row.consumer_id))) continue;
-        if (!remap) {
-          rows.push(row);
-          continue;
-        }
-        const mapped = await remapCheckpoint(sides, {
-          transactionId: String(row.checkpoint_transaction),
-          sessionId: String(row.checkpoint_session),
-          sequence: Number(row.checkpoint_sequence),
-        });
-        // The lease was the source's: a member here claims the slot at once, not at its expiry.
-        rows.push({
-          ...row,
-          owner: null,
-          lease_expires_at: null,
-          checkpoint_transaction: mapped.transactionId,
-          checkpoint_session: mapped.sessionId,
-          checkpoint_sequence: mapped.sequence,
-        });
-      }
-      await insertMoveRows(target, table, rows);
-      counts[table.kind] = (counts[table.kind] ?? 0) + rows.length;
-      after = page.next;
+      // The lease was the source's: a member here claims the slot at once, not at its expiry.
+      rows.push({
+        ...row,
+        owner: null,
+        lease_expires_at: null,
+        checkpoint_transaction: mapped.transactionId,
+        checkpoint_session: mapped.sessionId,
+        checkpoint_sequence: mapped.sequence,
+      });
     }
+    await insertMoveRows(target, table, rows);
+    counts[table.kind] = (counts[table.kind] ?? 0) + rows.length;
+    after = page.next;
   }
 }
 
